@@ -1,0 +1,169 @@
+"""Decoding with PyAV: validation of uploads and 16 kHz float channels for Whisper.
+
+The decoder is always given a path we chose, never a client's file name: the container format is
+detected from the content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from transcription.errors import AudioTooLong, CorruptAudio, TruncatedAudio, UnsupportedAudio
+
+WHISPER_RATE = 16_000
+
+# A container may round its claimed length; only a large shortfall means the file was cut off.
+TRUNCATION_RATIO = 0.9
+TRUNCATION_MIN_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    format: str  # container, as detected from the content (wav, flac, mp3, ogg, mov/mp4 ...)
+    codec: str
+    channels: int
+    sample_rate: int
+    duration: float  # decoded length in seconds
+    claimed_duration: float | None
+
+
+@dataclass
+class DecodedAudio:
+    channels: list[np.ndarray]  # float32 in [-1, 1], one array per channel, WHISPER_RATE
+    sample_rate: int
+    duration: float
+
+    @property
+    def mono(self) -> np.ndarray:
+        if len(self.channels) == 1:
+            return self.channels[0]
+        return np.mean(np.stack(self.channels), axis=0).astype(np.float32)
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(path), mode="r")
+    except (av.error.FFmpegError, ValueError, UnicodeDecodeError) as exc:
+        raise UnsupportedAudio("the file is not a recognised audio format") from exc
+
+
+def _wav_data_seconds(path: Path) -> float | None:
+    """Length a WAV header promises. FFmpeg derives a WAV's duration from the file size, so a
+    cut-off file looks whole to it; the RIFF `data` chunk size still tells the truth."""
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return None
+        order = "little" if head[:4] == b"RIFF" else "big"
+        block_align = rate = 0
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], int.from_bytes(chunk[4:], order)
+            if cid == b"fmt ":
+                fmt = fh.read(size)
+                rate = int.from_bytes(fmt[4:8], order)
+                block_align = int.from_bytes(fmt[12:14], order)
+                fh.seek(size % 2, 1)
+            elif cid == b"data":
+                # Live recorders write 0 or 0xFFFFFFFF when they do not know the length yet.
+                if not block_align or not rate or size in (0, 0xFFFFFFFF):
+                    return None
+                return size / block_align / rate
+            else:
+                fh.seek(size + size % 2, 1)
+
+
+def _claimed_seconds(
+    container: av.container.InputContainer, stream: av.AudioStream, path: Path
+) -> float | None:
+    if container.format.name.startswith("wav"):
+        return _wav_data_seconds(path)
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _audio_stream(container: av.container.InputContainer) -> av.AudioStream:
+    if not container.streams.audio:
+        raise UnsupportedAudio("the file holds no audio stream")
+    return container.streams.audio[0]
+
+
+def probe_audio(path: Path, *, max_seconds: float) -> AudioInfo:
+    """Decode the whole file once and say what it is, or raise why it cannot be used."""
+    with _open(path) as container:
+        stream = _audio_stream(container)
+        claimed = _claimed_seconds(container, stream, path)
+        if claimed is not None and claimed > max_seconds + 1:
+            raise AudioTooLong(
+                f"the recording is {claimed / 60:.1f} min long; the limit is "
+                f"{max_seconds / 60:.0f} min"
+            )
+        rate = stream.codec_context.sample_rate or stream.rate
+        if not rate:
+            raise CorruptAudio("the audio stream has no sample rate")
+        samples = 0
+        try:
+            for frame in container.decode(stream):
+                samples += frame.samples
+                if samples / rate > max_seconds + 1:
+                    raise AudioTooLong(
+                        f"the recording is longer than the limit of {max_seconds / 60:.0f} min"
+                    )
+        except av.error.FFmpegError as exc:
+            raise CorruptAudio(
+                f"the audio cannot be decoded after {samples / rate:.1f} s ({exc.strerror})"
+            ) from exc
+        duration = samples / rate
+        if samples == 0:
+            raise CorruptAudio("the file holds no decodable audio")
+        if (
+            claimed is not None
+            and duration < claimed * TRUNCATION_RATIO
+            and claimed - duration > TRUNCATION_MIN_SECONDS
+        ):
+            raise TruncatedAudio(
+                f"the file is truncated: it decodes to {duration:.1f} s but its header "
+                f"says {claimed:.1f} s"
+            )
+        return AudioInfo(
+            format=container.format.name.split(",")[0],
+            codec=stream.codec_context.name,
+            channels=stream.codec_context.channels or len(stream.layout.channels),
+            sample_rate=int(rate),
+            duration=duration,
+            claimed_duration=claimed,
+        )
+
+
+def decode_audio(path: Path) -> DecodedAudio:
+    """Every channel of the first audio stream, resampled to 16 kHz float32."""
+    with _open(path) as container:
+        stream = _audio_stream(container)
+        n_channels = len(stream.layout.channels) or 1
+        layout = "mono" if n_channels == 1 else "stereo"
+        # Only the first two channels matter to us (agent and customer legs).
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=WHISPER_RATE)
+        chunks: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                frame.pts = None
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+        except av.error.FFmpegError as exc:
+            raise CorruptAudio(f"the audio cannot be decoded ({exc.strerror})") from exc
+    if not chunks:
+        raise CorruptAudio("the file holds no decodable audio")
+    data = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    channels = [np.ascontiguousarray(data[i]) for i in range(data.shape[0])]
+    return DecodedAudio(channels=channels, sample_rate=WHISPER_RATE, duration=data.shape[1] / WHISPER_RATE)

@@ -1,0 +1,156 @@
+"""Whisper engines behind one small interface.
+
+faster-whisper (CTranslate2) is the default on CPU. openai-whisper, the reference implementation,
+is an optional extra (`pip install callqa[openai]`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from transcription.errors import ModelUnavailable
+from transcription.types import Segment, Speaker, Word
+from transcription.weights import resolve_model
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    model: str = "base"
+    compute_type: str = "int8"
+    threads: int = 0  # 0: let CTranslate2 decide
+    device: str = "cpu"
+    beam_size: int = 5
+    cache_dir: Path = Path("data/models")
+
+
+class Engine(Protocol):
+    name: str
+    model_name: str
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
+        """Raw segments (speaker unknown) with word times relative to `audio`, and the language."""
+        ...
+
+
+# Whisper's own knobs against invented text: VAD removes silence and music before decoding,
+# and the engine drops windows that look like no speech. The rest is in transcription.guards.
+_VAD = {"min_silence_duration_ms": 500, "speech_pad_ms": 200, "threshold": 0.5}
+
+
+class FasterWhisperEngine:
+    name = "faster-whisper"
+
+    def __init__(self, options: EngineOptions) -> None:
+        from faster_whisper import WhisperModel
+
+        self.options = options
+        self.model_name = options.model
+        location = resolve_model(options.model, cache_dir=options.cache_dir)
+        try:
+            self._model = WhisperModel(
+                location,
+                device=options.device,
+                compute_type=options.compute_type,
+                cpu_threads=options.threads,
+            )
+        except Exception as exc:  # the library raises many kinds; all mean "cannot load"
+            raise ModelUnavailable(
+                f"cannot load Whisper model {options.model!r}: {exc}. Name a local folder in "
+                "CTranslate2 format, or 'base' / 'tiny.en' from the offline weights."
+            ) from exc
+        # CTranslate2 models are safe across threads but one decode at a time keeps memory flat.
+        self._lock = threading.Lock()
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
+        with self._lock:
+            raw, info = self._model.transcribe(
+                audio,
+                language=language,
+                beam_size=self.options.beam_size,
+                vad_filter=True,
+                vad_parameters=_VAD,
+                word_timestamps=True,
+                # Conditioning on earlier text is how one hallucination becomes a loop of them.
+                condition_on_previous_text=False,
+                hallucination_silence_threshold=2.0,
+            )
+            segments = [
+                Segment(
+                    speaker=Speaker.unknown,
+                    start=s.start,
+                    end=s.end,
+                    text=s.text.strip(),
+                    confidence=math.exp(s.avg_logprob),
+                    words=[
+                        Word(start=w.start, end=w.end, text=w.word.strip(), probability=w.probability)
+                        for w in (s.words or [])
+                        if w.word.strip()
+                    ],
+                    no_speech_prob=s.no_speech_prob,
+                    avg_logprob=s.avg_logprob,
+                    compression_ratio=s.compression_ratio,
+                )
+                for s in raw
+            ]
+        return segments, info.language
+
+
+class OpenAIWhisperEngine:
+    """The reference implementation; needs the `openai` extra and PyTorch weights."""
+
+    name = "openai-whisper"
+
+    def __init__(self, options: EngineOptions) -> None:
+        try:
+            import whisper  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise ModelUnavailable(
+                "engine openai-whisper is not installed: pip install 'callqa[openai]'"
+            ) from exc
+        self.options = options
+        self.model_name = options.model
+        try:
+            self._model = whisper.load_model(options.model, device=options.device)
+        except Exception as exc:
+            raise ModelUnavailable(f"cannot load openai-whisper model {options.model!r}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
+        with self._lock:
+            result = self._model.transcribe(
+                audio, language=language, word_timestamps=True, condition_on_previous_text=False,
+                beam_size=self.options.beam_size, fp16=False,
+            )
+        segments = [
+            Segment(
+                speaker=Speaker.unknown,
+                start=float(s["start"]),
+                end=float(s["end"]),
+                text=s["text"].strip(),
+                confidence=math.exp(s["avg_logprob"]),
+                words=[
+                    Word(start=float(w["start"]), end=float(w["end"]), text=w["word"].strip(),
+                         probability=float(w["probability"]))
+                    for w in s.get("words", []) if w["word"].strip()
+                ],
+                no_speech_prob=float(s["no_speech_prob"]),
+                avg_logprob=float(s["avg_logprob"]),
+                compression_ratio=float(s["compression_ratio"]),
+            )
+            for s in result["segments"]
+        ]
+        return segments, str(result.get("language") or language or "")
+
+
+def create_engine(engine: str, options: EngineOptions) -> Engine:
+    if engine == "faster-whisper":
+        return FasterWhisperEngine(options)
+    if engine == "openai-whisper":
+        return OpenAIWhisperEngine(options)
+    raise ModelUnavailable(f"unknown engine {engine!r}: use 'faster-whisper' or 'openai-whisper'")

@@ -1,0 +1,252 @@
+"""PCI redaction of transcripts: card numbers, security codes and expiry dates.
+
+Runs on words, not on segment text, so a number read across two segments of the same speaker is
+still found and the remaining words keep their times. A card number is 13 to 19 digits passing
+the Luhn check, said as digits ("4111 1111 ..."), in groups, or as words ("four one one one",
+"double one", "forty-one"). Security codes and expiry dates are only recognised after their cue
+words, since three digits alone are everywhere in a call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from stdnum import luhn
+
+from transcription.types import Segment, Word
+
+REDACTED = "[REDACTED]"
+
+_UNITS = {
+    "zero": "0", "oh": "0", "o": "0", "nought": "0", "nil": "0",
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}
+_TEENS = {
+    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
+}
+_TENS = {
+    "twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5",
+    "sixty": "6", "seventy": "7", "eighty": "8", "ninety": "9",
+}
+_REPEAT = {"double": 2, "triple": 3}
+_FILLERS = {"", "and", "uh", "um", "er", "ah", "dash", "hyphen", "space", "then", "slash"}
+_MONTHS = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec",
+}
+_CVV_CUES = (
+    ("security", "code"), ("cvv",), ("cvv2",), ("cvc",), ("csc",), ("verification", "code"),
+    ("three", "digit", "code"), ("3", "digit", "code"), ("code", "on", "the", "back"),
+    ("card", "code"), ("security", "number"),
+)
+_EXPIRY_CUES = (
+    ("expiry",), ("expiration",), ("expires",), ("expire",), ("expiring",), ("exp",),
+    ("valid", "through"), ("valid", "thru"), ("valid", "until"), ("good", "through"),
+    ("good", "thru"), ("end", "date"),
+)
+_DATE_FILLERS = {"", "of", "the", "slash", "in", "is", "it's", "its", "date", "on", "and"}
+_CUE_WINDOW = 6
+_DIGITS_ONLY = re.compile(r"^[0-9]+$")
+_STRIP = re.compile(r"[^\w/'-]+")
+
+
+def _norm(text: str) -> str:
+    return _STRIP.sub("", text.lower()).strip("-'")
+
+
+def _word_digits(token: str) -> str | None:
+    """Digits a single word stands for: '4111', '4111-1111', 'twenty-one', 'seven'."""
+    compact = re.sub(r"[-./,]", "", token)
+    if compact and _DIGITS_ONLY.match(compact):
+        return compact
+    parts = [p for p in re.split(r"[-/]", token) if p]
+    if not parts:
+        return None
+    out = ""
+    i = 0
+    while i < len(parts):
+        p = parts[i]
+        if p in _TENS:
+            if i + 1 < len(parts) and parts[i + 1] in _UNITS and _UNITS[parts[i + 1]] != "0":
+                out += _TENS[p] + _UNITS[parts[i + 1]]
+                i += 2
+                continue
+            out += _TENS[p] + "0"
+        elif p in _UNITS:
+            out += _UNITS[p]
+        elif p in _TEENS:
+            out += _TEENS[p]
+        elif _DIGITS_ONLY.match(p):
+            out += p
+        else:
+            return None
+        i += 1
+    return out
+
+
+def _contributions(tokens: list[str]) -> list[str | None]:
+    """Digits each token contributes, reading number words in context ('twenty one' = 21)."""
+    out: list[str | None] = []
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok in _REPEAT and nxt in _UNITS:
+            out.append(_UNITS[nxt] * (_REPEAT[tok] - 1))
+        elif tok in _TENS and nxt in _UNITS and _UNITS[nxt] != "0":
+            out.append(_TENS[tok])
+        else:
+            out.append(_word_digits(tok))
+    return out
+
+
+@dataclass
+class _Token:
+    seg: int
+    idx: int
+    norm: str
+
+
+def _runs(contrib: list[str | None], tokens: list[str], max_fillers: int = 2) -> list[list[int]]:
+    """Indices of number-bearing tokens that belong together (small fillers allowed between)."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    fillers = 0
+    for i, digits in enumerate(contrib):
+        if digits:
+            current.append(i)
+            fillers = 0
+        elif current and tokens[i] in _FILLERS and fillers < max_fillers:
+            fillers += 1
+        else:
+            if current:
+                runs.append(current)
+            current, fillers = [], 0
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _card_tokens(run: list[int], contrib: list[str | None]) -> set[int]:
+    hit: set[int] = set()
+    for a in range(len(run)):
+        digits = ""
+        for b in range(a, len(run)):
+            digits += contrib[run[b]] or ""
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and luhn.is_valid(digits):
+                hit.update(run[a : b + 1])
+        # A single token holding a long number: look inside it too.
+        own = contrib[run[a]] or ""
+        if len(own) > 19 and any(
+            luhn.is_valid(own[s : s + n]) for n in range(13, 20) for s in range(len(own) - n + 1)
+        ):
+            hit.add(run[a])
+    return hit
+
+
+def _cue_ends(tokens: list[str], cues: Iterable[tuple[str, ...]]) -> list[int]:
+    ends = []
+    for i in range(len(tokens)):
+        for cue in cues:
+            if tuple(tokens[i : i + len(cue)]) == cue:
+                ends.append(i + len(cue))
+    return ends
+
+
+def _security_code_tokens(tokens: list[str], contrib: list[str | None]) -> set[int]:
+    hit: set[int] = set()
+    for end in _cue_ends(tokens, _CVV_CUES):
+        window = range(end, min(len(tokens), end + _CUE_WINDOW))
+        run: list[int] = []
+        for i in window:
+            if contrib[i]:
+                run.append(i)
+            elif run:
+                break
+        if run and 3 <= len("".join(contrib[i] or "" for i in run)) <= 4:
+            hit.update(run)
+    return hit
+
+
+def _expiry_tokens(tokens: list[str], contrib: list[str | None]) -> set[int]:
+    hit: set[int] = set()
+    for end in _cue_ends(tokens, _EXPIRY_CUES):
+        found: list[int] = []
+        for i in range(end, min(len(tokens), end + _CUE_WINDOW + 2)):
+            tok = tokens[i]
+            if tok in _MONTHS or (contrib[i] and len(contrib[i] or "") <= 6):
+                found.append(i)
+            elif tok in _DATE_FILLERS and (not found or i - found[-1] <= 2):
+                continue
+            else:
+                break
+        hit.update(found)
+    return hit
+
+
+def redact_segments(segments: list[Segment]) -> tuple[list[Segment], int]:
+    """Redacted copies of `segments` (same order) and how many spans were redacted.
+
+    Each speaker is read as one stream in time order, so a number split over segments is found.
+    """
+    words_of = [seg.words or _pseudo_words(seg) for seg in segments]
+    redact: set[tuple[int, int]] = set()
+    for speaker in {s.speaker for s in segments}:
+        stream = [
+            _Token(si, wi, _norm(w.text))
+            for si in sorted(
+                (i for i, s in enumerate(segments) if s.speaker == speaker),
+                key=lambda i: segments[i].start,
+            )
+            for wi, w in enumerate(words_of[si])
+        ]
+        tokens = [t.norm for t in stream]
+        contrib = _contributions(tokens)
+        hits: set[int] = set()
+        for run in _runs(contrib, tokens):
+            hits |= _card_tokens(run, contrib)
+        hits |= _security_code_tokens(tokens, contrib)
+        hits |= _expiry_tokens(tokens, contrib)
+        redact.update((stream[i].seg, stream[i].idx) for i in hits)
+
+    out: list[Segment] = []
+    spans = 0
+    for si, seg in enumerate(segments):
+        new_words: list[Word] = []
+        for wi, w in enumerate(words_of[si]):
+            if (si, wi) not in redact:
+                new_words.append(w)
+            elif new_words and new_words[-1].text == REDACTED and (si, wi - 1) in redact:
+                new_words[-1] = Word(new_words[-1].start, w.end, REDACTED, new_words[-1].probability)
+            else:
+                spans += 1
+                new_words.append(Word(w.start, w.end, REDACTED, w.probability))
+        if any((si, wi) in redact for wi in range(len(words_of[si]))):
+            text = " ".join(w.text for w in new_words)
+        else:
+            text = seg.text
+        out.append(
+            Segment(
+                speaker=seg.speaker, start=seg.start, end=seg.end, text=text,
+                confidence=seg.confidence, words=new_words if seg.words else [],
+                no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob,
+                compression_ratio=seg.compression_ratio,
+            )
+        )
+    return out, spans
+
+
+def _pseudo_words(seg: Segment) -> list[Word]:
+    return [Word(seg.start, seg.end, t, seg.confidence) for t in seg.text.split()]
+
+
+def redact_text(text: str) -> str:
+    """Redact a free text (a note, a log line) the same way as a transcript."""
+    seg = Segment(speaker="unknown", start=0.0, end=0.0, text=text, confidence=1.0)  # type: ignore[arg-type]
+    (out,), _ = redact_segments([seg])
+    return out.text
