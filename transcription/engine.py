@@ -14,8 +14,11 @@ from typing import Protocol
 
 import numpy as np
 
+from faster_whisper.vad import VadOptions
+
 from transcription.errors import ModelUnavailable
 from transcription.types import Segment, Speaker, Word
+from transcription.vad import speech_chunks
 from transcription.weights import resolve_model
 
 
@@ -40,7 +43,7 @@ class Engine(Protocol):
 
 # Whisper's own knobs against invented text: VAD removes silence and music before decoding,
 # and the engine drops windows that look like no speech. The rest is in transcription.guards.
-_VAD = {"min_silence_duration_ms": 500, "speech_pad_ms": 200, "threshold": 0.5}
+_VAD = VadOptions(min_silence_duration_ms=500, speech_pad_ms=200, threshold=0.5)
 
 
 class FasterWhisperEngine:
@@ -68,18 +71,26 @@ class FasterWhisperEngine:
         self._lock = threading.Lock()
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
+        from faster_whisper.transcribe import restore_speech_timestamps
+
+        chunks = speech_chunks(audio, _VAD)
+        if not chunks:
+            return [], language or ""
+        # Decode only the speech, glued together, then map every word back to the original
+        # timeline: what vad_filter=True does inside faster-whisper, with our VAD (see vad.py).
+        speech = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
         with self._lock:
-            raw, info = self._model.transcribe(
-                audio,
+            decoded, info = self._model.transcribe(
+                speech,
                 language=language,
                 beam_size=self.options.beam_size,
-                vad_filter=True,
-                vad_parameters=_VAD,
+                vad_filter=False,
                 word_timestamps=True,
                 # Conditioning on earlier text is how one hallucination becomes a loop of them.
                 condition_on_previous_text=False,
                 hallucination_silence_threshold=2.0,
             )
+            raw = restore_speech_timestamps(decoded, chunks, 16_000)
             segments = [
                 Segment(
                     speaker=Speaker.unknown,

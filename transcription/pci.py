@@ -49,7 +49,6 @@ _EXPIRY_CUES = (
     ("valid", "through"), ("valid", "thru"), ("valid", "until"), ("good", "through"),
     ("good", "thru"), ("end", "date"),
 )
-_DATE_FILLERS = {"", "of", "the", "slash", "in", "is", "it's", "its", "date", "on", "and"}
 _CUE_WINDOW = 6
 _DIGITS_ONLY = re.compile(r"^[0-9]+$")
 _STRIP = re.compile(r"[^\w/'-]+")
@@ -130,22 +129,27 @@ def _runs(contrib: list[str | None], tokens: list[str], max_fillers: int = 2) ->
     return runs
 
 
+def _has_card(digits: str) -> bool:
+    """A 13- to 19-digit Luhn-valid number anywhere in `digits` (ASR often adds a digit)."""
+    return any(
+        luhn.is_valid(digits[s : s + n])
+        for n in range(13, min(19, len(digits)) + 1)
+        for s in range(len(digits) - n + 1)
+    )
+
+
 def _card_tokens(run: list[int], contrib: list[str | None]) -> set[int]:
     hit: set[int] = set()
     for a in range(len(run)):
         digits = ""
         for b in range(a, len(run)):
             digits += contrib[run[b]] or ""
-            if len(digits) > 19:
-                break
-            if len(digits) >= 13 and luhn.is_valid(digits):
+            if len(digits) >= 13 and _has_card(digits):
+                # The shortest window from `a` holding a card; longer ones add nothing new.
                 hit.update(run[a : b + 1])
-        # A single token holding a long number: look inside it too.
-        own = contrib[run[a]] or ""
-        if len(own) > 19 and any(
-            luhn.is_valid(own[s : s + n]) for n in range(13, 20) for s in range(len(own) - n + 1)
-        ):
-            hit.add(run[a])
+                break
+            if len(digits) > 40:
+                break
     return hit
 
 
@@ -176,16 +180,11 @@ def _security_code_tokens(tokens: list[str], contrib: list[str | None]) -> set[i
 def _expiry_tokens(tokens: list[str], contrib: list[str | None]) -> set[int]:
     hit: set[int] = set()
     for end in _cue_ends(tokens, _EXPIRY_CUES):
-        found: list[int] = []
-        for i in range(end, min(len(tokens), end + _CUE_WINDOW + 2)):
-            tok = tokens[i]
-            if tok in _MONTHS or (contrib[i] and len(contrib[i] or "") <= 6):
-                found.append(i)
-            elif tok in _DATE_FILLERS and (not found or i - found[-1] <= 2):
-                continue
-            else:
-                break
-        hit.update(found)
+        # Numbers and month names shortly after the cue; other words are skipped, not a stop,
+        # because ASR mangles the words around a date ("the expire made in 0 .928").
+        for i in range(end, min(len(tokens), end + _CUE_WINDOW)):
+            if tokens[i] in _MONTHS or (contrib[i] and len(contrib[i] or "") <= 6):
+                hit.add(i)
     return hit
 
 

@@ -1,0 +1,174 @@
+"""Make synthetic two-channel calls with known words and turn times (espeak-ng + sox).
+
+Agent on the left channel, customer on the right, 8 kHz 16-bit like a phone line. Each call is
+written as FLAC beside a JSON file with the true turns: speaker, start, end (measured from the
+rendered speech, not from the schedule) and text.
+
+    python scripts/make_synthetic_calls.py tests/data            # the committed test calls
+    python scripts/make_synthetic_calls.py /tmp/x --only long5min  # the benchmark call
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RATE = 8000
+VOICES = {"agent": "en-us+f3", "customer": "en-gb+m3"}
+
+
+@dataclass
+class Turn:
+    speaker: str
+    at: float
+    text: str
+
+
+CALLS: dict[str, list[Turn]] = {
+    "basic": [
+        Turn("agent", 0.6, "Thank you for calling Acme Insurance, my name is Laura, how can I help you today?"),
+        Turn("customer", 6.0, "Hi Laura, I would like to check the status of my claim please."),
+        Turn("agent", 11.5, "Of course. Could you give me your policy number?"),
+        Turn("customer", 16.0, "Yes, it is seven seven two, four four one."),
+        Turn("agent", 21.0, "Thank you. Your claim was approved yesterday and the payment will arrive in three days."),
+        Turn("customer", 28.5, "That is great news, thank you very much."),
+        Turn("agent", 32.5, "You are welcome. Is there anything else I can help you with?"),
+        Turn("customer", 37.0, "No, that is all. Goodbye."),
+    ],
+    # Long silences between turns: where VAD chunk merging shifts Whisper's timestamps.
+    "long_silence": [
+        Turn("agent", 1.0, "Good morning, this is David from Northwind Energy speaking."),
+        Turn("customer", 6.0, "Hello David, my electricity bill looks far too high this month."),
+        Turn("agent", 12.0, "I am sorry to hear that. Let me check your account, one moment."),
+        Turn("agent", 45.0, "Thank you for waiting. I can see a meter reading error on your account."),
+        Turn("customer", 52.0, "I knew something was wrong with it."),
+        Turn("customer", 85.0, "Are you still there?"),
+        Turn("agent", 89.0, "Yes, I have corrected the reading and you will receive a new bill by Friday."),
+        Turn("customer", 97.0, "Perfect, thank you David."),
+    ],
+    # Hold music on the agent leg for a minute: nothing may be transcribed over it.
+    "hold": [
+        Turn("agent", 0.8, "Thank you for calling Contoso Bank, this is Maria."),
+        Turn("customer", 5.0, "Hi, I need to dispute a payment on my statement."),
+        Turn("agent", 10.0, "Certainly. May I place you on a brief hold while I pull up your account?"),
+        Turn("customer", 15.5, "Sure, go ahead."),
+        Turn("agent", 82.0, "Thank you for holding. I have found the payment and opened a dispute."),
+        Turn("customer", 88.0, "Thank you, that was quick."),
+    ],
+    # Card details read out by the customer: must never be stored.
+    "pci": [
+        Turn("agent", 0.5, "Thank you for calling Fabrikam Travel, this is Tom, how can I help?"),
+        Turn("customer", 5.0, "I would like to pay for my booking by card."),
+        Turn("agent", 9.0, "Of course, please read me the long number on the card."),
+        Turn("customer", 13.5, "It is four one one one, one one one one, one one one one, one one one one."),
+        Turn("agent", 23.5, "And the expiry date?"),
+        Turn("customer", 26.0, "The expiry date is zero nine, twenty eight."),
+        Turn("agent", 30.5, "And the security code on the back?"),
+        Turn("customer", 33.5, "The security code is three seven one."),
+        Turn("agent", 37.5, "Thank you, the payment went through."),
+    ],
+}
+
+
+def _long5min() -> list[Turn]:
+    lines = [
+        ("agent", "Thank you for calling Tailspin Telecom, my name is Chris, how can I help you?"),
+        ("customer", "Hello Chris, my internet keeps dropping every evening around eight."),
+        ("agent", "I am sorry about that. Let me run a line test on your connection."),
+        ("customer", "Thank you, it has been happening for about a week now."),
+        ("agent", "The test shows noise on the line. I will book an engineer visit for you."),
+        ("customer", "When can the engineer come? I work during the day."),
+        ("agent", "We have a slot on Saturday morning between eight and twelve."),
+        ("customer", "Saturday morning works well for me."),
+    ]
+    turns, t = [], 0.5
+    while t < 285:
+        for speaker, text in lines:
+            if t >= 285:
+                break
+            turns.append(Turn(speaker, t, text))
+            t += 2.0 + len(text.split()) * 0.45
+    return turns
+
+
+def _speak(turn: Turn, workdir: Path) -> np.ndarray:
+    raw = workdir / "turn.wav"
+    out = workdir / "turn8k.raw"
+    subprocess.run(["espeak-ng", "-v", VOICES[turn.speaker], "-s", "160", "-w", str(raw), turn.text],
+                   check=True)
+    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed",
+                    "-t", "raw", str(out)], check=True)
+    return np.fromfile(out, dtype=np.int16).astype(np.float32) / 32768
+
+
+def _hold_music(seconds: float, workdir: Path) -> np.ndarray:
+    out = workdir / "music.raw"
+    notes = ["C4", "E4", "G4", "A3", "F4", "D4", "G3", "B3"]
+    pieces = []
+    for i in range(int(seconds / 1.5) + 1):
+        note = notes[i % len(notes)]
+        pieces.append(["synth", "1.5", "pluck", note, "pluck", notes[(i + 2) % len(notes)]])
+    cmd = ["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", str(out)]
+    # One synth effect chain per note, concatenated by sox's `:` effect-chain separator.
+    for piece in pieces:
+        cmd += [*piece, "tremolo", "5", "40", "vol", "0.35", ":"]
+    subprocess.run(cmd[:-1], check=True)
+    return (np.fromfile(out, dtype=np.int16).astype(np.float32) / 32768)[: int(seconds * RATE)]
+
+
+def _onset(x: np.ndarray) -> tuple[int, int]:
+    loud = np.flatnonzero(np.abs(x) > 0.02)
+    return (int(loud[0]), int(loud[-1])) if loud.size else (0, len(x))
+
+
+def make_call(name: str, turns: list[Turn], out_dir: Path, hold: tuple[float, float] | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rendered = [(t, _speak(t, work)) for t in turns]
+        length = max(t.at + len(x) / RATE for t, x in rendered) + 1.5
+        channels = {"agent": np.zeros(int(length * RATE), np.float32),
+                    "customer": np.zeros(int(length * RATE), np.float32)}
+        truth = []
+        for turn, x in rendered:
+            a = int(turn.at * RATE)
+            channels[turn.speaker][a : a + len(x)] += x
+            first, last = _onset(x)
+            truth.append({"speaker": turn.speaker, "start": round((a + first) / RATE, 3),
+                          "end": round((a + last) / RATE, 3), "text": turn.text})
+        if hold:
+            music = _hold_music(hold[1] - hold[0], work)
+            a = int(hold[0] * RATE)
+            channels["agent"][a : a + len(music)] += music
+        stereo = np.stack([channels["agent"], channels["customer"]], axis=1)
+        pcm = (np.clip(stereo, -1, 1) * 32767).astype(np.int16)
+        raw = work / "call.raw"
+        pcm.tofile(raw)
+        subprocess.run(["sox", "-r", str(RATE), "-c", "2", "-b", "16", "-e", "signed", "-t", "raw",
+                        str(raw), str(out_dir / f"{name}.flac")], check=True)
+    meta = {"layout": "stereo-agent-left", "duration": round(length, 3), "turns": truth}
+    if hold:
+        meta["hold"] = {"start": hold[0], "end": hold[1]}
+    (out_dir / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--only", action="append")
+    args = parser.parse_args()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    calls = dict(CALLS, long5min=_long5min())
+    wanted = args.only or list(CALLS)
+    for name in wanted:
+        make_call(name, calls[name], args.out_dir, (19.0, 79.0) if name == "hold" else None)
+        print(f"wrote {args.out_dir / name}.flac")
+
+
+if __name__ == "__main__":
+    main()
