@@ -1,0 +1,95 @@
+"""Who is asking: bearer tokens for people, API keys for machines, and role/scope aliases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from app.config import Settings
+from app.db import SessionDep
+from app.errors import Forbidden, Unauthorized
+from app.users.models import Role, User
+from app.users.service import KEY_PREFIX, find_api_key
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "api_key"
+    id: int
+    name: str
+    role: Role | None
+    agent_id: int | None
+    scopes: frozenset[str]
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+# What each role may do; API keys carry their own scopes.
+_ROLE_SCOPES: dict[Role, frozenset[str]] = {
+    Role.admin: frozenset({"calls:read", "calls:write", "calls:manage", "incentives:read"}),
+    Role.supervisor: frozenset({"calls:read", "calls:write", "calls:manage"}),
+    Role.agent: frozenset({"calls:read"}),
+}
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def create_token(user: User, settings: Settings) -> str:
+    now = datetime.now(UTC)
+    payload = {"sub": str(user.id), "role": user.role.value, "iat": now,
+               "exp": now + timedelta(minutes=settings.token_minutes)}
+    return jwt.encode(payload, settings.signing_key, algorithm=_ALGORITHM)
+
+
+def get_current_principal(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    if not token:
+        raise Unauthorized("not authenticated: send Authorization: Bearer <token or API key>")
+    if token.startswith(KEY_PREFIX):
+        key = find_api_key(session, secret=token)
+        if key is None:
+            raise Unauthorized("invalid or revoked API key")
+        return Principal(kind="api_key", id=key.id or 0, name=key.name, role=None, agent_id=None,
+                         scopes=frozenset(key.scopes.split()))
+    try:
+        payload = jwt.decode(token, settings.signing_key, algorithms=[_ALGORITHM])
+        user = session.get(User, int(payload["sub"]))
+    except (jwt.PyJWTError, KeyError, ValueError):
+        raise Unauthorized("invalid or expired token") from None
+    if user is None or not user.is_active:
+        raise Unauthorized("invalid or expired token")
+    return Principal(kind="user", id=user.id or 0, name=user.email, role=user.role,
+                     agent_id=user.agent_id, scopes=_ROLE_SCOPES[user.role])
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+
+
+def require_scope(scope: str):  # type: ignore[no-untyped-def]
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(scope):
+            raise Forbidden(f"this credential lacks the {scope} permission")
+        return principal
+
+    return dependency
+
+
+CallReader = Annotated[Principal, Depends(require_scope("calls:read"))]
+CallWriter = Annotated[Principal, Depends(require_scope("calls:write"))]
+CallManager = Annotated[Principal, Depends(require_scope("calls:manage"))]

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy.exc import IntegrityError
+
+from app import storage
+from app.auth import CallManager, CallReader, CallWriter, SettingsDep
+from app.calls import service
+from app.calls.models import CallStatus, CallType, Direction
+from app.calls.schemas import CallAccepted, CallDetail, CallPage, CallPublic, CallUpdate
+from app.db import SessionDep
+from app.errors import BadRequest, NotFound
+from app.jobs.ledger import TRANSCRIBE
+from transcription.types import Layout
+
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+
+
+@router.post("", status_code=202, response_model=CallAccepted)
+def upload_call(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CallWriter,
+    audio: Annotated[UploadFile, File(description="the recording: WAV, FLAC, MP3, OGG/Opus, M4A")],
+    agent: Annotated[str, Form(min_length=1, max_length=200, description="agent's external id")],
+    started_at: Annotated[datetime, Form(description="ISO 8601")],
+    direction: Annotated[Direction, Form()],
+    call_type: Annotated[CallType, Form()] = CallType.service,
+    external_id: Annotated[str | None, Form(max_length=200)] = None,
+    customer_ref: Annotated[str | None, Form(max_length=200)] = None,
+    layout: Annotated[Layout, Form()] = Layout.auto,
+    deal_closed: Annotated[bool | None, Form()] = None,
+    deal_value: Annotated[Decimal | None, Form(ge=0, max_digits=14, decimal_places=2)] = None,
+) -> CallAccepted:
+    """Upload a recording; transcription runs as a job. Same external_id again: 200, no copy."""
+    if external_id:
+        existing = service.find_by_external_id(session, external_id=external_id)
+        if existing is not None:
+            response.status_code = 200
+            return CallAccepted(id=existing.id or 0, status=existing.status, created=False)
+    meta = service.CallMeta(
+        agent=agent, started_at=started_at, direction=direction, call_type=call_type,
+        layout=layout, external_id=external_id or None, customer_ref=customer_ref,
+        deal_closed=deal_closed, deal_value=deal_value,
+    )
+    try:
+        call = service.ingest_call(session, settings=settings, audio=audio.file, meta=meta)
+        try:
+            session.commit()
+        except BaseException:
+            storage.remove(settings.audio_dir, call.audio_path)
+            raise
+    except IntegrityError:
+        # Two uploads of one external_id raced; the other one won.
+        session.rollback()
+        existing = service.find_by_external_id(session, external_id=external_id or "")
+        if existing is None:
+            raise
+        response.status_code = 200
+        return CallAccepted(id=existing.id or 0, status=existing.status, created=False)
+    except BaseException:
+        session.rollback()
+        raise
+    # Sent only after the commit; if this fails the reconciler sends it later.
+    request.app.state.queue.enqueue(TRANSCRIBE, call.id)
+    return CallAccepted(id=call.id or 0, status=call.status, created=True)
+
+
+@router.get("", response_model=CallPage)
+def list_calls(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CallReader,
+    agent: str | None = None,
+    status: CallStatus | None = None,
+    call_type: CallType | None = None,
+    direction: Direction | None = None,
+    started_from: Annotated[datetime | None, Query(alias="from")] = None,
+    started_to: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CallPage:
+    """List calls you may see, newest first; `limit` is capped by the server."""
+    if started_from and started_to and started_from > started_to:
+        raise BadRequest("`from` must not be after `to`")
+    limit = min(limit, settings.page_size_max)
+    filters = service.CallFilters(agent=agent, status=status, call_type=call_type,
+                                  direction=direction, started_from=started_from,
+                                  started_to=started_to)
+    items, total = service.list_calls(session, principal=principal, filters=filters,
+                                      limit=limit, offset=offset)
+    return CallPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{call_id}", response_model=CallDetail)
+def get_call(call_id: int, session: SessionDep, principal: CallReader) -> CallDetail:
+    """A call's metadata, status and speaker-labelled transcript."""
+    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    return service.call_detail(session, call=call)
+
+
+@router.patch("/{call_id}", response_model=CallPublic)
+def update_call(
+    call_id: int, changes: CallUpdate, session: SessionDep, principal: CallWriter
+) -> CallPublic:
+    """Set a call's outcome (deal closed, deal value) or customer reference."""
+    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    service.update_call(session, call=call, changes=changes)
+    session.commit()
+    return service.call_detail(session, call=call)
+
+
+@router.post("/{call_id}/retry", response_model=CallAccepted, status_code=202)
+def retry_call(
+    call_id: int, request: Request, session: SessionDep, principal: CallManager
+) -> CallAccepted:
+    """Queue a failed call again from its failed stage."""
+    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    stages = service.retry_call(session, call=call)
+    session.commit()
+    for stage in stages:
+        request.app.state.queue.enqueue(stage, call_id)
+    return CallAccepted(id=call_id, status=call.status, created=False)
+
+
+@router.get("/{call_id}/audio", response_class=FileResponse)
+def get_audio(
+    call_id: int, session: SessionDep, settings: SettingsDep, principal: CallReader
+) -> FileResponse:
+    """The recording, with HTTP Range support so a player can seek."""
+    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    path = settings.audio_dir / call.audio_path
+    if not path.is_file():
+        raise NotFound(f"the recording of call {call_id} is missing from storage")
+    return FileResponse(path, media_type=storage.MEDIA_TYPES.get(call.audio_format),
+                        filename=f"call-{call_id}.{call.audio_format}",
+                        content_disposition_type="inline")

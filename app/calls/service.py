@@ -1,0 +1,210 @@
+"""Calls: ingest, read (filtered by who asks), update outcomes, retry. Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import BinaryIO
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app import storage
+from app.auth import Principal
+from app.calls.models import Call, CallStatus, CallType, Direction, Transcript, TranscriptSegment
+from app.calls.schemas import (
+    CallDetail,
+    CallPublic,
+    CallUpdate,
+    SegmentPublic,
+    TranscriptPublic,
+)
+from app.config import Settings
+from app.errors import Conflict, NotFound, PayloadTooLarge
+from app.jobs import ledger
+from app.timeutil import as_utc, utcnow
+from app.users.models import Agent, Role
+from app.users.service import get_or_create_agent
+from transcription.audio import probe_audio
+from transcription.types import Layout
+
+
+@dataclass(frozen=True)
+class CallMeta:
+    agent: str
+    started_at: datetime
+    direction: Direction
+    call_type: CallType
+    layout: Layout
+    external_id: str | None = None
+    customer_ref: str | None = None
+    deal_closed: bool | None = None
+    deal_value: Decimal | None = None
+
+
+def visible_calls(principal: Principal) -> SelectOfScalar[Call]:
+    """Every read of calls starts here: an agent sees only their own."""
+    query = select(Call)
+    if principal.role is Role.agent:
+        query = query.where(Call.agent_id == (principal.agent_id or -1))
+    return query
+
+
+def get_visible_call(session: Session, *, principal: Principal, call_id: int) -> Call:
+    call = session.exec(visible_calls(principal).where(Call.id == call_id)).first()
+    if call is None:
+        # Same answer whether the call does not exist or belongs to someone else.
+        raise NotFound(f"call {call_id} not found")
+    return call
+
+
+def find_by_external_id(session: Session, *, external_id: str) -> Call | None:
+    return session.exec(select(Call).where(Call.external_id == external_id)).first()
+
+
+def ingest_call(
+    session: Session, *, settings: Settings, audio: BinaryIO, meta: CallMeta
+) -> Call:
+    """Validate the recording, store it and the call row and its transcription job.
+
+    The file is staged under a name we chose and decoded in full before anything is written to
+    the database; on any error the staged file is removed and no row exists.
+    """
+    max_bytes = settings.max_upload_mb * 1024 * 1024
+    try:
+        staged = storage.stage(audio, settings.audio_dir, max_bytes=max_bytes)
+    except OverflowError:
+        raise PayloadTooLarge(f"the recording exceeds {settings.max_upload_mb} MB") from None
+    try:
+        info = probe_audio(staged.path, max_seconds=settings.max_call_minutes * 60)
+        agent = get_or_create_agent(session, external_id=meta.agent)
+        call = Call(
+            external_id=meta.external_id,
+            agent_id=agent.id,  # type: ignore[arg-type]
+            started_at=as_utc(meta.started_at),
+            direction=meta.direction,
+            call_type=meta.call_type,
+            customer_ref=meta.customer_ref,
+            layout=meta.layout.value,
+            deal_closed=meta.deal_closed,
+            deal_value=meta.deal_value,
+            duration_seconds=round(info.duration, 3),
+            channels=info.channels,
+            sample_rate=info.sample_rate,
+            audio_format=storage.extension_for(info.format),
+            audio_codec=info.codec,
+            audio_size=staged.size,
+            audio_sha256=staged.sha256,
+            audio_path="",
+        )
+        session.add(call)
+        session.flush()
+        assert call.id is not None
+        ledger.add_job(session, call_id=call.id, stage=ledger.TRANSCRIBE)
+        call.audio_path = storage.place(
+            staged, settings.audio_dir, call_id=call.id, extension=call.audio_format
+        )
+        session.add(call)
+        session.flush()
+        return call
+    finally:
+        staged.path.unlink(missing_ok=True)
+
+
+def agent_external_ids(session: Session, calls: list[Call]) -> dict[int, str]:
+    ids = {c.agent_id for c in calls}
+    if not ids:
+        return {}
+    rows = session.exec(select(Agent.id, Agent.external_id).where(col(Agent.id).in_(ids))).all()
+    return {agent_id: external for agent_id, external in rows if agent_id is not None}
+
+
+def to_public(call: Call, agent_external_id: str) -> CallPublic:
+    return CallPublic.model_validate({**call.model_dump(), "agent": agent_external_id})
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    agent: str | None = None
+    status: CallStatus | None = None
+    call_type: CallType | None = None
+    direction: Direction | None = None
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+
+
+def list_calls(
+    session: Session, *, principal: Principal, filters: CallFilters, limit: int, offset: int
+) -> tuple[list[CallPublic], int]:
+    query = visible_calls(principal)
+    if filters.agent:
+        query = query.join(Agent, col(Agent.id) == Call.agent_id).where(
+            Agent.external_id == filters.agent
+        )
+    if filters.status:
+        query = query.where(Call.status == filters.status)
+    if filters.call_type:
+        query = query.where(Call.call_type == filters.call_type)
+    if filters.direction:
+        query = query.where(Call.direction == filters.direction)
+    if filters.started_from:
+        query = query.where(Call.started_at >= as_utc(filters.started_from))
+    if filters.started_to:
+        query = query.where(Call.started_at < as_utc(filters.started_to))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    calls = list(
+        session.exec(
+            query.order_by(col(Call.started_at).desc(), col(Call.id).desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    agents = agent_external_ids(session, calls)
+    return [to_public(c, agents[c.agent_id]) for c in calls], total
+
+
+def call_detail(session: Session, *, call: Call) -> CallDetail:
+    agent = session.get(Agent, call.agent_id)
+    transcript = session.exec(select(Transcript).where(Transcript.call_id == call.id)).first()
+    transcript_public = None
+    if transcript is not None:
+        segments = session.exec(
+            select(TranscriptSegment)
+            .where(TranscriptSegment.transcript_id == transcript.id)
+            .order_by(col(TranscriptSegment.position))
+        ).all()
+        transcript_public = TranscriptPublic(
+            engine=transcript.engine,
+            model=transcript.model,
+            language=transcript.language,
+            layout=transcript.layout,
+            speakers_labelled=transcript.speakers_labelled,
+            redactions=transcript.redactions,
+            segments=[SegmentPublic.model_validate(s) for s in segments],
+        )
+    public = to_public(call, agent.external_id if agent else "")
+    return CallDetail(**public.model_dump(), transcript=transcript_public)
+
+
+def update_call(session: Session, *, call: Call, changes: CallUpdate) -> Call:
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        setattr(call, field, value)
+    call.updated_at = utcnow()
+    session.add(call)
+    session.flush()
+    return call
+
+
+def retry_call(session: Session, *, call: Call) -> list[str]:
+    """Put a failed call back in the queue; returns the stages to enqueue."""
+    if call.status != CallStatus.failed:
+        raise Conflict(f"call {call.id} is {call.status.value}; only a failed call can be retried")
+    jobs = ledger.reset_for_retry(session, call_id=call.id)  # type: ignore[arg-type]
+    call.status = CallStatus.received
+    call.failure_reason = None
+    call.updated_at = utcnow()
+    session.add(call)
+    session.flush()
+    return [j.stage for j in jobs]

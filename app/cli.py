@@ -1,0 +1,208 @@
+"""The `callqa` command: serve, worker, migrate, users, keys, transcribe."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from app.config import Settings, get_settings
+from app.errors import CallqaError
+from app.users.models import Role
+from transcription.errors import TranscriptionError
+from transcription.types import Layout
+
+cli = typer.Typer(help="callqa: contact-center QA, self-hosted.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+users_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+keys_cli = typer.Typer(help="Manage API keys for machines (payroll, recorders).",
+                       no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+cli.add_typer(keys_cli, name="keys")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _session(settings: Settings) -> Session:
+    from app.db import engine_for
+
+    return Session(engine_for(settings.db_url))
+
+
+def _migrate(settings: Settings) -> None:
+    from app.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    settings = get_settings()
+    _migrate(settings)
+    typer.echo(f"database at head: {settings.db_url.split('@')[-1]}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address", envvar="CALLQA_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="port", envvar="CALLQA_PORT")] = None,
+    worker: Annotated[bool, typer.Option(help="start a job worker beside the API")] = True,
+) -> None:
+    """Migrate, create the admin on first start, and serve API, web root and a worker."""
+    import uvicorn
+
+    from app.users.service import ensure_admin
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    _migrate(settings)
+    with _session(settings) as session:
+        generated = ensure_admin(session, password=settings.admin_password)
+        session.commit()
+    if generated:
+        typer.echo(f"\n  Created user 'admin' with password: {generated}\n"
+                   "  (shown once; set CALLQA_ADMIN_PASSWORD to choose it)\n")
+    child: subprocess.Popen[bytes] | None = None
+    if worker:
+        # A sibling process: Huey's consumer installs its own signal handlers.
+        child = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+    try:
+        uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
+                    port=port or settings.port)
+    finally:
+        if child is not None:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+@cli.command()
+def worker() -> None:
+    """Run a job worker (transcription) until stopped; start as many as you need."""
+    from app.jobs.queue import JobQueue
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    typer.echo(f"worker {os.getpid()}: queue {settings.queue_url or 'sqlite'}", err=True)
+    JobQueue(settings).run_worker()
+
+
+@users_cli.command("add")
+def users_add(
+    email: Annotated[str, typer.Option(help="login name")],
+    password: Annotated[str, typer.Option(help="at least 8 characters")],
+    role: Annotated[Role, typer.Option(help="admin, supervisor or agent")],
+    agent: Annotated[str | None, typer.Option(help="agent's external id (agents only)")] = None,
+) -> None:
+    """Create a user."""
+    from app.users.service import create_user
+
+    settings = get_settings()
+    with _session(settings) as session:
+        try:
+            user = create_user(session, email=email, password=password, role=role,
+                               agent_external_id=agent)
+            session.commit()
+        except CallqaError as exc:
+            _fail(exc.message)
+        typer.echo(f"created {user.role.value} {user.email}")
+
+
+@keys_cli.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who uses the key, e.g. payroll")],
+    scope: Annotated[list[str], typer.Option(help="calls:read, calls:write, incentives:read")],
+) -> None:
+    """Create an API key; it is printed once and only its hash is stored."""
+    from app.users.service import create_api_key
+
+    settings = get_settings()
+    with _session(settings) as session:
+        try:
+            issued = create_api_key(session, name=name, scopes=scope)
+            session.commit()
+        except CallqaError as exc:
+            _fail(exc.message)
+        typer.echo(issued.secret)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="key name or prefix")]) -> None:
+    """Revoke every active key with this name (or prefix)."""
+    from app.users.service import revoke_api_key
+
+    settings = get_settings()
+    with _session(settings) as session:
+        try:
+            count = revoke_api_key(session, name_or_prefix=name)
+            session.commit()
+        except CallqaError as exc:
+            _fail(exc.message)
+        typer.echo(f"revoked {count} key(s)")
+
+
+@cli.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="a recording", exists=False)],
+    layout: Annotated[Layout, typer.Option(help="where agent and customer are")] = Layout.auto,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    model: Annotated[str | None, typer.Option(help="Whisper model name or folder",
+                                              envvar="CALLQA_WHISPER_MODEL")] = None,
+) -> None:
+    """Transcribe one recording offline (no server) and print the speaker-labelled transcript."""
+    from app.calls.tasks import engine_options, pipeline_options
+    from transcription.audio import probe_audio
+    from transcription.engine import create_engine
+    from transcription.pipeline import transcribe_file
+
+    settings = get_settings()
+    if model:
+        settings.whisper_model = model
+    if not file.is_file():
+        _fail(f"no such file: {file}")
+    try:
+        probe_audio(file, max_seconds=settings.max_call_minutes * 60)
+        engine = create_engine(settings.whisper_engine, engine_options(settings))
+        result = transcribe_file(file, engine, layout=layout, options=pipeline_options(settings))
+    except TranscriptionError as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(json.dumps({
+            "duration": round(result.duration, 3), "language": result.language,
+            "layout": result.layout.value, "speakers_labelled": result.speakers_labelled,
+            "model": result.model, "engine": result.engine, "redactions": result.redactions,
+            "segments": [s.to_dict() for s in result.segments],
+        }, indent=1))
+        return
+    if not result.speakers_labelled:
+        typer.echo("# mono recording: speakers are not told apart (labelled 'unknown')")
+    for seg in result.segments:
+        typer.echo(f"[{_clock(seg.start)} - {_clock(seg.end)}] {seg.speaker.value:>8}: {seg.text}")
+
+
+def _clock(seconds: float) -> str:
+    minutes, sec = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{sec:05.2f}"
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""One settings object, read from the environment (prefix CALLQA_) and never at import time."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLQA_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: SQLite file under data_dir
+    queue_url: str | None = None  # redis://... to scale out; default: SqliteHuey under data_dir
+    secret_key: str | None = None  # default: generated once into data_dir/secret_key
+    admin_password: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    max_upload_mb: int = Field(default=500, ge=1)
+    max_call_minutes: int = Field(default=240, ge=1)
+    page_size_max: int = 200
+    token_minutes: int = 12 * 60
+
+    whisper_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    whisper_model: str = "base"
+    whisper_compute_type: str = "int8"
+    whisper_threads: int = 0
+    whisper_beam_size: int = 5
+    whisper_device: str = "cpu"
+    language: str = "auto"
+    model_dir: Path | None = None  # where split offline weights are assembled
+    stereo_agent_channel: Literal["left", "right"] = "left"
+
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_lease_seconds: int = Field(default=600, ge=2)
+    reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    worker_threads: int = 1
+
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'callqa.db').resolve()}"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
+
+    @property
+    def language_code(self) -> str | None:
+        return None if self.language in ("", "auto") else self.language
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The token signing secret. Outside development a missing one is generated once and kept
+        in the data directory (mode 0600), so restarts do not log everyone out and no default
+        secret ever ships."""
+        if self.secret_key:
+            if self.environment == "production" and len(self.secret_key) < 32:
+                raise ValueError("CALLQA_SECRET_KEY must be at least 32 characters in production")
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.is_file():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+def get_settings() -> Settings:
+    return Settings()

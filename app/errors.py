@@ -1,0 +1,72 @@
+"""One exception family for the service, each with its HTTP status, and one handler."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from transcription.errors import (
+    AudioTooLong,
+    CorruptAudio,
+    ModelUnavailable,
+    TranscriptionError,
+    TruncatedAudio,
+    UnsupportedAudio,
+)
+
+
+class CallqaError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(CallqaError):
+    status_code = 400
+
+
+class Unauthorized(CallqaError):
+    status_code = 401
+
+
+class Forbidden(CallqaError):
+    status_code = 403
+
+
+class NotFound(CallqaError):
+    status_code = 404
+
+
+class Conflict(CallqaError):
+    status_code = 409
+
+
+class PayloadTooLarge(CallqaError):
+    status_code = 413
+
+
+_AUDIO_STATUS: dict[type[TranscriptionError], int] = {
+    UnsupportedAudio: 415,
+    CorruptAudio: 422,
+    TruncatedAudio: 422,
+    AudioTooLong: 422,
+    ModelUnavailable: 503,
+}
+
+
+def _callqa_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CallqaError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+
+def _audio_handler(request: Request, exc: Exception) -> JSONResponse:
+    status = next((s for t, s in _AUDIO_STATUS.items() if isinstance(exc, t)), 422)
+    return JSONResponse({"detail": f"audio rejected: {exc}"}, status_code=status)
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(CallqaError, _callqa_handler)
+    app.add_exception_handler(TranscriptionError, _audio_handler)

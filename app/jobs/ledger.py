@@ -1,0 +1,199 @@
+"""The job ledger: claim with compare-and-set, finish in the result's own transaction, reconcile.
+
+Huey deletes a job as soon as a worker takes it; a worker killed mid-transcription would lose the
+call. The ledger row is what says a stage still has to run. A claim is one conditional UPDATE
+(compare-and-set), so two workers can never both own a stage, on SQLite or PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, or_, update
+from sqlmodel import Session, col, select
+
+from app.calls.models import Call, CallStatus
+from app.jobs.models import Job, JobState
+from app.timeutil import utcnow
+
+TRANSCRIBE = "transcribe"
+
+# What the call's status becomes while a stage runs.
+_RUNNING_STATUS = {TRANSCRIBE: CallStatus.transcribing}
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: int
+    call_id: int
+    stage: str
+    owner: str
+    attempt: int
+
+
+def add_job(session: Session, *, call_id: int, stage: str) -> Job:
+    job = Job(call_id=call_id, stage=stage)
+    session.add(job)
+    return job
+
+
+def claim(
+    engine: Engine, *, call_id: int, stage: str, owner: str, lease_seconds: int, max_attempts: int
+) -> Claim | None:
+    """Take the stage for `owner`, or None when it is done, failed, or leased by a live worker."""
+    now = utcnow()
+    with Session(engine) as session:
+        result = session.exec(  # type: ignore[call-overload]
+            update(Job)
+            .where(
+                and_(
+                    col(Job.call_id) == call_id,
+                    col(Job.stage) == stage,
+                    col(Job.attempts) < max_attempts,
+                    or_(
+                        col(Job.state) == JobState.queued,
+                        and_(col(Job.state) == JobState.running, col(Job.lease_expires_at) < now),
+                    ),
+                )
+            )
+            .values(
+                state=JobState.running,
+                attempts=Job.attempts + 1,  # type: ignore[operator]
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                updated_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            session.rollback()
+            _give_up_if_exhausted(session, call_id=call_id, stage=stage, max_attempts=max_attempts)
+            return None
+        job = session.exec(select(Job).where(Job.call_id == call_id, Job.stage == stage)).one()
+        session.exec(  # type: ignore[call-overload]
+            update(Call)
+            .where(col(Call.id) == call_id)
+            .values(status=_RUNNING_STATUS.get(stage, CallStatus.transcribing), updated_at=now)
+        )
+        session.commit()
+        assert job.id is not None
+        return Claim(job_id=job.id, call_id=call_id, stage=stage, owner=owner, attempt=job.attempts)
+
+
+def _give_up_if_exhausted(session: Session, *, call_id: int, stage: str, max_attempts: int) -> None:
+    """A stage whose every attempt died (lease expired) ends failed, with the reason."""
+    now = utcnow()
+    job = session.exec(select(Job).where(Job.call_id == call_id, Job.stage == stage)).first()
+    if job is None or job.attempts < max_attempts:
+        return
+    expired = job.state == JobState.running and job.lease_expires_at and job.lease_expires_at < now
+    if not (expired or job.state == JobState.queued):
+        return
+    reason = job.last_error or "the worker stopped before finishing"
+    _fail(session, job, f"{stage} gave up after {job.attempts} attempts: {reason}", now)
+    session.commit()
+
+
+def _fail(session: Session, job: Job, reason: str, now: datetime) -> None:
+    job.state = JobState.failed
+    job.last_error = reason[:2000]
+    job.lease_owner = None
+    job.updated_at = now
+    session.add(job)
+    call = session.get(Call, job.call_id)
+    if call is not None:
+        call.status = CallStatus.failed
+        call.failure_reason = reason[:2000]
+        call.updated_at = now
+        session.add(call)
+
+
+def renew(engine: Engine, claim_: Claim, *, lease_seconds: int) -> bool:
+    """Extend the lease while work goes on; False when it was lost to another worker."""
+    with Session(engine) as session:
+        result = session.exec(  # type: ignore[call-overload]
+            update(Job)
+            .where(col(Job.id) == claim_.job_id, col(Job.lease_owner) == claim_.owner,
+                   col(Job.state) == JobState.running)
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        )
+        session.commit()
+        return bool(result.rowcount == 1)
+
+
+def mark_done(session: Session, claim_: Claim) -> None:
+    """Within the transaction that writes the stage's result."""
+    session.exec(  # type: ignore[call-overload]
+        update(Job)
+        .where(col(Job.id) == claim_.job_id)
+        .values(state=JobState.done, lease_owner=None, lease_expires_at=None, last_error=None,
+                updated_at=utcnow())
+    )
+
+
+def record_failure(engine: Engine, claim_: Claim, *, error: str, max_attempts: int) -> bool:
+    """Note an attempt's error. Returns True when the stage should be tried again."""
+    now = utcnow()
+    with Session(engine) as session:
+        job = session.get(Job, claim_.job_id)
+        if job is None or job.lease_owner != claim_.owner:
+            return False
+        if job.attempts >= max_attempts:
+            _fail(session, job, f"{claim_.stage} failed after {job.attempts} attempts: {error}", now)
+            session.commit()
+            return False
+        job.state = JobState.queued
+        job.last_error = error[:2000]
+        job.lease_owner = None
+        job.lease_expires_at = None
+        job.updated_at = now
+        session.add(job)
+        session.commit()
+        return True
+
+
+def reset_for_retry(session: Session, *, call_id: int) -> list[Job]:
+    """A supervisor's retry of a failed call: every failed stage starts again from attempt 0."""
+    jobs = list(
+        session.exec(select(Job).where(Job.call_id == call_id, Job.state == JobState.failed))
+    )
+    for job in jobs:
+        job.state = JobState.queued
+        job.attempts = 0
+        job.last_error = None
+        job.updated_at = utcnow()
+        session.add(job)
+    return jobs
+
+
+def due_for_enqueue(
+    engine: Engine, *, stale_after: float, max_attempts: int
+) -> list[tuple[int, str]]:
+    """Jobs no worker holds: leases that expired, and queued rows nobody picked up for a while
+    (the process died between commit and enqueue, or the queue lost the message)."""
+    now = utcnow()
+    with Session(engine) as session:
+        rows = list(
+            session.exec(
+                select(Job).where(
+                    or_(
+                        and_(col(Job.state) == JobState.running, col(Job.lease_expires_at) < now),
+                        and_(
+                            col(Job.state) == JobState.queued,
+                            col(Job.updated_at) < now - timedelta(seconds=stale_after),
+                        ),
+                    )
+                )
+            )
+        )
+        due = [(j.call_id, j.stage) for j in rows if j.attempts < max_attempts]
+        for job in rows:
+            if job.attempts >= max_attempts:
+                _give_up_if_exhausted(
+                    session, call_id=job.call_id, stage=job.stage, max_attempts=max_attempts
+                )
+            elif job.state == JobState.queued:
+                job.updated_at = now  # so one stale row is not re-sent on every pass
+                session.add(job)
+        session.commit()
+        return due

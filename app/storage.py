@@ -1,0 +1,66 @@
+"""Audio files under the data directory: staged while validated, moved into place on success."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+_EXTENSIONS = {"wav": "wav", "flac": "flac", "mp3": "mp3", "ogg": "ogg", "mov": "m4a",
+               "mp4": "m4a", "matroska": "mka", "aiff": "aiff"}
+MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg",
+               "m4a": "audio/mp4", "mka": "audio/x-matroska", "aiff": "audio/aiff"}
+
+
+@dataclass
+class StagedFile:
+    path: Path
+    size: int
+    sha256: str
+
+
+def stage(source: BinaryIO, audio_dir: Path, *, max_bytes: int) -> StagedFile:
+    """Copy an upload to a staging file under a name we chose, hashing as it goes."""
+    staging = audio_dir / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / uuid.uuid4().hex
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("wb") as out:
+            while chunk := source.read(1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OverflowError
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StagedFile(path=path, size=size, sha256=digest.hexdigest())
+
+
+def extension_for(container_format: str) -> str:
+    return _EXTENSIONS.get(container_format, "bin")
+
+
+def place(staged: StagedFile, audio_dir: Path, *, call_id: int, extension: str) -> str:
+    """Move a validated file into its final place; returns the path relative to audio_dir."""
+    relative = Path(f"{call_id // 1000:04d}") / f"{call_id}-{uuid.uuid4().hex[:8]}.{extension}"
+    target = audio_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged.path, target)
+    return relative.as_posix()
+
+
+def remove(audio_dir: Path, relative: str | None) -> None:
+    if relative:
+        (audio_dir / relative).unlink(missing_ok=True)
+
+
+def clear_staging(audio_dir: Path) -> None:
+    shutil.rmtree(audio_dir / ".staging", ignore_errors=True)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from app.timeutil import utcnow
+
+
+class Role(StrEnum):
+    admin = "admin"
+    supervisor = "supervisor"
+    agent = "agent"
+
+
+class Agent(SQLModel, table=True):
+    """A person who takes calls, known by the recorder's id for them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=200, unique=True, index=True)
+    name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # The login name: an email address, or `admin` for the account made on first start.
+    email: str = Field(max_length=320, unique=True, index=True)
+    password_hash: str = Field(max_length=400)
+    role: Role = Field(max_length=20)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    """A machine credential. Only a hash of the secret is kept; the key is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, index=True)
+    prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=64)
+    scopes: str = Field(max_length=400)  # space-separated
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None

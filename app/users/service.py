@@ -1,0 +1,129 @@
+"""Users, agents and API keys: creation, password checks, key issue and lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from pwdlib import PasswordHash
+from sqlmodel import Session, select
+
+from app.errors import BadRequest, Conflict, NotFound
+from app.timeutil import utcnow
+from app.users.models import Agent, ApiKey, Role, User
+
+KEY_PREFIX = "cqk_"
+SCOPES = frozenset({"calls:read", "calls:write", "incentives:read"})
+
+_hasher = PasswordHash.recommended()  # argon2id
+# Verified against when the user does not exist, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("callqa-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def get_or_create_agent(session: Session, *, external_id: str) -> Agent:
+    agent = session.exec(select(Agent).where(Agent.external_id == external_id)).first()
+    if agent is None:
+        agent = Agent(external_id=external_id)
+        session.add(agent)
+        session.flush()
+    return agent
+
+
+def create_user(
+    session: Session, *, email: str, password: str, role: Role, agent_external_id: str | None
+) -> User:
+    email = email.strip().lower()
+    if len(password) < 8:
+        raise BadRequest("the password must have at least 8 characters")
+    if session.exec(select(User).where(User.email == email)).first() is not None:
+        raise Conflict(f"a user {email!r} already exists")
+    agent_id = None
+    if role is Role.agent:
+        if not agent_external_id:
+            raise BadRequest("an agent user needs --agent EXTERNAL_ID")
+        agent_id = get_or_create_agent(session, external_id=agent_external_id).id
+    elif agent_external_id:
+        raise BadRequest("only agent users are linked to an agent id")
+    user = User(email=email, password_hash=hash_password(password), role=role, agent_id=agent_id)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        _hasher.verify(password, _DUMMY_HASH)
+        return None
+    if not user.is_active or not _hasher.verify(password, user.password_hash):
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    secret: str  # shown once, never stored
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(session: Session, *, name: str, scopes: list[str]) -> IssuedKey:
+    unknown = sorted(set(scopes) - SCOPES)
+    if unknown or not scopes:
+        raise BadRequest(
+            f"unknown scope(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(sorted(SCOPES))}"
+        )
+    prefix = secrets.token_hex(4)
+    # A 256-bit random secret: a plain SHA-256 of it is safe to store (no dictionary to try).
+    secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name, prefix=prefix, key_hash=_digest(secret), scopes=" ".join(sorted(scopes)))
+    session.add(key)
+    session.flush()
+    return IssuedKey(key=key, secret=secret)
+
+
+def find_api_key(session: Session, *, secret: str) -> ApiKey | None:
+    try:
+        prefix = secret[len(KEY_PREFIX) :].split("_", 1)[0]
+    except IndexError:
+        return None
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    return key if hmac.compare_digest(key.key_hash, _digest(secret)) else None
+
+
+def revoke_api_key(session: Session, *, name_or_prefix: str) -> int:
+    keys = session.exec(
+        select(ApiKey).where(
+            (ApiKey.name == name_or_prefix) | (ApiKey.prefix == name_or_prefix),
+            ApiKey.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    if not keys:
+        raise NotFound(f"no active API key named {name_or_prefix!r}")
+    for key in keys:
+        key.revoked_at = utcnow()
+        session.add(key)
+    return len(keys)
+
+
+def ensure_admin(session: Session, *, password: str | None) -> str | None:
+    """Create the `admin` account on first start. Returns the password if one was generated."""
+    if session.exec(select(User).where(User.role == Role.admin)).first() is not None:
+        return None
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    session.add(User(email="admin", password_hash=hash_password(password), role=Role.admin))
+    session.flush()
+    return password if generated else None
