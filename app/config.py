@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: SQLite file under data_dir
     queue_url: str | None = None  # redis://... to scale out; default: SqliteHuey under data_dir
+    queue_name: str = "callqa"
     secret_key: str | None = None  # default: generated once into data_dir/secret_key
     admin_password: str | None = None
     host: str = "127.0.0.1"

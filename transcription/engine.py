@@ -18,7 +18,7 @@ from faster_whisper.vad import VadOptions
 
 from transcription.errors import ModelUnavailable
 from transcription.types import Segment, Speaker, Word
-from transcription.vad import speech_chunks
+from transcription.vad import ChunkTimeline, speech_chunks
 from transcription.weights import resolve_model
 
 
@@ -71,44 +71,46 @@ class FasterWhisperEngine:
         self._lock = threading.Lock()
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
-        from faster_whisper.transcribe import restore_speech_timestamps
-
         chunks = speech_chunks(audio, _VAD)
         if not chunks:
             return [], language or ""
         # Decode only the speech, glued together, then map every word back to the original
-        # timeline: what vad_filter=True does inside faster-whisper, with our VAD (see vad.py).
-        speech = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
+        # timeline: what vad_filter=True does inside faster-whisper, with our VAD and our
+        # time map (see transcription.vad).
+        timeline = ChunkTimeline(audio, chunks, 16_000)
         with self._lock:
             decoded, info = self._model.transcribe(
-                speech,
+                timeline.audio,
                 language=language,
                 beam_size=self.options.beam_size,
                 vad_filter=False,
                 word_timestamps=True,
                 # Conditioning on earlier text is how one hallucination becomes a loop of them.
                 condition_on_previous_text=False,
-                hallucination_silence_threshold=2.0,
             )
-            raw = restore_speech_timestamps(decoded, chunks, 16_000)
-            segments = [
-                Segment(
-                    speaker=Speaker.unknown,
-                    start=s.start,
-                    end=s.end,
-                    text=s.text.strip(),
-                    confidence=math.exp(s.avg_logprob),
-                    words=[
-                        Word(start=w.start, end=w.end, text=w.word.strip(), probability=w.probability)
-                        for w in (s.words or [])
-                        if w.word.strip()
-                    ],
-                    no_speech_prob=s.no_speech_prob,
-                    avg_logprob=s.avg_logprob,
-                    compression_ratio=s.compression_ratio,
+            segments = []
+            for s in decoded:
+                words = [
+                    Word(*timeline.to_original(w.start, w.end), text=w.word.strip(),
+                         probability=w.probability)
+                    for w in (s.words or [])
+                    if w.word.strip()
+                ]
+                if not words:
+                    continue
+                segments.append(
+                    Segment(
+                        speaker=Speaker.unknown,
+                        start=words[0].start,
+                        end=words[-1].end,
+                        text=s.text.strip(),
+                        confidence=math.exp(s.avg_logprob),
+                        words=words,
+                        no_speech_prob=s.no_speech_prob,
+                        avg_logprob=s.avg_logprob,
+                        compression_ratio=s.compression_ratio,
+                    )
                 )
-                for s in raw
-            ]
         return segments, info.language
 
 

@@ -129,12 +129,22 @@ def _runs(contrib: list[str | None], tokens: list[str], max_fillers: int = 2) ->
     return runs
 
 
+_ASR_EDGE = 2  # digits an ASR engine may add before or after a card number
+
+
 def _has_card(digits: str) -> bool:
-    """A 13- to 19-digit Luhn-valid number anywhere in `digits` (ASR often adds a digit)."""
+    """13 to 19 digits passing Luhn; from 15 digits on, also with up to two stray digits at
+    either end, because ASR adds them ("411111111111111111" for a 16-digit card). Redacting a
+    long number that was not a card is the safe way to be wrong."""
+    if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+        return True
+    if len(digits) < 15:
+        return False
     return any(
-        luhn.is_valid(digits[s : s + n])
-        for n in range(13, min(19, len(digits)) + 1)
-        for s in range(len(digits) - n + 1)
+        luhn.is_valid(digits[a:b])
+        for a in range(0, _ASR_EDGE + 1)
+        for b in range(len(digits) - _ASR_EDGE, len(digits) + 1)
+        if 13 <= b - a <= 19
     )
 
 

@@ -55,3 +55,45 @@ def speech_chunks(audio: np.ndarray, options: VadOptions) -> list[dict[str, int]
             else:
                 chunks.append({"start": start, "end": end})
     return chunks
+
+
+GAP_SECONDS = 0.5
+
+
+class ChunkTimeline:
+    """Speech chunks glued together with a short silence between them, and the way back.
+
+    Glued back to back, the last word of a chunk is often aligned into the next one and then
+    mapped to the wrong place in the call (a turn's "please." reported 6 s late). A little
+    silence between chunks gives the aligner a boundary; each word is mapped back through the
+    chunk its start falls in (or the next, if it starts in a gap) and clamped to that chunk.
+    """
+
+    def __init__(self, audio: np.ndarray, chunks: list[dict[str, int]], rate: int) -> None:
+        gap = np.zeros(int(GAP_SECONDS * rate), dtype=audio.dtype)
+        self.rate = rate
+        self.spans: list[tuple[float, float, float]] = []  # (glued start, original start, length)
+        parts: list[np.ndarray] = []
+        pos = 0
+        for c in chunks:
+            piece = audio[c["start"] : c["end"]]
+            self.spans.append((pos / rate, c["start"] / rate, len(piece) / rate))
+            parts += [piece, gap]
+            pos += len(piece) + len(gap)
+        self.audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def _chunk(self, t: float) -> int:
+        for i in range(len(self.spans) - 1, -1, -1):
+            glued, _, length = self.spans[i]
+            if t >= glued:
+                # A word starting in the silence after a chunk belongs to the next one.
+                if t >= glued + length and i + 1 < len(self.spans):
+                    return i + 1
+                return i
+        return 0
+
+    def to_original(self, start: float, end: float) -> tuple[float, float]:
+        glued, original, length = self.spans[self._chunk(start)]
+        a = min(max(start - glued, 0.0), length)
+        b = min(max(end - glued, a), length)
+        return original + a, original + b

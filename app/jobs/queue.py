@@ -21,13 +21,13 @@ log = logging.getLogger(__name__)
 
 def make_huey(settings: Settings) -> Huey:
     if settings.queue_url and settings.queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("callqa", url=settings.queue_url, results=False, utc=True)
+        return RedisHuey(settings.queue_name, url=settings.queue_url, results=False, utc=True)
     if settings.queue_url:
         raise ValueError(f"CALLQA_QUEUE_URL must be redis://...; got {settings.queue_url!r}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Its own file, not the app database: the queue's write traffic never blocks the API.
     return SqliteHuey(
-        "callqa", filename=str(settings.data_dir / "queue.db"), results=False, utc=True
+        settings.queue_name, filename=str(settings.data_dir / "queue.db"), results=False, utc=True
     )
 
 

@@ -1,0 +1,122 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL) migrated with Alembic."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.auth import create_token
+from app.config import Settings
+from app.db import engine_for, get_session
+from app.main import create_app
+from app.migrate import upgrade
+from app.users.models import Role, User
+from app.users.service import create_user
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+SHARED_AUDIO = ROOT.parent / "shared" / "audio"
+MODEL_CACHE = ROOT / ".cache" / "models"
+PG_DSN = os.environ.get("CALLQA_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_url(dbname: str) -> str:
+    params = dict(p.split("=", 1) for p in PG_DSN.split())
+    return (f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host')}:"
+            f"{params.get('port', '5432')}/{dbname}")
+
+
+def new_database(backend: str, tmp_dir: Path) -> tuple[str, object]:
+    """A fresh, migrated database; returns its URL and a dropper."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_dir / 'callqa.db'}"
+        upgrade(url)
+        return url, lambda: None
+    name = f"callqa_test_{uuid.uuid4().hex[:12]}"
+    # No skip when PostgreSQL is down: the suite must fail, not quietly test less.
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _pg_url(name)
+    upgrade(url)
+
+    def drop() -> None:
+        engine_for.cache_clear()
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, drop = new_database(request.param, tmp_path_factory.mktemp("db"))
+    yield url
+    drop()  # type: ignore[operator]
+
+
+def make_settings(data_dir: Path, db_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(
+        environment="test", data_dir=data_dir, database_url=db_url, secret_key="t" * 48,
+        model_dir=MODEL_CACHE, whisper_model="tiny.en", whisper_threads=2,
+        queue_name=f"callqa-test-{uuid.uuid4().hex[:8]}",
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return make_settings(tmp_path / "data", db_url)
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Engine:
+    return engine_for(db_url)
+
+
+@pytest.fixture
+def session(db_engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    connection = db_engine.connect()
+    outer = connection.begin()
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as s:
+        yield s
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    application.dependency_overrides[get_session] = lambda: session
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+
+
+class Users:
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session, self.settings = session, settings
+
+    def make(self, role: Role, agent: str | None = None) -> tuple[User, dict[str, str]]:
+        user = create_user(self.session, email=f"{uuid.uuid4().hex[:8]}@example.com",
+                           password="secret-pass-1", role=role, agent_external_id=agent)
+        return user, {"Authorization": f"Bearer {create_token(user, self.settings)}"}
+
+
+@pytest.fixture
+def users(session: Session, settings: Settings) -> Users:
+    return Users(session, settings)

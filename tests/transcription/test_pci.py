@@ -1,0 +1,125 @@
+import random
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum import luhn
+
+from transcription.pci import REDACTED, redact_segments, redact_text
+from transcription.types import Segment, Speaker, Word
+
+UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+FILLER = ["please", "okay", "right", "the", "number", "is", "so", "yes", "that", "was"]
+
+
+@st.composite
+def card_numbers(draw: st.DrawFn) -> str:
+    length = draw(st.integers(13, 19))
+    body = "".join(str(draw(st.integers(0, 9))) for _ in range(length - 1))
+    return body + luhn.calc_check_digit(body)
+
+
+def render(number: str, style: str, rng: random.Random) -> list[str]:
+    """How a caller or an ASR engine might write a card number, as words."""
+    if style == "digits":
+        return [number]
+    if style == "grouped":
+        return [number[i : i + 4] for i in range(0, len(number), 4)]
+    if style == "dashed":
+        return ["-".join(number[i : i + 4] for i in range(0, len(number), 4))]
+    if style == "spelled":
+        return [UNITS[int(d)] for d in number]
+    # mixed: groups of digits and spelled digits
+    out: list[str] = []
+    for i in range(0, len(number), 4):
+        group = number[i : i + 4]
+        out += [group] if rng.random() < 0.5 else [UNITS[int(d)] for d in group]
+    return out
+
+
+def words_to_segments(tokens: list[str], cuts: list[int], speaker: Speaker) -> list[Segment]:
+    segments, t = [], 0.0
+    bounds = [0, *sorted(set(c for c in cuts if 0 < c < len(tokens))), len(tokens)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        words = []
+        for tok in tokens[a:b]:
+            words.append(Word(t, t + 0.3, tok, 0.9))
+            t += 0.35
+        t += 1.0
+        segments.append(Segment(speaker, words[0].start, words[-1].end,
+                                " ".join(w.text for w in words), 0.9, words))
+    return segments
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    number=card_numbers(),
+    style=st.sampled_from(["digits", "grouped", "dashed", "spelled", "mixed"]),
+    before=st.lists(st.sampled_from(FILLER), max_size=6),
+    after=st.lists(st.sampled_from(FILLER), max_size=6),
+    cuts=st.lists(st.integers(0, 40), max_size=3),
+    seed=st.integers(0, 10_000),
+)
+def test_card_numbers_never_survive_in_any_form(number, style, before, after, cuts, seed):
+    tokens = before + render(number, style, random.Random(seed)) + after
+    segments = words_to_segments(tokens, cuts, Speaker.customer)
+    redacted, count = redact_segments(segments)
+    text = " ".join(s.text for s in redacted)
+    word_text = " ".join(w.text for s in redacted for w in s.words)
+    for out in (text, word_text):
+        digits = "".join(re.findall(r"\d", out))
+        assert number not in digits
+        spelled = " ".join(UNITS[int(d)] for d in number)
+        assert spelled not in out
+    assert count >= 1
+    # Words around the number are kept, with their times.
+    kept = [w.text for s in redacted for w in s.words if w.text != REDACTED]
+    assert kept[: len(before)] == before
+    assert all(w.start <= w.end for s in redacted for w in s.words)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(st.sampled_from(FILLER),
+                  st.sampled_from(["", "3", "12", "2024", "seven", "ninety", "0207 946 0000"])),
+        max_size=20,
+    )
+)
+def test_text_without_card_details_is_unchanged(pairs):
+    text = " ".join(f"{word} {number}".strip() for word, number in pairs)
+    assert redact_text(text) == text
+
+
+def test_number_split_across_segments_of_one_speaker_is_redacted():
+    tokens = "my card is 4111 1111".split() + "1111 1111 thanks".split()
+    redacted, _ = redact_segments(words_to_segments(tokens, [5], Speaker.customer))
+    assert [s.text for s in redacted] == ["my card is [REDACTED]", "[REDACTED] thanks"]
+
+
+def test_other_speakers_turn_between_parts_does_not_break_detection():
+    customer = words_to_segments("4111 1111 1111".split(), [], Speaker.customer)
+    agent = Segment(Speaker.agent, 5.0, 5.5, "mm-hmm", 0.9, [Word(5.0, 5.5, "mm-hmm", 0.9)])
+    rest = Segment(Speaker.customer, 6.0, 6.5, "1111", 0.9, [Word(6.0, 6.5, "1111", 0.9)])
+    redacted, _ = redact_segments([*customer, agent, rest])
+    assert "1111" not in " ".join(s.text for s in redacted)
+    assert redacted[1].text == "mm-hmm"
+
+
+def test_security_code_and_expiry_after_cue_words():
+    assert redact_text("the security code is 123 thanks") == "the security code is [REDACTED] thanks"
+    assert redact_text("cvv seven three seven") == "cvv [REDACTED]"
+    assert redact_text("expiry date oh nine slash twenty eight ok") == (
+        "expiry date [REDACTED] slash [REDACTED] ok"
+    )
+    assert redact_text("it expires March 2027") == "it expires [REDACTED]"
+
+
+def test_numbers_without_cues_or_luhn_are_kept():
+    for text in ("call me on 0207 946 0000", "order 123 of 456", "policy 772441",
+                 "account 1234 5678 9012"):  # 12 digits: too short for a card
+        assert redact_text(text) == text
+
+
+def test_asr_extra_digit_around_a_card_is_still_redacted():
+    assert redact_text("if in 411111111111111111,") == "if in [REDACTED]"
