@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -10,7 +10,7 @@ from sqlalchemy import text
 from app import models  # noqa: F401  (every table registered before first use)
 from app.calls.routes import router as calls_router
 from app.config import Settings, get_settings
-from app.db import engine_for
+from app.db import SessionDep, engine_for
 from app.errors import install_handlers
 from app.jobs.queue import JobQueue
 from app.limits import BodySizeLimit
@@ -56,10 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return _HOME
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
-    def health(request: Request) -> Health:
+    def health(session: SessionDep) -> Health:
         """Liveness and database reachability."""
-        with request.app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         return Health(status="ok", database="ok")
 
     return app

@@ -120,3 +120,6 @@ class Users:
 @pytest.fixture
 def users(session: Session, settings: Settings) -> Users:
     return Users(session, settings)
+
+
+pytest_plugins = ["tests.audio_fixtures"]

@@ -45,6 +45,9 @@ def upload_call(
         if existing is not None:
             response.status_code = 200
             return CallAccepted(id=existing.id or 0, status=existing.status, created=False)
+    # End the read transaction (nothing to write yet) before decoding, which takes seconds for
+    # a long call, so no lock is held meanwhile.
+    session.commit()
     meta = service.CallMeta(
         agent=agent, started_at=started_at, direction=direction, call_type=call_type,
         layout=layout, external_id=external_id or None, customer_ref=customer_ref,

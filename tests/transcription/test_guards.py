@@ -1,6 +1,6 @@
 import numpy as np
 
-from tests.transcription.conftest import tone
+from tests.audio_fixtures import tone
 from transcription.guards import (
     drop_bleed,
     drop_echoes,
