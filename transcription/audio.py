@@ -45,6 +45,8 @@ class DecodedAudio:
 
 
 def _open(path: Path) -> av.container.InputContainer:
+    if not path.is_file():
+        raise FileNotFoundError(2, "no such file", str(path))
     try:
         return av.open(str(path), mode="r")
     except (av.error.FFmpegError, ValueError, UnicodeDecodeError) as exc:
