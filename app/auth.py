@@ -51,8 +51,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 def create_token(user: User, settings: Settings) -> str:
     now = datetime.now(UTC)
-    payload = {"sub": str(user.id), "role": user.role.value, "iat": now,
-               "exp": now + timedelta(minutes=settings.token_minutes)}
+    payload = {
+        "sub": str(user.id),
+        "role": user.role.value,
+        "iat": now,
+        "exp": now + timedelta(minutes=settings.token_minutes),
+    }
     return jwt.encode(payload, settings.signing_key, algorithm=_ALGORITHM)
 
 
@@ -65,8 +69,14 @@ def get_current_principal(
         key = find_api_key(session, secret=token)
         if key is None:
             raise Unauthorized("invalid or revoked API key")
-        return Principal(kind="api_key", id=key.id or 0, name=key.name, role=None, agent_id=None,
-                         scopes=frozenset(key.scopes.split()))
+        return Principal(
+            kind="api_key",
+            id=key.id or 0,
+            name=key.name,
+            role=None,
+            agent_id=None,
+            scopes=frozenset(key.scopes.split()),
+        )
     try:
         payload = jwt.decode(token, settings.signing_key, algorithms=[_ALGORITHM])
         user = session.get(User, int(payload["sub"]))
@@ -74,8 +84,14 @@ def get_current_principal(
         raise Unauthorized("invalid or expired token") from None
     if user is None or not user.is_active:
         raise Unauthorized("invalid or expired token")
-    return Principal(kind="user", id=user.id or 0, name=user.email, role=user.role,
-                     agent_id=user.agent_id, scopes=_ROLE_SCOPES[user.role])
+    return Principal(
+        kind="user",
+        id=user.id or 0,
+        name=user.email,
+        role=user.role,
+        agent_id=user.agent_id,
+        scopes=_ROLE_SCOPES[user.role],
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]

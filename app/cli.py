@@ -20,11 +20,15 @@ from app.users.models import Role
 from transcription.errors import TranscriptionError
 from transcription.types import Layout
 
-cli = typer.Typer(help="callqa: contact-center QA, self-hosted.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+cli = typer.Typer(
+    help="callqa: contact-center QA, self-hosted.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 users_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
-keys_cli = typer.Typer(help="Manage API keys for machines (payroll, recorders).",
-                       no_args_is_help=True)
+keys_cli = typer.Typer(
+    help="Manage API keys for machines (payroll, recorders).", no_args_is_help=True
+)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(keys_cli, name="keys")
 
@@ -73,15 +77,27 @@ def serve(
         generated = ensure_admin(session, password=settings.admin_password)
         session.commit()
     if generated:
-        typer.echo(f"\n  Created user 'admin' with password: {generated}\n"
-                   "  (shown once; set CALLQA_ADMIN_PASSWORD to choose it)\n")
+        typer.echo(
+            f"\n  Created user 'admin' with password: {generated}\n"
+            "  (shown once; set CALLQA_ADMIN_PASSWORD to choose it)\n"
+        )
+    # Assemble the offline weights now, not on the first call a worker takes.
+    from transcription.weights import resolve_model
+
+    typer.echo(
+        f"Whisper model: {resolve_model(settings.whisper_model, cache_dir=settings.models_dir)}"
+    )
     child: subprocess.Popen[bytes] | None = None
     if worker:
         # A sibling process: Huey's consumer installs its own signal handlers.
         child = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
     try:
-        uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
-                    port=port or settings.port)
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+        )
     finally:
         if child is not None:
             child.send_signal(signal.SIGINT)
@@ -115,8 +131,9 @@ def users_add(
     settings = get_settings()
     with _session(settings) as session:
         try:
-            user = create_user(session, email=email, password=password, role=role,
-                               agent_external_id=agent)
+            user = create_user(
+                session, email=email, password=password, role=role, agent_external_id=agent
+            )
             session.commit()
         except CallqaError as exc:
             _fail(exc.message)
@@ -161,8 +178,9 @@ def transcribe(
     file: Annotated[Path, typer.Argument(help="a recording", exists=False)],
     layout: Annotated[Layout, typer.Option(help="where agent and customer are")] = Layout.auto,
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    model: Annotated[str | None, typer.Option(help="Whisper model name or folder",
-                                              envvar="CALLQA_WHISPER_MODEL")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Whisper model name or folder", envvar="CALLQA_WHISPER_MODEL")
+    ] = None,
 ) -> None:
     """Transcribe one recording offline (no server) and print the speaker-labelled transcript."""
     from app.calls.tasks import engine_options, pipeline_options
@@ -182,12 +200,21 @@ def transcribe(
     except TranscriptionError as exc:
         _fail(str(exc))
     if json_output:
-        typer.echo(json.dumps({
-            "duration": round(result.duration, 3), "language": result.language,
-            "layout": result.layout.value, "speakers_labelled": result.speakers_labelled,
-            "model": result.model, "engine": result.engine, "redactions": result.redactions,
-            "segments": [s.to_dict() for s in result.segments],
-        }, indent=1))
+        typer.echo(
+            json.dumps(
+                {
+                    "duration": round(result.duration, 3),
+                    "language": result.language,
+                    "layout": result.layout.value,
+                    "speakers_labelled": result.speakers_labelled,
+                    "model": result.model,
+                    "engine": result.engine,
+                    "redactions": result.redactions,
+                    "segments": [s.to_dict() for s in result.segments],
+                },
+                indent=1,
+            )
+        )
         return
     if not result.speakers_labelled:
         typer.echo("# mono recording: speakers are not told apart (labelled 'unknown')")

@@ -17,8 +17,17 @@ from app.limits import BodySizeLimit
 from app.users.routes import router as auth_router
 
 # Routes reachable without credentials; tests/app/test_auth_coverage.py checks every other one.
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/api/v1/auth/token", "/docs", "/docs/oauth2-redirect",
-                          "/redoc", "/openapi.json"})
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/healthz",
+        "/api/v1/auth/token",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+    }
+)
 
 _HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>callqa</title><meta name="viewport" content="width=device-width, initial-scale=1">

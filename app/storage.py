@@ -10,10 +10,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-_EXTENSIONS = {"wav": "wav", "flac": "flac", "mp3": "mp3", "ogg": "ogg", "mov": "m4a",
-               "mp4": "m4a", "matroska": "mka", "aiff": "aiff"}
-MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg",
-               "m4a": "audio/mp4", "mka": "audio/x-matroska", "aiff": "audio/aiff"}
+_EXTENSIONS = {
+    "wav": "wav",
+    "flac": "flac",
+    "mp3": "mp3",
+    "ogg": "ogg",
+    "mov": "m4a",
+    "mp4": "m4a",
+    "matroska": "mka",
+    "aiff": "aiff",
+}
+MEDIA_TYPES = {
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "m4a": "audio/mp4",
+    "mka": "audio/x-matroska",
+    "aiff": "audio/aiff",
+}
 
 
 @dataclass

@@ -32,11 +32,20 @@ class Turn:
 
 CALLS: dict[str, list[Turn]] = {
     "basic": [
-        Turn("agent", 0.6, "Thank you for calling Acme Insurance, my name is Laura, how can I help you today?"),
+        Turn(
+            "agent",
+            0.6,
+            "Thank you for calling Acme Insurance, my name is Laura, how can I help you today?",
+        ),
         Turn("customer", 6.0, "Hi Laura, I would like to check the status of my claim please."),
         Turn("agent", 11.5, "Of course. Could you give me your policy number?"),
         Turn("customer", 16.0, "Yes, it is seven seven two, four four one."),
-        Turn("agent", 21.0, "Thank you. Your claim was approved yesterday and the payment will arrive in three days."),
+        Turn(
+            "agent",
+            21.0,
+            "Thank you. Your claim was approved yesterday and the payment will arrive in "
+            "three days.",
+        ),
         Turn("customer", 28.5, "That is great news, thank you very much."),
         Turn("agent", 32.5, "You are welcome. Is there anything else I can help you with?"),
         Turn("customer", 37.0, "No, that is all. Goodbye."),
@@ -46,19 +55,31 @@ CALLS: dict[str, list[Turn]] = {
         Turn("agent", 1.0, "Good morning, this is David from Northwind Energy speaking."),
         Turn("customer", 6.0, "Hello David, my electricity bill looks far too high this month."),
         Turn("agent", 12.0, "I am sorry to hear that. Let me check your account, one moment."),
-        Turn("agent", 45.0, "Thank you for waiting. I can see a meter reading error on your account."),
+        Turn(
+            "agent", 45.0, "Thank you for waiting. I can see a meter reading error on your account."
+        ),
         Turn("customer", 52.0, "I knew something was wrong with it."),
         Turn("customer", 85.0, "Are you still there?"),
-        Turn("agent", 89.0, "Yes, I have corrected the reading and you will receive a new bill by Friday."),
+        Turn(
+            "agent",
+            89.0,
+            "Yes, I have corrected the reading and you will receive a new bill by Friday.",
+        ),
         Turn("customer", 97.0, "Perfect, thank you David."),
     ],
     # Hold music on the agent leg for a minute: nothing may be transcribed over it.
     "hold": [
         Turn("agent", 0.8, "Thank you for calling Contoso Bank, this is Maria."),
         Turn("customer", 5.0, "Hi, I need to dispute a payment on my statement."),
-        Turn("agent", 10.0, "Certainly. May I place you on a brief hold while I pull up your account?"),
+        Turn(
+            "agent",
+            10.0,
+            "Certainly. May I place you on a brief hold while I pull up your account?",
+        ),
         Turn("customer", 15.5, "Sure, go ahead."),
-        Turn("agent", 82.0, "Thank you for holding. I have found the payment and opened a dispute."),
+        Turn(
+            "agent", 82.0, "Thank you for holding. I have found the payment and opened a dispute."
+        ),
         Turn("customer", 88.0, "Thank you, that was quick."),
     ],
     # Card details read out by the customer: must never be stored.
@@ -66,7 +87,11 @@ CALLS: dict[str, list[Turn]] = {
         Turn("agent", 0.5, "Thank you for calling Fabrikam Travel, this is Tom, how can I help?"),
         Turn("customer", 5.0, "I would like to pay for my booking by card."),
         Turn("agent", 9.0, "Of course, please read me the long number on the card."),
-        Turn("customer", 13.5, "It is four one one one, one one one one, one one one one, one one one one."),
+        Turn(
+            "customer",
+            13.5,
+            "It is four one one one, one one one one, one one one one, one one one one.",
+        ),
         Turn("agent", 23.5, "And the expiry date?"),
         Turn("customer", 26.0, "The expiry date is zero nine, twenty eight."),
         Turn("agent", 30.5, "And the security code on the back?"),
@@ -100,10 +125,28 @@ def _long5min() -> list[Turn]:
 def _speak(turn: Turn, workdir: Path) -> np.ndarray:
     raw = workdir / "turn.wav"
     out = workdir / "turn8k.raw"
-    subprocess.run(["espeak-ng", "-v", VOICES[turn.speaker], "-s", "160", "-w", str(raw), turn.text],
-                   check=True)
-    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed",
-                    "-t", "raw", str(out)], check=True)
+    subprocess.run(
+        ["espeak-ng", "-v", VOICES[turn.speaker], "-s", "160", "-w", str(raw), turn.text],
+        check=True,
+    )
+    subprocess.run(
+        [
+            "sox",
+            str(raw),
+            "-r",
+            str(RATE),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed",
+            "-t",
+            "raw",
+            str(out),
+        ],
+        check=True,
+    )
     return np.fromfile(out, dtype=np.int16).astype(np.float32) / 32768
 
 
@@ -114,7 +157,21 @@ def _hold_music(seconds: float, workdir: Path) -> np.ndarray:
     for i in range(int(seconds / 1.5) + 1):
         note = notes[i % len(notes)]
         pieces.append(["synth", "1.5", "pluck", note, "pluck", notes[(i + 2) % len(notes)]])
-    cmd = ["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", str(out)]
+    cmd = [
+        "sox",
+        "-n",
+        "-r",
+        str(RATE),
+        "-c",
+        "1",
+        "-b",
+        "16",
+        "-e",
+        "signed",
+        "-t",
+        "raw",
+        str(out),
+    ]
     # One synth effect chain per note, concatenated by sox's `:` effect-chain separator.
     for piece in pieces:
         cmd += [*piece, "tremolo", "5", "40", "vol", "0.35", ":"]
@@ -127,20 +184,30 @@ def _onset(x: np.ndarray) -> tuple[int, int]:
     return (int(loud[0]), int(loud[-1])) if loud.size else (0, len(x))
 
 
-def make_call(name: str, turns: list[Turn], out_dir: Path, hold: tuple[float, float] | None) -> None:
+def make_call(
+    name: str, turns: list[Turn], out_dir: Path, hold: tuple[float, float] | None
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         rendered = [(t, _speak(t, work)) for t in turns]
         length = max(t.at + len(x) / RATE for t, x in rendered) + 1.5
-        channels = {"agent": np.zeros(int(length * RATE), np.float32),
-                    "customer": np.zeros(int(length * RATE), np.float32)}
+        channels = {
+            "agent": np.zeros(int(length * RATE), np.float32),
+            "customer": np.zeros(int(length * RATE), np.float32),
+        }
         truth = []
         for turn, x in rendered:
             a = int(turn.at * RATE)
             channels[turn.speaker][a : a + len(x)] += x
             first, last = _onset(x)
-            truth.append({"speaker": turn.speaker, "start": round((a + first) / RATE, 3),
-                          "end": round((a + last) / RATE, 3), "text": turn.text})
+            truth.append(
+                {
+                    "speaker": turn.speaker,
+                    "start": round((a + first) / RATE, 3),
+                    "end": round((a + last) / RATE, 3),
+                    "text": turn.text,
+                }
+            )
         if hold:
             music = _hold_music(hold[1] - hold[0], work)
             a = int(hold[0] * RATE)
@@ -149,8 +216,24 @@ def make_call(name: str, turns: list[Turn], out_dir: Path, hold: tuple[float, fl
         pcm = (np.clip(stereo, -1, 1) * 32767).astype(np.int16)
         raw = work / "call.raw"
         pcm.tofile(raw)
-        subprocess.run(["sox", "-r", str(RATE), "-c", "2", "-b", "16", "-e", "signed", "-t", "raw",
-                        str(raw), str(out_dir / f"{name}.flac")], check=True)
+        subprocess.run(
+            [
+                "sox",
+                "-r",
+                str(RATE),
+                "-c",
+                "2",
+                "-b",
+                "16",
+                "-e",
+                "signed",
+                "-t",
+                "raw",
+                str(raw),
+                str(out_dir / f"{name}.flac"),
+            ],
+            check=True,
+        )
     meta = {"layout": "stereo-agent-left", "duration": round(length, 3), "turns": truth}
     if hold:
         meta["hold"] = {"start": hold[0], "end": hold[1]}

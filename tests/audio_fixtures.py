@@ -13,8 +13,9 @@ def encode(source: Path, target: Path, container: str, codec: str, rate: int) ->
     """Re-encode a recording with PyAV (the same FFmpeg our decoder uses)."""
     with av.open(str(source)) as inp, av.open(str(target), "w", format=container) as out:
         stream = out.add_stream(codec, rate=rate, layout="stereo")
-        resampler = av.AudioResampler(format=stream.codec_context.format or "s16",
-                                      layout="stereo", rate=rate)
+        resampler = av.AudioResampler(
+            format=stream.codec_context.format or "s16", layout="stereo", rate=rate
+        )
         for frame in inp.decode(audio=0):
             frame.pts = None
             for f in resampler.resample(frame):
@@ -40,8 +41,10 @@ FORMATS = {  # name: (container, codec, sample rate)
 @pytest.fixture(scope="session")
 def encoded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("encoded")
-    return {name: encode(DATA / "basic.flac", folder / f"basic.{name}", *spec)
-            for name, spec in FORMATS.items()}
+    return {
+        name: encode(DATA / "basic.flac", folder / f"basic.{name}", *spec)
+        for name, spec in FORMATS.items()
+    }
 
 
 def tone(seconds: float, rate: int = 16000, freq: float = 440.0, db: float = -10) -> np.ndarray:

@@ -31,8 +31,10 @@ BACKENDS = ["sqlite", "postgresql"]
 
 def _pg_url(dbname: str) -> str:
     params = dict(p.split("=", 1) for p in PG_DSN.split())
-    return (f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host')}:"
-            f"{params.get('port', '5432')}/{dbname}")
+    return (
+        f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host')}:"
+        f"{params.get('port', '5432')}/{dbname}"
+    )
 
 
 def new_database(backend: str, tmp_dir: Path) -> tuple[str, object]:
@@ -57,7 +59,9 @@ def new_database(backend: str, tmp_dir: Path) -> tuple[str, object]:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     url, drop = new_database(request.param, tmp_path_factory.mktemp("db"))
     yield url
     drop()  # type: ignore[operator]
@@ -65,8 +69,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def make_settings(data_dir: Path, db_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = dict(
-        environment="test", data_dir=data_dir, database_url=db_url, secret_key="t" * 48,
-        model_dir=MODEL_CACHE, whisper_model="tiny.en", whisper_threads=2,
+        environment="test",
+        data_dir=data_dir,
+        database_url=db_url,
+        secret_key="t" * 48,
+        model_dir=MODEL_CACHE,
+        whisper_model="tiny.en",
+        whisper_threads=2,
         queue_name=f"callqa-test-{uuid.uuid4().hex[:8]}",
     )
     values.update(overrides)
@@ -112,8 +121,13 @@ class Users:
         self.session, self.settings = session, settings
 
     def make(self, role: Role, agent: str | None = None) -> tuple[User, dict[str, str]]:
-        user = create_user(self.session, email=f"{uuid.uuid4().hex[:8]}@example.com",
-                           password="secret-pass-1", role=role, agent_external_id=agent)
+        user = create_user(
+            self.session,
+            email=f"{uuid.uuid4().hex[:8]}@example.com",
+            password="secret-pass-1",
+            role=role,
+            agent_external_id=agent,
+        )
         return user, {"Authorization": f"Bearer {create_token(user, self.settings)}"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import av
 import numpy as np
@@ -60,7 +61,7 @@ def _wav_data_seconds(path: Path) -> float | None:
         head = fh.read(12)
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
             return None
-        order = "little" if head[:4] == b"RIFF" else "big"
+        order: Literal["little", "big"] = "little" if head[:4] == b"RIFF" else "big"
         block_align = rate = 0
         while True:
             chunk = fh.read(8)
@@ -168,4 +169,6 @@ def decode_audio(path: Path) -> DecodedAudio:
         raise CorruptAudio("the file holds no decodable audio")
     data = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
     channels = [np.ascontiguousarray(data[i]) for i in range(data.shape[0])]
-    return DecodedAudio(channels=channels, sample_rate=WHISPER_RATE, duration=data.shape[1] / WHISPER_RATE)
+    return DecodedAudio(
+        channels=channels, sample_rate=WHISPER_RATE, duration=data.shape[1] / WHISPER_RATE
+    )

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-
 from faster_whisper.vad import VadOptions
 
 from transcription.errors import ModelUnavailable
@@ -91,8 +90,11 @@ class FasterWhisperEngine:
             segments = []
             for s in decoded:
                 words = [
-                    Word(*timeline.to_original(w.start, w.end), text=w.word.strip(),
-                         probability=w.probability)
+                    Word(
+                        *timeline.to_original(w.start, w.end),
+                        text=w.word.strip(),
+                        probability=w.probability,
+                    )
                     for w in (s.words or [])
                     if w.word.strip()
                 ]
@@ -131,14 +133,20 @@ class OpenAIWhisperEngine:
         try:
             self._model = whisper.load_model(options.model, device=options.device)
         except Exception as exc:
-            raise ModelUnavailable(f"cannot load openai-whisper model {options.model!r}: {exc}") from exc
+            raise ModelUnavailable(
+                f"cannot load openai-whisper model {options.model!r}: {exc}"
+            ) from exc
         self._lock = threading.Lock()
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
         with self._lock:
             result = self._model.transcribe(
-                audio, language=language, word_timestamps=True, condition_on_previous_text=False,
-                beam_size=self.options.beam_size, fp16=False,
+                audio,
+                language=language,
+                word_timestamps=True,
+                condition_on_previous_text=False,
+                beam_size=self.options.beam_size,
+                fp16=False,
             )
         segments = [
             Segment(
@@ -148,9 +156,14 @@ class OpenAIWhisperEngine:
                 text=s["text"].strip(),
                 confidence=math.exp(s["avg_logprob"]),
                 words=[
-                    Word(start=float(w["start"]), end=float(w["end"]), text=w["word"].strip(),
-                         probability=float(w["probability"]))
-                    for w in s.get("words", []) if w["word"].strip()
+                    Word(
+                        start=float(w["start"]),
+                        end=float(w["end"]),
+                        text=w["word"].strip(),
+                        probability=float(w["probability"]),
+                    )
+                    for w in s.get("words", [])
+                    if w["word"].strip()
                 ],
                 no_speech_prob=float(s["no_speech_prob"]),
                 avg_logprob=float(s["avg_logprob"]),

@@ -145,7 +145,10 @@ def drop_bleed(
         return [segment]
     groups: list[list[Word]] = [[]]
     for w in segment.words:
-        if _rms_db(other, rate, [(w.start, w.end)]) - _rms_db(own, rate, [(w.start, w.end)]) > margin_db:
+        if (
+            _rms_db(other, rate, [(w.start, w.end)]) - _rms_db(own, rate, [(w.start, w.end)])
+            > margin_db
+        ):
             if groups[-1]:
                 groups.append([])
             continue
@@ -154,8 +157,14 @@ def drop_bleed(
 
 
 def drop_echoes(
-    segments: list[Segment], other_segments: list[Segment], own: np.ndarray, other: np.ndarray,
-    rate: int, *, window: float = 3.0, margin_db: float = 6.0,
+    segments: list[Segment],
+    other_segments: list[Segment],
+    own: np.ndarray,
+    other: np.ndarray,
+    rate: int,
+    *,
+    window: float = 3.0,
+    margin_db: float = 6.0,
 ) -> list[Segment]:
     """Remove words that repeat what the other party said moments before, louder, on its leg.
 
@@ -166,7 +175,9 @@ def drop_echoes(
     theirs: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for seg in other_segments:
         for w1, w2 in zip(seg.words, seg.words[1:], strict=False):
-            theirs.setdefault((normalise(w1.text), normalise(w2.text)), []).append((w1.start, w2.end))
+            theirs.setdefault((normalise(w1.text), normalise(w2.text)), []).append(
+                (w1.start, w2.end)
+            )
     out: list[Segment] = []
     for seg in segments:
         drop: set[int] = set()
@@ -174,7 +185,10 @@ def drop_echoes(
             for a, b in theirs.get((normalise(w1.text), normalise(w2.text)), []):
                 # The echo is never earlier than what it echoes; VAD gluing only delays it.
                 near = -window <= a - w1.start <= 0.3
-                if near and _rms_db(other, rate, [(a, b)]) - _rms_db(own, rate, [(a, b)]) > margin_db:
+                if (
+                    near
+                    and _rms_db(other, rate, [(a, b)]) - _rms_db(own, rate, [(a, b)]) > margin_db
+                ):
                     drop.update((i, i + 1))
         if not drop:
             out.append(seg)

@@ -20,34 +20,98 @@ from transcription.types import Segment, Word
 REDACTED = "[REDACTED]"
 
 _UNITS = {
-    "zero": "0", "oh": "0", "o": "0", "nought": "0", "nil": "0",
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-    "six": "6", "seven": "7", "eight": "8", "nine": "9",
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+    "nought": "0",
+    "nil": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
 }
 _TEENS = {
-    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
-    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
+    "fifteen": "15",
+    "sixteen": "16",
+    "seventeen": "17",
+    "eighteen": "18",
+    "nineteen": "19",
 }
 _TENS = {
-    "twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5",
-    "sixty": "6", "seventy": "7", "eighty": "8", "ninety": "9",
+    "twenty": "2",
+    "thirty": "3",
+    "forty": "4",
+    "fourty": "4",
+    "fifty": "5",
+    "sixty": "6",
+    "seventy": "7",
+    "eighty": "8",
+    "ninety": "9",
 }
 _REPEAT = {"double": 2, "triple": 3}
 _FILLERS = {"", "and", "uh", "um", "er", "ah", "dash", "hyphen", "space", "then", "slash"}
 _MONTHS = {
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
-    "sept", "oct", "nov", "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
 }
 _CVV_CUES = (
-    ("security", "code"), ("cvv",), ("cvv2",), ("cvc",), ("csc",), ("verification", "code"),
-    ("three", "digit", "code"), ("3", "digit", "code"), ("code", "on", "the", "back"),
-    ("card", "code"), ("security", "number"),
+    ("security", "code"),
+    ("cvv",),
+    ("cvv2",),
+    ("cvc",),
+    ("csc",),
+    ("verification", "code"),
+    ("three", "digit", "code"),
+    ("3", "digit", "code"),
+    ("code", "on", "the", "back"),
+    ("card", "code"),
+    ("security", "number"),
 )
 _EXPIRY_CUES = (
-    ("expiry",), ("expiration",), ("expires",), ("expire",), ("expiring",), ("exp",),
-    ("valid", "through"), ("valid", "thru"), ("valid", "until"), ("good", "through"),
-    ("good", "thru"), ("end", "date"),
+    ("expiry",),
+    ("expiration",),
+    ("expires",),
+    ("expire",),
+    ("expiring",),
+    ("exp",),
+    ("valid", "through"),
+    ("valid", "thru"),
+    ("valid", "until"),
+    ("good", "through"),
+    ("good", "thru"),
+    ("end", "date"),
 )
 _CUE_WINDOW = 6
 _DIGITS_ONLY = re.compile(r"^[0-9]+$")
@@ -231,7 +295,9 @@ def redact_segments(segments: list[Segment]) -> tuple[list[Segment], int]:
             if (si, wi) not in redact:
                 new_words.append(w)
             elif new_words and new_words[-1].text == REDACTED and (si, wi - 1) in redact:
-                new_words[-1] = Word(new_words[-1].start, w.end, REDACTED, new_words[-1].probability)
+                new_words[-1] = Word(
+                    new_words[-1].start, w.end, REDACTED, new_words[-1].probability
+                )
             else:
                 spans += 1
                 new_words.append(Word(w.start, w.end, REDACTED, w.probability))
@@ -241,9 +307,14 @@ def redact_segments(segments: list[Segment]) -> tuple[list[Segment], int]:
             text = seg.text
         out.append(
             Segment(
-                speaker=seg.speaker, start=seg.start, end=seg.end, text=text,
-                confidence=seg.confidence, words=new_words if seg.words else [],
-                no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob,
+                speaker=seg.speaker,
+                start=seg.start,
+                end=seg.end,
+                text=text,
+                confidence=seg.confidence,
+                words=new_words if seg.words else [],
+                no_speech_prob=seg.no_speech_prob,
+                avg_logprob=seg.avg_logprob,
                 compression_ratio=seg.compression_ratio,
             )
         )

@@ -96,8 +96,11 @@ def transcribe_audio(
         for speaker, idx in legs.items():
             other_speaker = Speaker.customer if speaker is Speaker.agent else Speaker.agent
             segments += drop_echoes(
-                cleaned[speaker], cleaned[other_speaker],
-                audio.channels[idx], audio.channels[1 - idx], WHISPER_RATE,
+                cleaned[speaker],
+                cleaned[other_speaker],
+                audio.channels[idx],
+                audio.channels[1 - idx],
+                WHISPER_RATE,
             )
     segments.sort(key=lambda s: (s.start, s.end))
     # Redaction happens here, before the transcript leaves the library for storage or logs.

@@ -64,14 +64,20 @@ def assemble_base(cache_dir: Path) -> Path | None:
                 for part in (p1, p2):
                     with part.open("rb") as src:
                         shutil.copyfileobj(src, out, length=8 << 20)
-            for name in ("config.json", "tokenizer.json", "vocabulary.json", "vocabulary.txt",
-                         "preprocessor_config.json"):
+            for name in (
+                "config.json",
+                "tokenizer.json",
+                "vocabulary.json",
+                "vocabulary.txt",
+                "preprocessor_config.json",
+            ):
                 found = _find_file(dirs[2], name)  # type: ignore[arg-type]
                 if found is not None:
                     shutil.copy2(found, tmp / name)
             if not (tmp / "tokenizer.json").is_file():
                 continue
-            os.replace(tmp, target) if not target.exists() else shutil.rmtree(tmp)
+            if not target.exists():  # another process may have finished first
+                os.replace(tmp, target)
             return target
         finally:
             if tmp.exists():

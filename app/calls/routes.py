@@ -49,9 +49,15 @@ def upload_call(
     # a long call, so no lock is held meanwhile.
     session.commit()
     meta = service.CallMeta(
-        agent=agent, started_at=started_at, direction=direction, call_type=call_type,
-        layout=layout, external_id=external_id or None, customer_ref=customer_ref,
-        deal_closed=deal_closed, deal_value=deal_value,
+        agent=agent,
+        started_at=started_at,
+        direction=direction,
+        call_type=call_type,
+        layout=layout,
+        external_id=external_id or None,
+        customer_ref=customer_ref,
+        deal_closed=deal_closed,
+        deal_value=deal_value,
     )
     try:
         call = service.ingest_call(session, settings=settings, audio=audio.file, meta=meta)
@@ -94,11 +100,17 @@ def list_calls(
     if started_from and started_to and started_from > started_to:
         raise BadRequest("`from` must not be after `to`")
     limit = min(limit, settings.page_size_max)
-    filters = service.CallFilters(agent=agent, status=status, call_type=call_type,
-                                  direction=direction, started_from=started_from,
-                                  started_to=started_to)
-    items, total = service.list_calls(session, principal=principal, filters=filters,
-                                      limit=limit, offset=offset)
+    filters = service.CallFilters(
+        agent=agent,
+        status=status,
+        call_type=call_type,
+        direction=direction,
+        started_from=started_from,
+        started_to=started_to,
+    )
+    items, total = service.list_calls(
+        session, principal=principal, filters=filters, limit=limit, offset=offset
+    )
     return CallPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -142,6 +154,9 @@ def get_audio(
     path = settings.audio_dir / call.audio_path
     if not path.is_file():
         raise NotFound(f"the recording of call {call_id} is missing from storage")
-    return FileResponse(path, media_type=storage.MEDIA_TYPES.get(call.audio_format),
-                        filename=f"call-{call_id}.{call.audio_format}",
-                        content_disposition_type="inline")
+    return FileResponse(
+        path,
+        media_type=storage.MEDIA_TYPES.get(call.audio_format),
+        filename=f"call-{call_id}.{call.audio_format}",
+        content_disposition_type="inline",
+    )

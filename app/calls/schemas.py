@@ -32,8 +32,7 @@ class TranscriptPublic(BaseModel):
     language: str | None
     layout: str
     speakers_labelled: bool = Field(
-        description="False for mono recordings: callqa does not diarize yet, speakers are "
-        "`unknown`"
+        description="False for mono recordings: callqa does not diarize yet, speakers are `unknown`"
     )
     redactions: int = Field(description="card numbers, codes and dates replaced by [REDACTED]")
     segments: list[SegmentPublic]

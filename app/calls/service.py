@@ -64,9 +64,7 @@ def find_by_external_id(session: Session, *, external_id: str) -> Call | None:
     return session.exec(select(Call).where(Call.external_id == external_id)).first()
 
 
-def ingest_call(
-    session: Session, *, settings: Settings, audio: BinaryIO, meta: CallMeta
-) -> Call:
+def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: CallMeta) -> Call:
     """Validate the recording, store it and the call row and its transcription job.
 
     The file is staged under a name we chose and decoded in full before anything is written to

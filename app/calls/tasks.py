@@ -129,8 +129,12 @@ class StageRunner:
         s = self.settings
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         claim = ledger.claim(
-            self.db, call_id=call_id, stage=ledger.TRANSCRIBE, owner=owner,
-            lease_seconds=s.job_lease_seconds, max_attempts=s.job_max_attempts,
+            self.db,
+            call_id=call_id,
+            stage=ledger.TRANSCRIBE,
+            owner=owner,
+            lease_seconds=s.job_lease_seconds,
+            max_attempts=s.job_max_attempts,
         )
         if claim is None:
             return  # done already, failed for good, or a live worker holds it

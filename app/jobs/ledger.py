@@ -113,8 +113,11 @@ def renew(engine: Engine, claim_: Claim, *, lease_seconds: int) -> bool:
     with Session(engine) as session:
         result = session.exec(  # type: ignore[call-overload]
             update(Job)
-            .where(col(Job.id) == claim_.job_id, col(Job.lease_owner) == claim_.owner,
-                   col(Job.state) == JobState.running)
+            .where(
+                col(Job.id) == claim_.job_id,
+                col(Job.lease_owner) == claim_.owner,
+                col(Job.state) == JobState.running,
+            )
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
         )
         session.commit()
@@ -126,8 +129,13 @@ def mark_done(session: Session, claim_: Claim) -> None:
     session.exec(  # type: ignore[call-overload]
         update(Job)
         .where(col(Job.id) == claim_.job_id)
-        .values(state=JobState.done, lease_owner=None, lease_expires_at=None, last_error=None,
-                updated_at=utcnow())
+        .values(
+            state=JobState.done,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_error=None,
+            updated_at=utcnow(),
+        )
     )
 
 
@@ -139,7 +147,9 @@ def record_failure(engine: Engine, claim_: Claim, *, error: str, max_attempts: i
         if job is None or job.lease_owner != claim_.owner:
             return False
         if job.attempts >= max_attempts:
-            _fail(session, job, f"{claim_.stage} failed after {job.attempts} attempts: {error}", now)
+            _fail(
+                session, job, f"{claim_.stage} failed after {job.attempts} attempts: {error}", now
+            )
             session.commit()
             return False
         job.state = JobState.queued
@@ -167,24 +177,20 @@ def reset_for_retry(session: Session, *, call_id: int) -> list[Job]:
 
 
 def due_for_enqueue(
-    engine: Engine, *, stale_after: float, max_attempts: int
+    engine: Engine, *, stale_after: float, max_attempts: int, include_queued: bool = True
 ) -> list[tuple[int, str]]:
-    """Jobs no worker holds: leases that expired, and queued rows nobody picked up for a while
-    (the process died between commit and enqueue, or the queue lost the message)."""
+    """Jobs no worker holds: leases that expired, and (with `include_queued`) queued rows nobody
+    picked up for a while (the process died between commit and enqueue, or the queue lost the
+    message)."""
     now = utcnow()
+    expired = and_(col(Job.state) == JobState.running, col(Job.lease_expires_at) < now)
+    forgotten = and_(
+        col(Job.state) == JobState.queued,
+        col(Job.updated_at) < now - timedelta(seconds=stale_after),
+    )
     with Session(engine) as session:
         rows = list(
-            session.exec(
-                select(Job).where(
-                    or_(
-                        and_(col(Job.state) == JobState.running, col(Job.lease_expires_at) < now),
-                        and_(
-                            col(Job.state) == JobState.queued,
-                            col(Job.updated_at) < now - timedelta(seconds=stale_after),
-                        ),
-                    )
-                )
-            )
+            session.exec(select(Job).where(or_(expired, forgotten) if include_queued else expired))
         )
         due = [(j.call_id, j.stage) for j in rows if j.attempts < max_attempts]
         for job in rows:

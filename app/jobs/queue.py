@@ -59,8 +59,13 @@ class JobQueue:
         """Re-send every job no worker holds; safe to run anywhere, any number of times."""
         due = ledger.due_for_enqueue(
             engine_for(self.settings.db_url),
-            stale_after=self.settings.reconcile_interval_seconds,
+            # Long enough that a retry waiting out its back-off is not sent early.
+            stale_after=max(5 * self.settings.reconcile_interval_seconds, 300),
             max_attempts=self.settings.job_max_attempts,
+            # While messages wait in the queue, a queued row is most likely one of them; only
+            # an empty queue proves a message was lost. Re-sending earlier would flood a
+            # backlog with duplicates.
+            include_queued=self.huey.pending_count() == 0,
         )
         for call_id, stage in due:
             log.info("reconciler: re-enqueueing %s for call %s", stage, call_id)
@@ -83,7 +88,9 @@ class JobQueue:
         thread = threading.Thread(target=reconcile_loop, name="reconciler", daemon=True)
         thread.start()
         consumer = self.huey.create_consumer(
-            workers=self.settings.worker_threads, worker_type="thread", periodic=False,
+            workers=self.settings.worker_threads,
+            worker_type="thread",
+            periodic=False,
             check_worker_health=True,
         )
         try:

@@ -28,7 +28,8 @@ class Me(BaseModel):
 
 @router.post("/token", response_model=Token)
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
     settings: SettingsDep,
 ) -> Token:
     """Exchange a user name (email) and password for a bearer token."""
@@ -42,6 +43,9 @@ def login(
 @router.get("/me", response_model=Me)
 def me(principal: CurrentPrincipal) -> Me:
     """Who the credential belongs to, and what it may do."""
-    return Me(kind=principal.kind, name=principal.name,
-              role=principal.role.value if principal.role else None,
-              scopes=sorted(principal.scopes))
+    return Me(
+        kind=principal.kind,
+        name=principal.name,
+        role=principal.role.value if principal.role else None,
+        scopes=sorted(principal.scopes),
+    )

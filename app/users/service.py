@@ -86,7 +86,9 @@ def create_api_key(session: Session, *, name: str, scopes: list[str]) -> IssuedK
     prefix = secrets.token_hex(4)
     # A 256-bit random secret: a plain SHA-256 of it is safe to store (no dictionary to try).
     secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(name=name, prefix=prefix, key_hash=_digest(secret), scopes=" ".join(sorted(scopes)))
+    key = ApiKey(
+        name=name, prefix=prefix, key_hash=_digest(secret), scopes=" ".join(sorted(scopes))
+    )
     session.add(key)
     session.flush()
     return IssuedKey(key=key, secret=secret)

@@ -5,10 +5,16 @@ from app.users.service import create_api_key, create_user, ensure_admin, revoke_
 
 
 def test_login_returns_a_working_bearer_token(client, session):
-    create_user(session, email="sup@example.com", password="correct-horse", role=Role.supervisor,
-                agent_external_id=None)
-    response = client.post("/api/v1/auth/token",
-                           data={"username": "SUP@example.com", "password": "correct-horse"})
+    create_user(
+        session,
+        email="sup@example.com",
+        password="correct-horse",
+        role=Role.supervisor,
+        agent_external_id=None,
+    )
+    response = client.post(
+        "/api/v1/auth/token", data={"username": "SUP@example.com", "password": "correct-horse"}
+    )
     assert response.status_code == 200
     token = response.json()["access_token"]
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
@@ -16,8 +22,13 @@ def test_login_returns_a_working_bearer_token(client, session):
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(client, session):
-    create_user(session, email="a@example.com", password="correct-horse", role=Role.admin,
-                agent_external_id=None)
+    create_user(
+        session,
+        email="a@example.com",
+        password="correct-horse",
+        role=Role.admin,
+        agent_external_id=None,
+    )
     wrong = client.post("/api/v1/auth/token", data={"username": "a@example.com", "password": "x"})
     unknown = client.post("/api/v1/auth/token", data={"username": "b@example.com", "password": "x"})
     assert wrong.status_code == unknown.status_code == 401
@@ -25,8 +36,13 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, session):
 
 
 def test_passwords_are_stored_as_argon2_hashes(session):
-    user = create_user(session, email="h@example.com", password="correct-horse", role=Role.admin,
-                       agent_external_id=None)
+    user = create_user(
+        session,
+        email="h@example.com",
+        password="correct-horse",
+        role=Role.admin,
+        agent_external_id=None,
+    )
     assert user.password_hash.startswith("$argon2id$")
     assert "correct-horse" not in user.password_hash
 
@@ -60,8 +76,13 @@ def test_agent_user_must_name_an_agent(session):
     from app.errors import BadRequest
 
     with pytest.raises(BadRequest, match="--agent"):
-        create_user(session, email="x@example.com", password="long-enough", role=Role.agent,
-                    agent_external_id=None)
+        create_user(
+            session,
+            email="x@example.com",
+            password="long-enough",
+            role=Role.agent,
+            agent_external_id=None,
+        )
 
 
 def test_first_start_creates_admin_once(session):

@@ -9,8 +9,9 @@ from app.main import PUBLIC_PATHS
 
 
 def _needs_principal(dependant: Dependant) -> bool:
-    return any(d.call is get_current_principal or _needs_principal(d)
-               for d in dependant.dependencies)
+    return any(
+        d.call is get_current_principal or _needs_principal(d) for d in dependant.dependencies
+    )
 
 
 def test_every_non_public_route_has_an_auth_dependency(app):
@@ -25,8 +26,15 @@ def test_every_non_public_route_has_an_auth_dependency(app):
 
 
 def test_public_list_is_only_what_the_rules_allow():
-    assert PUBLIC_PATHS <= {"/", "/healthz", "/api/v1/auth/token", "/docs",
-                            "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    assert PUBLIC_PATHS <= {
+        "/",
+        "/healthz",
+        "/api/v1/auth/token",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+    }
 
 
 def test_every_protected_route_answers_401_without_credentials(client, app):

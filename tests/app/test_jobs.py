@@ -42,9 +42,18 @@ def live(request, tmp_path) -> Iterator[Settings]:
 
 def add_call(settings: Settings, path: Path = DATA / "basic.flac") -> int:
     with Session(engine_for(settings.db_url)) as session, path.open("rb") as fh:
-        call = ingest_call(session, settings=settings, audio=fh, meta=CallMeta(
-            agent="laura", started_at=utcnow(), direction=Direction.inbound,
-            call_type=CallType.service, layout=Layout.auto))
+        call = ingest_call(
+            session,
+            settings=settings,
+            audio=fh,
+            meta=CallMeta(
+                agent="laura",
+                started_at=utcnow(),
+                direction=Direction.inbound,
+                call_type=CallType.service,
+                layout=Layout.auto,
+            ),
+        )
         session.commit()
         assert call.id is not None
         return call.id
@@ -79,8 +88,11 @@ def test_database_refuses_a_second_transcript_for_a_call(live):
     call_id = add_call(live)
     with Session(engine_for(live.db_url)) as session:
         for _ in range(2):
-            session.add(Transcript(call_id=call_id, engine="e", model="m", layout="mono",
-                                   speakers_labelled=False))
+            session.add(
+                Transcript(
+                    call_id=call_id, engine="e", model="m", layout="mono", speakers_labelled=False
+                )
+            )
         with pytest.raises(IntegrityError):
             session.commit()
 
@@ -107,10 +119,12 @@ def test_a_file_that_always_fails_ends_failed_with_a_reason(live):
 def test_two_workers_cannot_claim_the_same_stage(live):
     call_id = add_call(live)
     db = engine_for(live.db_url)
-    first = ledger.claim(db, call_id=call_id, stage="transcribe", owner="a", lease_seconds=60,
-                         max_attempts=3)
-    second = ledger.claim(db, call_id=call_id, stage="transcribe", owner="b", lease_seconds=60,
-                          max_attempts=3)
+    first = ledger.claim(
+        db, call_id=call_id, stage="transcribe", owner="a", lease_seconds=60, max_attempts=3
+    )
+    second = ledger.claim(
+        db, call_id=call_id, stage="transcribe", owner="b", lease_seconds=60, max_attempts=3
+    )
     assert first is not None and second is None
     assert state(live, call_id)[0] is CallStatus.transcribing
 
@@ -118,8 +132,9 @@ def test_two_workers_cannot_claim_the_same_stage(live):
 def test_reconciler_resends_expired_leases_and_forgotten_jobs(live):
     expired_id, forgotten_id, fresh_id = add_call(live), add_call(live), add_call(live)
     db = engine_for(live.db_url)
-    ledger.claim(db, call_id=expired_id, stage="transcribe", owner="dead", lease_seconds=60,
-                 max_attempts=3)
+    ledger.claim(
+        db, call_id=expired_id, stage="transcribe", owner="dead", lease_seconds=60, max_attempts=3
+    )
     with Session(db) as session:
         for job in session.exec(select(Job)).all():
             if job.call_id == expired_id:
@@ -131,18 +146,47 @@ def test_reconciler_resends_expired_leases_and_forgotten_jobs(live):
     due = ledger.due_for_enqueue(db, stale_after=60, max_attempts=3)
     assert sorted(due) == sorted([(expired_id, "transcribe"), (forgotten_id, "transcribe")])
     assert fresh_id not in [c for c, _ in due]
+    # While the queue still holds messages, only dead workers' leases are re-sent.
+    assert ledger.due_for_enqueue(db, stale_after=60, max_attempts=3, include_queued=False) == [
+        (expired_id, "transcribe")
+    ]
+
+
+def test_reconciler_leaves_a_backlog_alone_but_resends_once_the_queue_is_empty(live):
+    call_id = add_call(live)
+    with Session(engine_for(live.db_url)) as session:
+        job = session.exec(select(Job).where(Job.call_id == call_id)).one()
+        job.updated_at = utcnow() - timedelta(hours=1)
+        session.add(job)
+        session.commit()
+    queue = JobQueue(live)
+    queue.enqueue("transcribe", call_id + 1000)  # some other message waiting
+    assert queue.reconcile() == 0
+    queue.huey.flush()
+    assert queue.reconcile() == 1 and queue.huey.pending_count() == 1
 
 
 def _worker(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CALLQA_DATA_DIR": str(settings.data_dir),
-           "CALLQA_DATABASE_URL": settings.db_url, "CALLQA_WHISPER_MODEL": "base",
-           "CALLQA_MODEL_DIR": str(settings.models_dir), "CALLQA_JOB_LEASE_SECONDS": "3",
-           "CALLQA_RECONCILE_INTERVAL_SECONDS": "1", "CALLQA_QUEUE_NAME": settings.queue_name,
-           "CALLQA_WHISPER_THREADS": "2"}
+    env = {
+        **os.environ,
+        "CALLQA_DATA_DIR": str(settings.data_dir),
+        "CALLQA_DATABASE_URL": settings.db_url,
+        "CALLQA_WHISPER_MODEL": "base",
+        "CALLQA_MODEL_DIR": str(settings.models_dir),
+        "CALLQA_JOB_LEASE_SECONDS": "3",
+        "CALLQA_RECONCILE_INTERVAL_SECONDS": "1",
+        "CALLQA_QUEUE_NAME": settings.queue_name,
+        "CALLQA_WHISPER_THREADS": "2",
+    }
     if settings.queue_url:
         env["CALLQA_QUEUE_URL"] = settings.queue_url
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]

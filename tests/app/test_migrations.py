@@ -20,7 +20,10 @@ def test_foreign_keys_are_enforced(db_engine):
     from sqlalchemy.exc import IntegrityError
 
     with db_engine.connect() as conn, pytest.raises(IntegrityError):
-        conn.execute(text(
-            "INSERT INTO transcript (call_id, engine, model, layout, speakers_labelled, "
-            "redactions, created_at) VALUES (987654, 'e', 'm', 'mono', false, 0, "
-            "CURRENT_TIMESTAMP)"))
+        conn.execute(
+            text(
+                "INSERT INTO transcript (call_id, engine, model, layout, speakers_labelled, "
+                "redactions, created_at) VALUES (987654, 'e', 'm', 'mono', false, 0, "
+                "CURRENT_TIMESTAMP)"
+            )
+        )

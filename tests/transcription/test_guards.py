@@ -15,15 +15,18 @@ from transcription.vad import _pieces
 
 def seg(words: list[tuple[float, float, str]], **kw) -> Segment:
     ws = [Word(a, b, t, 0.9) for a, b, t in words]
-    return Segment(Speaker.agent, ws[0].start, ws[-1].end, " ".join(w.text for w in ws), 0.9, ws,
-                   **kw)
+    return Segment(
+        Speaker.agent, ws[0].start, ws[-1].end, " ".join(w.text for w in ws), 0.9, ws, **kw
+    )
 
 
 def test_segment_spanning_a_long_silence_is_split_at_the_gap():
     s = seg([(5.7, 6.0, "Of"), (6.0, 6.4, "course."), (44.0, 44.5, "I'm"), (44.5, 46.9, "sorry")])
     parts = split_on_gaps(s, max_gap=1.0)
     assert [(p.start, p.end, p.text) for p in parts] == [
-        (5.7, 6.4, "Of course."), (44.0, 46.9, "I'm sorry")]
+        (5.7, 6.4, "Of course."),
+        (44.0, 46.9, "I'm sorry"),
+    ]
 
 
 def test_subtitle_phrases_are_dropped_but_ordinary_thanks_is_kept():
@@ -61,12 +64,15 @@ def test_echo_of_the_other_leg_timed_late_is_removed_but_the_original_kept():
     agent_audio = np.concatenate([tone(3, db=-10), np.zeros(5 * rate, np.float32)])
     customer_audio = np.concatenate([tone(3, db=-45), tone(5, db=-12)])
     agent = [seg([(1.0, 1.4, "I'm"), (1.4, 2.0, "Michelle")])]
-    customer = [seg([(3.2, 3.6, "I'm"), (3.6, 4.0, "Michelle."), (4.5, 4.9, "My"),
-                     (4.9, 5.3, "name")])]
+    customer = [
+        seg([(3.2, 3.6, "I'm"), (3.6, 4.0, "Michelle."), (4.5, 4.9, "My"), (4.9, 5.3, "name")])
+    ]
     assert [s.text for s in drop_echoes(customer, agent, customer_audio, agent_audio, rate)] == [
-        "My name"]
+        "My name"
+    ]
     assert [s.text for s in drop_echoes(agent, customer, agent_audio, customer_audio, rate)] == [
-        "I'm Michelle"]
+        "I'm Michelle"
+    ]
 
 
 def test_vad_restarts_after_each_silence():

@@ -46,8 +46,11 @@ def words_to_segments(tokens: list[str], cuts: list[int], speaker: Speaker) -> l
             words.append(Word(t, t + 0.3, tok, 0.9))
             t += 0.35
         t += 1.0
-        segments.append(Segment(speaker, words[0].start, words[-1].end,
-                                " ".join(w.text for w in words), 0.9, words))
+        segments.append(
+            Segment(
+                speaker, words[0].start, words[-1].end, " ".join(w.text for w in words), 0.9, words
+            )
+        )
     return segments
 
 
@@ -81,8 +84,10 @@ def test_card_numbers_never_survive_in_any_form(number, style, before, after, cu
 @settings(max_examples=200, deadline=None)
 @given(
     pairs=st.lists(
-        st.tuples(st.sampled_from(FILLER),
-                  st.sampled_from(["", "3", "12", "2024", "seven", "ninety", "0207 946 0000"])),
+        st.tuples(
+            st.sampled_from(FILLER),
+            st.sampled_from(["", "3", "12", "2024", "seven", "ninety", "0207 946 0000"]),
+        ),
         max_size=20,
     )
 )
@@ -107,7 +112,9 @@ def test_other_speakers_turn_between_parts_does_not_break_detection():
 
 
 def test_security_code_and_expiry_after_cue_words():
-    assert redact_text("the security code is 123 thanks") == "the security code is [REDACTED] thanks"
+    assert (
+        redact_text("the security code is 123 thanks") == "the security code is [REDACTED] thanks"
+    )
     assert redact_text("cvv seven three seven") == "cvv [REDACTED]"
     assert redact_text("expiry date oh nine slash twenty eight ok") == (
         "expiry date [REDACTED] slash [REDACTED] ok"
@@ -116,8 +123,12 @@ def test_security_code_and_expiry_after_cue_words():
 
 
 def test_numbers_without_cues_or_luhn_are_kept():
-    for text in ("call me on 0207 946 0000", "order 123 of 456", "policy 772441",
-                 "account 1234 5678 9012"):  # 12 digits: too short for a card
+    for text in (
+        "call me on 0207 946 0000",
+        "order 123 of 456",
+        "policy 772441",
+        "account 1234 5678 9012",
+    ):  # 12 digits: too short for a card
         assert redact_text(text) == text
 
 

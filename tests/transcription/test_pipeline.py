@@ -69,13 +69,18 @@ def test_nothing_is_invented_over_a_minute_of_hold_music():
     hold = truth("hold")["hold"]
     for model in ("base", "tiny.en"):
         result = transcribe(DATA / "hold.flac", model)
-        during = [s for s in result.segments if s.end > hold["start"] + 0.5
-                  and s.start < hold["end"] - 0.5]
+        during = [
+            s
+            for s in result.segments
+            if s.end > hold["start"] + 0.5 and s.start < hold["end"] - 0.5
+        ]
         assert during == [], [(s.start, s.text) for s in during]
         # The agent's first words after the hold are there, on time.
         back = next(t for t in truth("hold")["turns"] if t["start"] > hold["end"])
-        assert any(abs(s.start - back["start"]) <= 0.5 and "payment" in s.text.lower()
-                   for s in result.segments)
+        assert any(
+            abs(s.start - back["start"]) <= 0.5 and "payment" in s.text.lower()
+            for s in result.segments
+        )
 
 
 def test_card_details_read_aloud_never_reach_the_transcript():
@@ -97,10 +102,19 @@ def test_identical_channels_are_treated_as_mono():
 def test_jfk_word_error_rate_and_timing():
     result = transcribe(SHARED_AUDIO / "fw_jfk.flac")
     hyp = " ".join(s.text for s in result.segments)
-    ref = ("And so my fellow Americans, ask not what your country can do for you, "
-           "ask what you can do for your country.")
-    norm = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(),
-                          jiwer.RemoveMultipleSpaces(), jiwer.Strip(), jiwer.ReduceToListOfListOfWords()])
+    ref = (
+        "And so my fellow Americans, ask not what your country can do for you, "
+        "ask what you can do for your country."
+    )
+    norm = jiwer.Compose(
+        [
+            jiwer.ToLowerCase(),
+            jiwer.RemovePunctuation(),
+            jiwer.RemoveMultipleSpaces(),
+            jiwer.Strip(),
+            jiwer.ReduceToListOfListOfWords(),
+        ]
+    )
     wer = jiwer.wer(ref, hyp, reference_transform=norm, hypothesis_transform=norm)
     assert wer <= 0.1, (wer, hyp)
     americans = [w for s in result.segments for w in s.words if "Americans" in w.text]

@@ -24,7 +24,8 @@ def test_offline_names_resolve_to_folders(tmp_path):
 
 def test_any_other_name_or_folder_is_passed_on(tmp_path):
     assert resolve_model("Systran/faster-whisper-small", cache_dir=tmp_path) == (
-        "Systran/faster-whisper-small")
+        "Systran/faster-whisper-small"
+    )
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "model.bin").write_bytes(b"x")
@@ -34,7 +35,8 @@ def test_any_other_name_or_folder_is_passed_on(tmp_path):
 
 def test_a_model_that_cannot_load_says_so(tmp_path):
     with pytest.raises(ModelUnavailable, match="cannot load Whisper model"):
-        create_engine("faster-whisper",
-                      EngineOptions(model=str(tmp_path / "nope-model"), cache_dir=tmp_path))
+        create_engine(
+            "faster-whisper", EngineOptions(model=str(tmp_path / "nope-model"), cache_dir=tmp_path)
+        )
     with pytest.raises(ModelUnavailable, match="unknown engine"):
         create_engine("whisper.cpp", EngineOptions())

@@ -10,15 +10,23 @@ from app.jobs.models import Job, JobState
 from app.users.models import Role
 from tests.conftest import DATA, SHARED_AUDIO
 
-FIELDS = {"agent": "laura", "started_at": "2026-11-20T10:00:00+01:00", "direction": "inbound",
-          "call_type": "service"}
+FIELDS = {
+    "agent": "laura",
+    "started_at": "2026-11-20T10:00:00+01:00",
+    "direction": "inbound",
+    "call_type": "service",
+}
 
 
 def upload(client, headers, path: Path = DATA / "basic.flac", name: str = "call.flac", **fields):
     data = {**FIELDS, **fields}
     with path.open("rb") as fh:
-        return client.post("/api/v1/calls", headers=headers, data=data,
-                           files={"audio": (name, fh, "application/octet-stream")})
+        return client.post(
+            "/api/v1/calls",
+            headers=headers,
+            data=data,
+            files={"audio": (name, fh, "application/octet-stream")},
+        )
 
 
 def stored_files(settings) -> list[Path]:
@@ -31,8 +39,14 @@ def admin(users):
 
 
 def test_upload_is_accepted_with_a_queued_job_and_stored_file(client, admin, session, settings):
-    response = upload(client, admin, external_id="rec-1", customer_ref="C-9",
-                      deal_closed="true", deal_value="120.50")
+    response = upload(
+        client,
+        admin,
+        external_id="rec-1",
+        customer_ref="C-9",
+        deal_closed="true",
+        deal_value="120.50",
+    )
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["status"] == "received" and body["created"] is True
@@ -82,7 +96,10 @@ def test_too_long_recording_is_refused(client, admin, session, settings):
     settings.max_call_minutes = 1
     response = upload(client, admin, path=DATA / "long_silence.flac")
     assert response.status_code == 422
-    assert "limit of 1 min" in response.json()["detail"] or "limit is 1 min" in response.json()["detail"]
+    assert (
+        "limit of 1 min" in response.json()["detail"]
+        or "limit is 1 min" in response.json()["detail"]
+    )
     assert session.exec(select(Call)).all() == []
 
 
@@ -109,8 +126,13 @@ def test_body_over_the_upload_limit_gets_413_before_it_is_stored(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("direction", "sideways"), ("started_at", "yesterday"), ("layout", "quad"),
-     ("call_type", "chat"), ("deal_value", "-3")],
+    [
+        ("direction", "sideways"),
+        ("started_at", "yesterday"),
+        ("layout", "quad"),
+        ("call_type", "chat"),
+        ("deal_value", "-3"),
+    ],
 )
 def test_invalid_fields_name_the_field(client, admin, field, value):
     response = upload(client, admin, **{field: value})
@@ -140,8 +162,12 @@ def test_agent_cannot_upload_patch_or_retry(client, users, admin):
     call_id = upload(client, admin).json()["id"]
     _, agent = users.make(Role.agent, agent="laura")
     assert upload(client, agent).status_code == 403
-    assert client.patch(f"/api/v1/calls/{call_id}", headers=agent,
-                        json={"deal_closed": True}).status_code == 403
+    assert (
+        client.patch(
+            f"/api/v1/calls/{call_id}", headers=agent, json={"deal_closed": True}
+        ).status_code
+        == 403
+    )
     assert client.post(f"/api/v1/calls/{call_id}/retry", headers=agent).status_code == 403
 
 
@@ -151,32 +177,47 @@ def test_unknown_call_is_404(client, admin):
 
 def test_list_filters_and_page_size_cap(client, admin, settings):
     upload(client, admin, agent="laura", direction="inbound", started_at="2026-11-01T09:00:00Z")
-    upload(client, admin, agent="david", direction="outbound", call_type="sales",
-           started_at="2026-11-10T09:00:00Z")
+    upload(
+        client,
+        admin,
+        agent="david",
+        direction="outbound",
+        call_type="sales",
+        started_at="2026-11-10T09:00:00Z",
+    )
     upload(client, admin, agent="laura", direction="outbound", started_at="2026-11-15T09:00:00Z")
 
     def ids(**params):
         body = client.get("/api/v1/calls", headers=admin, params=params).json()
         return [(c["agent"], c["direction"], c["started_at"][:10]) for c in body["items"]]
 
-    assert ids(agent="laura") == [("laura", "outbound", "2026-11-15"),
-                                  ("laura", "inbound", "2026-11-01")]
+    assert ids(agent="laura") == [
+        ("laura", "outbound", "2026-11-15"),
+        ("laura", "inbound", "2026-11-01"),
+    ]
     assert ids(direction="outbound", call_type="sales") == [("david", "outbound", "2026-11-10")]
     assert ids(**{"from": "2026-11-05T00:00:00Z", "to": "2026-11-12T00:00:00Z"}) == [
-        ("david", "outbound", "2026-11-10")]
+        ("david", "outbound", "2026-11-10")
+    ]
     assert ids(status="received", limit=1, offset=1) == [("david", "outbound", "2026-11-10")]
     settings.page_size_max = 2
     body = client.get("/api/v1/calls", headers=admin, params={"limit": 1000}).json()
     assert body["limit"] == 2 and len(body["items"]) == 2 and body["total"] == 3
-    bad = client.get("/api/v1/calls", headers=admin,
-                     params={"from": "2026-11-12T00:00:00Z", "to": "2026-11-01T00:00:00Z"})
+    bad = client.get(
+        "/api/v1/calls",
+        headers=admin,
+        params={"from": "2026-11-12T00:00:00Z", "to": "2026-11-01T00:00:00Z"},
+    )
     assert bad.status_code == 400
 
 
 def test_patch_sets_outcome_later(client, admin):
     call_id = upload(client, admin).json()["id"]
-    response = client.patch(f"/api/v1/calls/{call_id}", headers=admin,
-                            json={"deal_closed": True, "deal_value": "999.99"})
+    response = client.patch(
+        f"/api/v1/calls/{call_id}",
+        headers=admin,
+        json={"deal_closed": True, "deal_value": "999.99"},
+    )
     assert response.status_code == 200
     assert response.json()["deal_closed"] is True and response.json()["deal_value"] == "999.99"
     unknown = client.patch(f"/api/v1/calls/{call_id}", headers=admin, json={"status": "scored"})

@@ -1,0 +1,1 @@
+"""Scorecard definitions, roll-ups and bonus rules (pure library). Arrives with scoring."""

@@ -1,0 +1,103 @@
+import json
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.db import engine_for
+from app.users.models import ApiKey, Role, User
+from tests.conftest import DATA, MODEL_CACHE
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, db_url, monkeypatch):
+    monkeypatch.setenv("CALLQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CALLQA_DATABASE_URL", db_url)
+    monkeypatch.setenv("CALLQA_MODEL_DIR", str(MODEL_CACHE))
+    yield db_url
+    with Session(engine_for(db_url)) as session:  # the CLI commits; clean up after it
+        for row in [*session.exec(select(User)).all(), *session.exec(select(ApiKey)).all()]:
+            session.delete(row)
+        session.commit()
+
+
+def test_users_add_creates_a_linked_agent_login(env):
+    result = runner.invoke(
+        cli,
+        [
+            "users",
+            "add",
+            "--email",
+            "Laura@Example.com",
+            "--password",
+            "long-enough",
+            "--role",
+            "agent",
+            "--agent",
+            "laura",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with Session(engine_for(env)) as session:
+        user = session.exec(select(User).where(User.email == "laura@example.com")).one()
+        assert user.role is Role.agent and user.agent_id is not None
+
+
+def test_users_add_refuses_a_duplicate_with_one_line(env):
+    args = [
+        "users",
+        "add",
+        "--email",
+        "s@example.com",
+        "--password",
+        "long-enough",
+        "--role",
+        "supervisor",
+    ]
+    assert runner.invoke(cli, args).exit_code == 0
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: a user 's@example.com' already exists"
+
+
+def test_keys_create_prints_once_and_revoke_disables(env):
+    result = runner.invoke(
+        cli, ["keys", "create", "--name", "payroll", "--scope", "incentives:read"]
+    )
+    assert result.exit_code == 0
+    secret = result.output.strip()
+    assert secret.startswith("cqk_")
+    with Session(engine_for(env)) as session:
+        key = session.exec(select(ApiKey).where(ApiKey.name == "payroll")).one()
+        assert secret not in key.key_hash and key.scopes == "incentives:read"
+    assert runner.invoke(cli, ["keys", "revoke", "payroll"]).exit_code == 0
+    again = runner.invoke(cli, ["keys", "revoke", "payroll"])
+    assert again.exit_code == 1 and "no active API key" in again.output
+
+
+def test_keys_create_rejects_unknown_scope(env):
+    result = runner.invoke(cli, ["keys", "create", "--name", "x", "--scope", "root"])
+    assert result.exit_code == 1 and "unknown scope(s) root" in result.output
+
+
+def test_transcribe_prints_speaker_labelled_json(env):
+    result = runner.invoke(
+        cli, ["transcribe", str(DATA / "basic.flac"), "--json", "--model", "tiny.en"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["layout"] == "stereo-agent-left" and body["model"] == "tiny.en"
+    assert {s["speaker"] for s in body["segments"]} == {"agent", "customer"}
+
+
+def test_transcribe_readable_output_and_bad_file(env, tmp_path):
+    result = runner.invoke(cli, ["transcribe", str(DATA / "basic.flac"), "--model", "tiny.en"])
+    assert result.exit_code == 0 and "   agent: " in result.output
+    bad = tmp_path / "bad.wav"
+    bad.write_text("nope")
+    result = runner.invoke(cli, ["transcribe", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: the file is not a recognised audio format"
