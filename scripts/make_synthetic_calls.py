@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 RATE = 8000
+RAW_MONO_8K = ["-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw"]
 VOICES = {"agent": "en-us+f3", "customer": "en-gb+m3"}
 
 
@@ -130,21 +131,7 @@ def _speak(turn: Turn, workdir: Path) -> np.ndarray:
         check=True,
     )
     subprocess.run(
-        [
-            "sox",
-            str(raw),
-            "-r",
-            str(RATE),
-            "-c",
-            "1",
-            "-b",
-            "16",
-            "-e",
-            "signed",
-            "-t",
-            "raw",
-            str(out),
-        ],
+        ["sox", str(raw), *RAW_MONO_8K, str(out)],
         check=True,
     )
     return np.fromfile(out, dtype=np.int16).astype(np.float32) / 32768
@@ -157,21 +144,7 @@ def _hold_music(seconds: float, workdir: Path) -> np.ndarray:
     for i in range(int(seconds / 1.5) + 1):
         note = notes[i % len(notes)]
         pieces.append(["synth", "1.5", "pluck", note, "pluck", notes[(i + 2) % len(notes)]])
-    cmd = [
-        "sox",
-        "-n",
-        "-r",
-        str(RATE),
-        "-c",
-        "1",
-        "-b",
-        "16",
-        "-e",
-        "signed",
-        "-t",
-        "raw",
-        str(out),
-    ]
+    cmd = ["sox", "-n", *RAW_MONO_8K, str(out)]
     # One synth effect chain per note, concatenated by sox's `:` effect-chain separator.
     for piece in pieces:
         cmd += [*piece, "tremolo", "5", "40", "vol", "0.35", ":"]
