@@ -222,6 +222,67 @@ def transcribe(
         typer.echo(f"[{_clock(seg.start)} - {_clock(seg.end)}] {seg.speaker.value:>8}: {seg.text}")
 
 
+@cli.command()
+def score(
+    file: Annotated[Path, typer.Argument(help="a recording")],
+    scorecard: Annotated[Path | None, typer.Option(help="scorecard YAML (default: built in)")]
+    = None,
+    layout: Annotated[Layout, typer.Option(help="where agent and customer are")] = Layout.auto,
+    call_type: Annotated[str, typer.Option(help="service, sales or other")] = "service",
+    direction: Annotated[str, typer.Option(help="inbound or outbound")] = "inbound",
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    model: Annotated[str | None, typer.Option(help="Whisper model name or folder",
+                                              envvar="CALLQA_WHISPER_MODEL")] = None,
+) -> None:
+    """Transcribe and score one recording offline; print the scorecard with its evidence."""
+    from app.calls.tasks import engine_options, pipeline_options
+    from qa import CallFacts, ScorecardInvalid, Utterance, default_path, load
+    from qa import score as score_call
+    from transcription.audio import probe_audio
+    from transcription.engine import create_engine
+    from transcription.pipeline import transcribe_file
+
+    settings = get_settings()
+    if model:
+        settings.whisper_model = model
+    if not file.is_file():
+        _fail(f"no such file: {file}")
+    try:
+        card = load(scorecard or default_path())
+    except (ScorecardInvalid, OSError) as exc:
+        _fail(f"scorecard {scorecard}: {exc}")
+    try:
+        probe_audio(file, max_seconds=settings.max_call_minutes * 60)
+        engine = create_engine(settings.whisper_engine, engine_options(settings))
+        result = transcribe_file(file, engine, layout=layout, options=pipeline_options(settings))
+    except TranscriptionError as exc:
+        _fail(str(exc))
+    utterances = [Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
+                  for i, s in enumerate(result.segments)]
+    scored = score_call(utterances, CallFacts(call_type=call_type, direction=direction,
+                                              duration=result.duration), card)
+    if json_output:
+        typer.echo(json.dumps(scored.to_dict(), indent=1))
+        return
+    overall = "n/a" if scored.overall is None else f"{scored.overall:.0f}/100"
+    typer.echo(f"{file.name}: overall {overall}  (scorecard {card.name} v{card.version})")
+    rows = [*scored.dimensions.items(), ("script_compliance", scored.script_compliance)]
+    for name, value in rows:
+        bar = "" if value is None else "█" * round(value / 5)
+        shown = "  n/a" if value is None else f"{value:5.0f}"
+        typer.echo(f"  {name:18} {shown} {bar}")
+    for reason in scored.auto_fail_reasons:
+        typer.echo(f"  AUTO-FAIL: {reason}")
+    typer.echo("")
+    for c in scored.criteria:
+        if not c.applicable:
+            continue
+        mark = "✓" if c.passed else "✗"
+        at = next((e.start for e in c.evidence if e.start is not None), None)
+        when = f"[{_clock(at)}] " if at is not None else ""
+        typer.echo(f"  {mark} {c.label:45} {when}{c.reason}")
+
+
 def _clock(seconds: float) -> str:
     minutes, sec = divmod(seconds, 60)
     return f"{int(minutes):02d}:{sec:05.2f}"

@@ -101,3 +101,23 @@ def test_transcribe_readable_output_and_bad_file(env, tmp_path):
     result = runner.invoke(cli, ["transcribe", str(bad)])
     assert result.exit_code == 1
     assert result.output.strip() == "error: the file is not a recognised audio format"
+
+
+def test_score_prints_dimensions_and_evidence(env):
+    result = runner.invoke(cli, ["score", str(DATA / "basic.flac"), "--model", "tiny.en"])
+    assert result.exit_code == 0, result.output
+    assert "overall" in result.output and "responsiveness" in result.output
+    assert "✓ Greeting with the company" in result.output
+    assert "✗ Recording disclosure" in result.output
+    as_json = json.loads(runner.invoke(cli, ["score", str(DATA / "basic.flac"), "--json",
+                                             "--model", "tiny.en"]).output)
+    assert set(as_json["dimensions"]) == {"reliability", "responsiveness", "empathy",
+                                          "competence", "personal_touch"}
+    assert as_json["scorecard"] == "default" and as_json["metrics"]["reply_latencies"] >= 3
+
+
+def test_score_rejects_an_invalid_scorecard_with_its_line(env, tmp_path):
+    card = tmp_path / "card.yaml"
+    card.write_text("name: x\ncriteria:\n  - id: a\n    dimension: mood\n    kind: phrases\n")
+    result = runner.invoke(cli, ["score", str(DATA / "basic.flac"), "--scorecard", str(card)])
+    assert result.exit_code == 1 and "line 3: dimension 'mood'" in result.output

@@ -1,0 +1,198 @@
+"""One function per criterion kind: does the transcript meet it, and where is the evidence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from qa.metrics import Metrics
+from qa.scorecard import Criterion
+from qa.sentiment import Sentiment
+from qa.types import CallFacts, Evidence, Utterance
+
+_WORD = re.compile(r"[\w']+")
+
+
+@lru_cache(maxsize=65536)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.lower()))
+
+
+def words(text: str) -> list[str]:
+    return list(_tokens(text))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    evidence: list[Evidence]
+    reason: str
+    applicable: bool = True
+
+
+def _window(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> list[Utterance]:
+    out = [u for u in utterances if c.speaker == "any" or u.speaker == c.speaker]
+    if c.within_seconds is not None:
+        out = [u for u in out if u.start <= c.within_seconds]
+    if c.after_seconds_from_end is not None:
+        end = max((u.end for u in utterances), default=facts.duration)
+        out = [u for u in out if u.end >= end - c.after_seconds_from_end]
+    return out
+
+
+def find_phrase(phrase: str, utterance: Utterance, threshold: int) -> str | None:
+    """The words of `utterance` that match `phrase` fuzzily (ASR gets words slightly wrong)."""
+    target = " ".join(_tokens(phrase))
+    tokens = _tokens(utterance.text)
+    # partial_ratio (in C) scores the best alignment of the phrase anywhere in the utterance;
+    # with a margin it rules out most utterances before the word-window loop.
+    if fuzz.partial_ratio(target, " ".join(tokens)) < threshold - 10:
+        return None
+    n = len(target.split())
+    best, best_quote = 0.0, None
+    for size in {max(1, n - 1), n, n + 1}:
+        for i in range(0, max(1, len(tokens) - size + 1)):
+            window = " ".join(tokens[i : i + size])
+            score = fuzz.ratio(window, target)
+            if score > best:
+                best, best_quote = score, window
+    return best_quote if best >= threshold else None
+
+
+def _where(c: Criterion) -> str:
+    parts = [c.speaker if c.speaker != "any" else "anyone"]
+    if c.within_seconds is not None:
+        parts.append(f"in the first {c.within_seconds:g} s")
+    if c.after_seconds_from_end is not None:
+        parts.append(f"in the last {c.after_seconds_from_end:g} s")
+    return " ".join(parts)
+
+
+def phrases(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
+    hits = [
+        Evidence(u.start, u.end, quote, u.index)
+        for u in _window(c, utterances, facts)
+        for phrase in c.phrases
+        if (quote := find_phrase(phrase, u, c.threshold)) is not None
+    ]
+    if c.expect == "absent":
+        if hits:
+            return Outcome(False, hits, f"forbidden phrase said: \"{hits[0].quote}\"")
+        return Outcome(True, [], "none of the forbidden phrases was said")
+    if c.after_seconds_from_end is not None:
+        hits.sort(key=lambda e: -(e.start or 0.0))  # a closing is the last thing said
+    if hits:
+        return Outcome(True, hits[:3], f"said \"{hits[0].quote}\"")
+    note = f"no {' / '.join(repr(p) for p in c.phrases[:3])} by {_where(c)}"
+    return Outcome(False, [Evidence(None, None, None, None, note)], note)
+
+
+def pattern(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
+    rx = re.compile(c.pattern or "", re.IGNORECASE)
+    hits = [Evidence(u.start, u.end, m.group(0), u.index)
+            for u in _window(c, utterances, facts) if (m := rx.search(u.text))]
+    if c.expect == "absent":
+        if hits:
+            return Outcome(False, hits, f"forbidden wording: \"{hits[0].quote}\"")
+        return Outcome(True, [], "forbidden wording not found")
+    if hits:
+        return Outcome(True, hits[:3], f"found \"{hits[0].quote}\"")
+    note = f"no match for /{c.pattern}/ by {_where(c)}"
+    return Outcome(False, [Evidence(None, None, None, None, note)], note)
+
+
+def _bounds(value: float | None, c: Criterion, name: str, unit: str) -> tuple[bool, str]:
+    if value is None:
+        return True, f"{name}: not measurable on this call"
+    if c.max is not None and value > c.max:
+        return False, f"{name} {value:.2f}{unit} is above {c.max:g}{unit}"
+    if c.min is not None and value < c.min:
+        return False, f"{name} {value:.2f}{unit} is below {c.min:g}{unit}"
+    return True, f"{name} {value:.2f}{unit} within target"
+
+
+def metric(c: Criterion, metrics: Metrics) -> Outcome:
+    at: float | None = None
+    value: float | None
+    if c.metric == "longest_hold":
+        longest = max(metrics.holds, key=lambda h: h.seconds, default=None)
+        value, at = (longest.seconds, longest.start) if longest else (0.0, None)
+    elif c.metric == "unannounced_holds":
+        value = float(sum(1 for h in metrics.holds if not h.announced))
+        at = next((h.start for h in metrics.holds if not h.announced), None)
+    elif c.metric == "agent_talk_share":
+        value = metrics.talk_share.get("agent")
+    elif c.metric == "interruptions":
+        value = float(metrics.interruptions)
+    elif c.metric == "longest_silence":
+        value, at = metrics.longest_silence, metrics.longest_silence_at
+    else:
+        value = getattr(metrics, c.metric or "")
+    unit = "" if c.metric in ("unannounced_holds", "interruptions", "agent_talk_share") else " s"
+    passed, reason = _bounds(value, c, (c.metric or "").replace("_", " "), unit)
+    evidence = [Evidence(at, at, None, None, reason)]
+    return Outcome(passed, evidence, reason)
+
+
+def sentiment(c: Criterion, s: Sentiment) -> Outcome:
+    value = {"customer_end": s.customer_end, "customer_trend": s.customer_trend,
+             "customer_mean": s.customer_mean, "agent_mean": s.agent_mean}[c.measure or ""]
+    passed, reason = _bounds(value, c, (c.measure or "").replace("_", " "), "")
+    return Outcome(passed, [Evidence(None, None, None, None, reason)], reason)
+
+
+def acknowledgement(c: Criterion, utterances: list[Utterance], s: Sentiment) -> Outcome:
+    """Every negative customer turn is followed, in the agent's next turn, by an
+    acknowledgement or apology."""
+    ordered = sorted(utterances, key=lambda u: u.start)
+    by_index = {u.index: u for u in ordered}
+    if not s.negative_customer_turns:
+        return Outcome(True, [], "the customer had no negative turn to acknowledge")
+    evidence, missed = [], []
+    for idx in s.negative_customer_turns:
+        turn = by_index[idx]
+        reply = next((u for u in ordered if u.speaker == "agent" and u.start >= turn.end - 0.5),
+                     None)
+        quote = None
+        if reply is not None:
+            quote = next((q for p in c.phrases
+                          if (q := find_phrase(p, reply, c.threshold)) is not None), None)
+        if quote:
+            evidence.append(Evidence(reply.start, reply.end, quote, reply.index))  # type: ignore[union-attr]
+        else:
+            missed.append(turn)
+            evidence.append(Evidence(turn.start, turn.end, turn.text, turn.index,
+                                     "negative customer turn not acknowledged"))
+    if missed:
+        return Outcome(False, evidence,
+                       f"{len(missed)} of {len(s.negative_customer_turns)} negative customer "
+                       f"turns not acknowledged (first at {missed[0].start:.1f} s)")
+    return Outcome(True, evidence, "every negative customer turn was acknowledged")
+
+
+_NAME_INTRO = re.compile(r"\b(?:my name is|my name's|this is|it's|i am)\s+([A-Z][a-z]+)")
+
+
+def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
+    """The agent calls the customer by name: the name on file, or the one they introduced."""
+    ordered = sorted(utterances, key=lambda u: u.start)
+    name, since = facts.customer_name, 0.0
+    if not name:
+        for u in ordered:
+            if u.speaker == "customer" and (m := _NAME_INTRO.search(u.text)):
+                name, since = m.group(1), u.start
+                break
+    if not name:
+        return Outcome(True, [], "the customer's name is not known; not judged", applicable=False)
+    target = name.lower().split()[0]
+    for u in ordered:
+        if u.speaker == "agent" and u.start >= since and any(
+            fuzz.ratio(w, target) >= c.threshold for w in words(u.text)
+        ):
+            return Outcome(True, [Evidence(u.start, u.end, name, u.index)],
+                           f"agent used the name {name!r}")
+    note = f"agent never used the customer's name {name!r}"
+    return Outcome(False, [Evidence(None, None, None, None, note)], note)

@@ -1,0 +1,199 @@
+"""Scorecard definitions: YAML in, validated dataclasses out, with the line of every mistake."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qa.types import DIMENSIONS
+
+KINDS = ("phrases", "pattern", "metric", "sentiment", "order", "acknowledgement", "name_used")
+METRICS = ("reply_latency_mean", "reply_latency_p90", "longest_silence", "longest_dead_air",
+           "time_to_greeting",
+           "longest_hold", "unannounced_holds", "interruptions", "agent_talk_share")
+SENTIMENT_MEASURES = ("customer_end", "customer_trend", "customer_mean", "agent_mean")
+SPEAKERS = ("agent", "customer", "any")
+
+
+class ScorecardInvalid(ValueError):
+    """A scorecard definition that cannot be used; the message names the line and the reason."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    label: str
+    dimension: str  # one of DIMENSIONS
+    kind: str
+    weight: float = 1.0
+    speaker: str = "agent"
+    call_types: tuple[str, ...] = ("service", "sales", "other")
+    directions: tuple[str, ...] = ("inbound", "outbound")
+    script: bool = False  # a step of the call script: counts toward script compliance
+    auto_fail: bool = False
+    # phrases / acknowledgement
+    phrases: tuple[str, ...] = ()
+    expect: str = "present"  # present | absent (forbidden phrases)
+    within_seconds: float | None = None  # only the first N seconds of the call
+    after_seconds_from_end: float | None = None  # only the last N seconds of the call
+    threshold: int = 85  # rapidfuzz ratio for a fuzzy phrase match
+    # pattern
+    pattern: str | None = None
+    # metric / sentiment bounds
+    metric: str | None = None
+    measure: str | None = None
+    max: float | None = None
+    min: float | None = None
+    # order
+    first: str | None = None
+    then: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    name: str
+    version: int
+    company: str | None
+    dimension_weights: dict[str, float]
+    script_weight: float
+    criteria: tuple[Criterion, ...] = field(default_factory=tuple)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Records the line of every mapping so errors can point at it."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _fail(line: int, message: str) -> ScorecardInvalid:
+    return ScorecardInvalid(f"line {line}: {message}")
+
+
+def _strings(value: Any, line: int, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _fail(line, f"{name} must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _criterion(raw: Any, line: int, ids: set[str]) -> Criterion:
+    if not isinstance(raw, dict):
+        raise _fail(line, "each criterion must be a mapping")
+    line = raw.pop("__line__", line)
+    known = set(Criterion.__dataclass_fields__) - {"line", "call_types", "directions"}
+    known |= {"applies_to"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise _fail(line, f"unknown field(s) {', '.join(unknown)}")
+    for required in ("id", "dimension", "kind"):
+        if not raw.get(required):
+            raise _fail(line, f"criterion needs `{required}`")
+    cid = str(raw["id"])
+    if cid in ids:
+        raise _fail(line, f"duplicate criterion id {cid!r}")
+    if raw["dimension"] not in DIMENSIONS:
+        raise _fail(line, f"dimension {raw['dimension']!r} is not one of {', '.join(DIMENSIONS)}")
+    kind = raw["kind"]
+    if kind not in KINDS:
+        raise _fail(line, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    weight = raw.get("weight", 1.0)
+    if not isinstance(weight, int | float) or weight < 0:
+        raise _fail(line, "weight must be a number >= 0")
+    if raw.get("speaker", "agent") not in SPEAKERS:
+        raise _fail(line, f"speaker must be one of {', '.join(SPEAKERS)}")
+    applies = raw.pop("applies_to", {}) or {}
+    applies.pop("__line__", None)
+    call_types = _strings(applies.get("call_types", ["service", "sales", "other"]), line,
+                          "applies_to.call_types")
+    directions = _strings(applies.get("directions", ["inbound", "outbound"]), line,
+                          "applies_to.directions")
+    values: dict[str, Any] = {k: v for k, v in raw.items() if k in Criterion.__dataclass_fields__}
+    values.update(id=cid, label=str(raw.get("label", cid)), weight=float(weight),
+                  call_types=call_types, directions=directions, line=line)
+    if kind in ("phrases", "acknowledgement"):
+        if not raw.get("phrases"):
+            raise _fail(line, f"a {kind} criterion needs `phrases`")
+        values["phrases"] = _strings(raw["phrases"], line, "phrases")
+        if raw.get("expect", "present") not in ("present", "absent"):
+            raise _fail(line, "expect must be present or absent")
+        if not 50 <= int(raw.get("threshold", 85)) <= 100:
+            raise _fail(line, "threshold must be between 50 and 100")
+    elif kind == "pattern":
+        try:
+            re.compile(str(raw.get("pattern") or ""))
+        except re.error as exc:
+            raise _fail(line, f"pattern is not a valid regular expression: {exc}") from None
+        if not raw.get("pattern"):
+            raise _fail(line, "a pattern criterion needs `pattern`")
+    elif kind == "metric":
+        if raw.get("metric") not in METRICS:
+            raise _fail(line, f"metric must be one of {', '.join(METRICS)}")
+        if raw.get("max") is None and raw.get("min") is None:
+            raise _fail(line, "a metric criterion needs `max` or `min`")
+    elif kind == "sentiment":
+        if raw.get("measure") not in SENTIMENT_MEASURES:
+            raise _fail(line, f"measure must be one of {', '.join(SENTIMENT_MEASURES)}")
+        if raw.get("max") is None and raw.get("min") is None:
+            raise _fail(line, "a sentiment criterion needs `max` or `min`")
+    elif kind == "order" and not (raw.get("first") and raw.get("then")):
+        raise _fail(line, "an order criterion needs `first` and `then` (criterion ids)")
+    ids.add(cid)
+    return Criterion(**values)
+
+
+def parse(text: str) -> Scorecard:
+    try:
+        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        raise _fail(line, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise _fail(1, "a scorecard is a mapping with `name` and `criteria`")
+    line = raw.pop("__line__", 1)
+    if not raw.get("name"):
+        raise _fail(line, "a scorecard needs a `name`")
+    criteria_raw = raw.get("criteria")
+    if not isinstance(criteria_raw, list) or not criteria_raw:
+        raise _fail(line, "a scorecard needs a non-empty `criteria` list")
+    weights = raw.get("dimension_weights") or {}
+    weights.pop("__line__", None)
+    bad = sorted(set(weights) - set(DIMENSIONS) - {"script_compliance"})
+    if bad:
+        raise _fail(line, f"dimension_weights names unknown dimension(s) {', '.join(bad)}")
+    ids: set[str] = set()
+    criteria = tuple(_criterion(c, line, ids) for c in criteria_raw)
+    for c in criteria:
+        if c.kind == "order":
+            for ref in (c.first, c.then):
+                if ref not in ids:
+                    raise _fail(c.line, f"order refers to unknown criterion {ref!r}")
+    return Scorecard(
+        name=str(raw["name"]),
+        version=int(raw.get("version", 1)),
+        company=raw.get("company"),
+        dimension_weights={d: float(weights.get(d, 1.0)) for d in DIMENSIONS},
+        script_weight=float(weights.get("script_compliance", 1.0)),
+        criteria=criteria,
+    )
+
+
+def load(path: Path) -> Scorecard:
+    return parse(path.read_text(encoding="utf-8"))
+
+
+def default_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "scorecards" / "default.yaml"
