@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from qa.metrics import Metrics
 from qa.scorecard import Criterion
@@ -14,6 +15,7 @@ from qa.sentiment import Sentiment
 from qa.types import CallFacts, Evidence, Utterance
 
 _WORD = re.compile(r"[\w']+")
+PREFILTER_MARGIN = 10
 
 
 @lru_cache(maxsize=65536)
@@ -49,17 +51,23 @@ def find_phrase(phrase: str, utterance: Utterance, threshold: int) -> str | None
     tokens = _tokens(utterance.text)
     # partial_ratio (in C) scores the best alignment of the phrase anywhere in the utterance;
     # with a margin it rules out most utterances before the word-window loop.
-    if fuzz.partial_ratio(target, " ".join(tokens)) < threshold - 10:
+    if fuzz.partial_ratio(target, " ".join(tokens)) < threshold - PREFILTER_MARGIN:
         return None
+    return _best_window(target, tokens, threshold)
+
+
+def _best_window(target: str, tokens: tuple[str, ...], threshold: int) -> str | None:
+    """The run of n-1, n or n+1 words most like the n-word phrase, if it is like enough."""
+    if f" {target} " in f" {' '.join(tokens)} ":
+        return target  # the common case: said and transcribed as written
     n = len(target.split())
-    best, best_quote = 0.0, None
-    for size in {max(1, n - 1), n, n + 1}:
-        for i in range(0, max(1, len(tokens) - size + 1)):
-            window = " ".join(tokens[i : i + size])
-            score = fuzz.ratio(window, target)
-            if score > best:
-                best, best_quote = score, window
-    return best_quote if best >= threshold else None
+    windows = [
+        " ".join(tokens[i : i + size])
+        for size in sorted({max(1, n - 1), n, n + 1})
+        for i in range(0, max(1, len(tokens) - size + 1))
+    ]
+    best = process.extractOne(target, windows, scorer=fuzz.ratio, score_cutoff=threshold)
+    return best[0] if best else None
 
 
 def _where(c: Criterion) -> str:
@@ -72,12 +80,20 @@ def _where(c: Criterion) -> str:
 
 
 def phrases(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
-    hits = [
-        Evidence(u.start, u.end, quote, u.index)
-        for u in _window(c, utterances, facts)
-        for phrase in c.phrases
-        if (quote := find_phrase(phrase, u, c.threshold)) is not None
-    ]
+    window = _window(c, utterances, facts)
+    targets = [" ".join(_tokens(p)) for p in c.phrases]
+    texts = [" ".join(_tokens(u.text)) for u in window]
+    hits: list[Evidence] = []
+    if window:
+        # Every phrase against every utterance in one call into C; the word-window search
+        # then runs only where a match is possible.
+        bound = process.cdist(targets, texts, scorer=fuzz.partial_ratio,
+                              score_cutoff=c.threshold - PREFILTER_MARGIN, dtype=np.uint8)
+        for ui, pi in zip(*np.nonzero(bound.T), strict=True):
+            u = window[ui]
+            quote = _best_window(targets[pi], _tokens(u.text), c.threshold)
+            if quote is not None:
+                hits.append(Evidence(u.start, u.end, quote, u.index))
     if c.expect == "absent":
         if hits:
             return Outcome(False, hits, f"forbidden phrase said: \"{hits[0].quote}\"")

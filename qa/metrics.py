@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -101,16 +102,20 @@ def compute(utterances: list[Utterance], *, duration: float) -> Metrics:
 
     latencies: list[float] = []
     interruptions = 0
+    agent_starts = [u.start for u in ordered if u.speaker == "agent"]
     for i, u in enumerate(ordered):
         if u.speaker != "customer":
             continue
-        nxt = next((v for v in ordered[i + 1 :] if v.speaker != "unknown"), None)
+        j = i + 1
+        while j < len(ordered) and ordered[j].speaker == "unknown":
+            j += 1
+        nxt = ordered[j] if j < len(ordered) else None
         if nxt is not None and nxt.speaker == "agent":
             latencies.append(max(0.0, nxt.start - u.end))
-        inside = (u.start + OVERLAP_TOLERANCE, u.end - OVERLAP_TOLERANCE)
-        interruptions += sum(
-            1 for v in ordered if v.speaker == "agent" and inside[0] < v.start < inside[1]
-        )
+        # Agent turns starting inside this customer turn, found by bisection (linear overall).
+        lo = bisect.bisect_right(agent_starts, u.start + OVERLAP_TOLERANCE)
+        hi = bisect.bisect_left(agent_starts, u.end - OVERLAP_TOLERANCE)
+        interruptions += max(0, hi - lo)
 
     holds: list[Hold] = []
     for start, end, before in gaps:
