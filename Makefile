@@ -35,6 +35,7 @@ synth: $(STAMP) sysdeps
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/transcribe.py
+	$(BIN)/python benchmarks/score.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -281,6 +282,36 @@ def score(
         at = next((e.start for e in c.evidence if e.start is not None), None)
         when = f"[{_clock(at)}] " if at is not None else ""
         typer.echo(f"  {mark} {c.label:45} {when}{c.reason}")
+
+
+@cli.command()
+def rescore(
+    version_id: Annotated[int, typer.Option(help="scorecard version id (GET /api/v1/scorecards)")],
+    call: Annotated[list[int] | None, typer.Option(help="a call id; repeat for more")] = None,
+    started_from: Annotated[datetime | None, typer.Option("--from", help="calls from")] = None,
+    started_to: Annotated[datetime | None, typer.Option("--to", help="calls before")] = None,
+) -> None:
+    """Queue calls to be scored again with a scorecard version (workers do the work)."""
+    from sqlmodel import select
+
+    from app.calls.models import Call
+    from app.jobs.queue import JobQueue
+    from app.scorecards import service as scorecards
+
+    settings = get_settings()
+    with _session(settings) as session:
+        try:
+            version = scorecards.get_version(session, version_id=version_id)
+            calls = scorecards.calls_in_range(session, call_ids=call, started_from=started_from,
+                                              started_to=started_to, base=select(Call))
+            queued = scorecards.queue_rescore(session, version=version, calls=calls)
+            session.commit()
+        except CallqaError as exc:
+            _fail(exc.message)
+    queue = JobQueue(settings)
+    for stage, call_id in queued:
+        queue.enqueue(stage, call_id)
+    typer.echo(f"queued {len(queued)} call(s) for {version.name} v{version.version}")
 
 
 def _clock(seconds: float) -> str:

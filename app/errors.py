@@ -67,6 +67,13 @@ def _audio_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"audio rejected: {exc}"}, status_code=status)
 
 
+def _scorecard_handler(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": f"scorecard invalid: {exc}"}, status_code=422)
+
+
 def install_handlers(app: FastAPI) -> None:
+    from qa.scorecard import ScorecardInvalid
+
+    app.add_exception_handler(ScorecardInvalid, _scorecard_handler)
     app.add_exception_handler(CallqaError, _callqa_handler)
     app.add_exception_handler(TranscriptionError, _audio_handler)

@@ -14,6 +14,7 @@ from app.db import SessionDep, engine_for
 from app.errors import install_handlers
 from app.jobs.queue import JobQueue
 from app.limits import BodySizeLimit
+from app.scorecards.routes import router as scorecards_router
 from app.users.routes import router as auth_router
 
 # Routes reachable without credentials; tests/app/test_auth_coverage.py checks every other one.
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     app.include_router(auth_router)
     app.include_router(calls_router)
+    app.include_router(scorecards_router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.dbtypes import enum_type
 from app.timeutil import utcnow
 
 
@@ -15,6 +16,8 @@ class CallStatus(StrEnum):
     received = "received"
     transcribing = "transcribing"
     transcribed = "transcribed"
+    scoring = "scoring"
+    scored = "scored"
     failed = "failed"
 
 
@@ -34,13 +37,14 @@ class Call(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=200, unique=True)
     agent_id: int = Field(foreign_key="agent.id", index=True)
     started_at: datetime = Field(index=True)
-    direction: Direction = Field(max_length=10, index=True)
-    call_type: CallType = Field(max_length=10, index=True)
+    direction: Direction = Field(sa_type=enum_type(Direction), index=True)
+    call_type: CallType = Field(sa_type=enum_type(CallType), index=True)
     customer_ref: str | None = Field(default=None, max_length=200, index=True)
     layout: str = Field(max_length=20)
     deal_closed: bool | None = None
     deal_value: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
-    status: CallStatus = Field(default=CallStatus.received, max_length=20, index=True)
+    status: CallStatus = Field(default=CallStatus.received, sa_type=enum_type(CallStatus),
+                               index=True)
     failure_reason: str | None = Field(default=None, max_length=2000)
     duration_seconds: float
     channels: int

@@ -16,6 +16,7 @@ from app.calls.schemas import CallAccepted, CallDetail, CallPage, CallPublic, Ca
 from app.db import SessionDep
 from app.errors import BadRequest, NotFound
 from app.jobs.ledger import TRANSCRIBE
+from qa.types import DIMENSIONS
 from transcription.types import Layout
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -93,12 +94,24 @@ def list_calls(
     direction: Direction | None = None,
     started_from: Annotated[datetime | None, Query(alias="from")] = None,
     started_to: Annotated[datetime | None, Query(alias="to")] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    max_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    below: Annotated[str | None, Query(description="DIMENSION:VALUE, e.g. empathy:60",
+                                       pattern=r"^[a-z_]+:\d+(\.\d+)?$")] = None,
+    auto_fail: bool | None = None,
     limit: Annotated[int, Query(ge=1)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CallPage:
     """List calls you may see, newest first; `limit` is capped by the server."""
     if started_from and started_to and started_from > started_to:
         raise BadRequest("`from` must not be after `to`")
+    below_filter = None
+    if below:
+        dimension, value = below.split(":")
+        if dimension not in (*DIMENSIONS, "script_compliance"):
+            raise BadRequest(f"`below`: unknown dimension {dimension!r}; use one of "
+                             f"{', '.join((*DIMENSIONS, 'script_compliance'))}")
+        below_filter = (dimension, float(value))
     limit = min(limit, settings.page_size_max)
     filters = service.CallFilters(
         agent=agent,
@@ -107,6 +120,10 @@ def list_calls(
         direction=direction,
         started_from=started_from,
         started_to=started_to,
+        min_score=min_score,
+        max_score=max_score,
+        below=below_filter,
+        auto_fail=auto_fail,
     )
     items, total = service.list_calls(
         session, principal=principal, filters=filters, limit=limit, offset=offset

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,8 +61,29 @@ class CallPublic(BaseModel):
     updated_at: datetime
 
 
+class ScoreSummary(BaseModel):
+    id: int
+    scorecard: str
+    scorecard_version: int
+    overall: float | None
+    auto_fail: bool
+    created_at: datetime
+
+
+class ScorePublic(ScoreSummary):
+    dimensions: dict[str, float | None]
+    script_compliance: float | None
+    auto_fail_reasons: list[str]
+    criteria: list[dict[str, Any]] = Field(
+        description="each criterion: passed, reason, evidence (segment, start, end, quote)")
+    metrics: dict[str, Any]
+    sentiment: dict[str, Any]
+
+
 class CallDetail(CallPublic):
     transcript: TranscriptPublic | None
+    score: ScorePublic | None = Field(description="the latest score")
+    score_history: list[ScoreSummary] = Field(description="every score, oldest first")
 
 
 class CallPage(BaseModel):

@@ -18,12 +18,16 @@ from app.calls.schemas import (
     CallDetail,
     CallPublic,
     CallUpdate,
+    ScorePublic,
+    ScoreSummary,
     SegmentPublic,
     TranscriptPublic,
 )
 from app.config import Settings
 from app.errors import Conflict, NotFound, PayloadTooLarge
 from app.jobs import ledger
+from app.scorecards.models import CallScore
+from app.scorecards.service import score_history
 from app.timeutil import as_utc, utcnow
 from app.users.models import Agent, Role
 from app.users.service import get_or_create_agent
@@ -131,6 +135,14 @@ class CallFilters:
     direction: Direction | None = None
     started_from: datetime | None = None
     started_to: datetime | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    below: tuple[str, float] | None = None  # (dimension, value): that dimension under value
+    auto_fail: bool | None = None
+
+    @property
+    def on_score(self) -> bool:
+        return (self.min_score, self.max_score, self.below, self.auto_fail) != (None,) * 4
 
 
 def list_calls(
@@ -151,6 +163,21 @@ def list_calls(
         query = query.where(Call.started_at >= as_utc(filters.started_from))
     if filters.started_to:
         query = query.where(Call.started_at < as_utc(filters.started_to))
+    if filters.on_score:
+        # Filters look at each call's latest score.
+        latest = (select(CallScore.call_id, func.max(CallScore.id).label("score_id"))
+                  .group_by(col(CallScore.call_id)).subquery())
+        query = query.join(latest, latest.c.call_id == Call.id).join(
+            CallScore, col(CallScore.id) == latest.c.score_id)
+        if filters.min_score is not None:
+            query = query.where(col(CallScore.overall) >= filters.min_score)
+        if filters.max_score is not None:
+            query = query.where(col(CallScore.overall) <= filters.max_score)
+        if filters.below is not None:
+            dimension, value = filters.below
+            query = query.where(getattr(CallScore, dimension) < value)
+        if filters.auto_fail is not None:
+            query = query.where(CallScore.auto_fail == filters.auto_fail)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     calls = list(
         session.exec(
@@ -182,8 +209,24 @@ def call_detail(session: Session, *, call: Call) -> CallDetail:
             redactions=transcript.redactions,
             segments=[SegmentPublic.model_validate(s) for s in segments],
         )
+    history = score_history(session, call_id=call.id or 0)
+    summaries = [
+        ScoreSummary(id=sc.id or 0, scorecard=v.name, scorecard_version=v.version,
+                     overall=sc.overall, auto_fail=sc.auto_fail, created_at=sc.created_at)
+        for sc, v in history
+    ]
+    latest = None
+    if history:
+        sc, _ = history[-1]
+        d = sc.detail
+        latest = ScorePublic(
+            **summaries[-1].model_dump(), dimensions=d["dimensions"],
+            script_compliance=d["script_compliance"], auto_fail_reasons=d["auto_fail_reasons"],
+            criteria=d["criteria"], metrics=d["metrics"], sentiment=d["sentiment"],
+        )
     public = to_public(call, agent.external_id if agent else "")
-    return CallDetail(**public.model_dump(), transcript=transcript_public)
+    return CallDetail(**public.model_dump(), transcript=transcript_public, score=latest,
+                      score_history=summaries)
 
 
 def update_call(session: Session, *, call: Call, changes: CallUpdate) -> Call:

@@ -10,12 +10,14 @@ import uuid
 from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+import qa
 from app.calls.models import Call, CallStatus, Transcript, TranscriptSegment
 from app.config import Settings
 from app.db import engine_for
 from app.jobs import ledger
+from app.scorecards.models import CallScore
 from app.timeutil import utcnow
 from transcription.engine import Engine, EngineOptions, create_engine
 from transcription.errors import TranscriptionError
@@ -171,6 +173,8 @@ class StageRunner:
                 call.updated_at = utcnow()
                 session.add(call)
                 ledger.mark_done(session, claim)
+                # The next stage's ledger row is born with this result, so it cannot be lost.
+                ledger.add_job(session, call_id=call_id, stage=ledger.SCORE)
                 session.commit()
             except IntegrityError:
                 # Another run of this stage stored its transcript first: keep that one.
@@ -178,3 +182,75 @@ class StageRunner:
                 ledger.mark_done(session, claim)
                 session.commit()
         log.info("call %s transcribed: %d segments", call_id, len(result.segments))
+        self._requeue(ledger.SCORE, call_id)
+
+    def score(self, call_id: int, stage: str = ledger.SCORE) -> None:
+        """Score a transcribed call with the current scorecard, or `score:<version id>`."""
+        from app.scorecards import service as scorecards
+
+        s = self.settings
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        claim = ledger.claim(
+            self.db, call_id=call_id, stage=stage, owner=owner,
+            lease_seconds=s.job_lease_seconds, max_attempts=s.job_max_attempts,
+        )
+        if claim is None:
+            return
+        try:
+            with Session(self.db) as session:
+                call = session.get(Call, call_id)
+                transcript = session.exec(
+                    select(Transcript).where(Transcript.call_id == call_id)).first()
+                if call is None or transcript is None:
+                    raise LookupError(f"call {call_id} has no transcript to score")
+                _, _, version_id = stage.partition(":")
+                version = (scorecards.get_version(session, version_id=int(version_id))
+                           if version_id else scorecards.current_version(session))
+                session.commit()  # the default scorecard may just have been stored
+                segments = session.exec(
+                    select(TranscriptSegment)
+                    .where(TranscriptSegment.transcript_id == transcript.id)
+                    .order_by(col(TranscriptSegment.position))
+                ).all()
+                utterances = [qa.Utterance(seg.position, seg.speaker, seg.start, seg.end,  # type: ignore[arg-type]
+                                           seg.text) for seg in segments]
+                facts = qa.CallFacts(call_type=call.call_type.value,
+                                     direction=call.direction.value,
+                                     duration=call.duration_seconds)
+                version_pk = version.id
+                result = qa.score(utterances, facts, scorecards.to_scorecard(version))
+        except Exception as exc:
+            log.warning("scoring of call %s failed: %s", call_id, describe(exc))
+            if ledger.record_failure(self.db, claim, error=describe(exc),
+                                     max_attempts=s.job_max_attempts):
+                self._requeue(stage, call_id, delay=min(300, 10 * claim.attempt))
+            return
+        with Session(self.db) as session:
+            call = session.get(Call, call_id)
+            if call is None:
+                return
+            try:
+                session.add(score_row(call_id=call_id, version_id=version_pk or 0, result=result))
+                call.status = CallStatus.scored
+                call.failure_reason = None
+                call.updated_at = utcnow()
+                session.add(call)
+                ledger.mark_done(session, claim)
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # scored with this version already
+                ledger.mark_done(session, claim)
+                session.commit()
+        log.info("call %s scored: overall %s", call_id, result.overall)
+
+
+def score_row(*, call_id: int, version_id: int, result: qa.CallScore) -> CallScore:
+    data = result.to_dict()
+    dims = data["dimensions"]
+    return CallScore(
+        call_id=call_id, scorecard_version_id=version_id, overall=data["overall"],
+        reliability=dims["reliability"], responsiveness=dims["responsiveness"],
+        empathy=dims["empathy"], competence=dims["competence"],
+        personal_touch=dims["personal_touch"], script_compliance=data["script_compliance"],
+        auto_fail=result.auto_fail, detail=data,
+    )

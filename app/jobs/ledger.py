@@ -18,9 +18,12 @@ from app.jobs.models import Job, JobState
 from app.timeutil import utcnow
 
 TRANSCRIBE = "transcribe"
+SCORE = "score"  # the automatic scoring; "score:<version id>" rescoring with a chosen version
 
-# What the call's status becomes while a stage runs.
-_RUNNING_STATUS = {TRANSCRIBE: CallStatus.transcribing}
+
+def running_status(stage: str) -> CallStatus:
+    """What the call's status is while a stage runs."""
+    return CallStatus.scoring if stage.startswith(SCORE) else CallStatus.transcribing
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def claim(
         session.exec(  # type: ignore[call-overload]
             update(Call)
             .where(col(Call.id) == call_id)
-            .values(status=_RUNNING_STATUS.get(stage, CallStatus.transcribing), updated_at=now)
+            .values(status=running_status(stage), updated_at=now)
         )
         session.commit()
         assert job.id is not None

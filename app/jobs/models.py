@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.dbtypes import enum_type
 from app.timeutil import utcnow
 
 
@@ -24,7 +25,7 @@ class Job(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     call_id: int = Field(foreign_key="call.id", index=True)
     stage: str = Field(max_length=40)
-    state: JobState = Field(default=JobState.queued, max_length=10, index=True)
+    state: JobState = Field(default=JobState.queued, sa_type=enum_type(JobState), index=True)
     attempts: int = 0
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_expires_at: datetime | None = None

@@ -44,16 +44,25 @@ class JobQueue:
         def transcribe(call_id: int) -> None:
             self.runner.transcribe(call_id)
 
-        self._tasks: dict[str, Callable[..., object]] = {
-            ledger.TRANSCRIBE: self.huey.task(name="calls.transcribe")(transcribe),
-        }
+        def score(call_id: int, stage: str) -> None:
+            self.runner.score(call_id, stage)
+
+        self._transcribe = self.huey.task(name="calls.transcribe")(transcribe)
+        self._score = self.huey.task(name="calls.score")(score)
 
     def enqueue(self, stage: str, call_id: int, *, delay: float | None = None) -> None:
-        task = self._tasks[stage]
-        if delay:
-            task.schedule((call_id,), delay=delay)  # type: ignore[attr-defined]
+        task: Callable[..., object]
+        args: tuple[object, ...]
+        if stage == ledger.TRANSCRIBE:
+            task, args = self._transcribe, (call_id,)
+        elif stage.startswith(ledger.SCORE):
+            task, args = self._score, (call_id, stage)
         else:
-            task(call_id)
+            raise ValueError(f"no task for stage {stage!r}")
+        if delay:
+            task.schedule(args, delay=delay)  # type: ignore[attr-defined]
+        else:
+            task(*args)
 
     def reconcile(self) -> int:
         """Re-send every job no worker holds; safe to run anywhere, any number of times."""

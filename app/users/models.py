@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from app.dbtypes import enum_type
 from app.timeutil import utcnow
 
 
@@ -28,7 +29,7 @@ class User(SQLModel, table=True):
     # The login name: an email address, or `admin` for the account made on first start.
     email: str = Field(max_length=320, unique=True, index=True)
     password_hash: str = Field(max_length=400)
-    role: Role = Field(max_length=20)
+    role: Role = Field(sa_type=enum_type(Role))
     agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)

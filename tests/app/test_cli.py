@@ -121,3 +121,8 @@ def test_score_rejects_an_invalid_scorecard_with_its_line(env, tmp_path):
     card.write_text("name: x\ncriteria:\n  - id: a\n    dimension: mood\n    kind: phrases\n")
     result = runner.invoke(cli, ["score", str(DATA / "basic.flac"), "--scorecard", str(card)])
     assert result.exit_code == 1 and "line 3: dimension 'mood'" in result.output
+
+
+def test_rescore_needs_calls_and_a_known_version(env):
+    result = runner.invoke(cli, ["rescore", "--version-id", "999", "--call", "1"])
+    assert result.exit_code == 1 and "scorecard version 999 not found" in result.output

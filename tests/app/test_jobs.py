@@ -59,10 +59,12 @@ def add_call(settings: Settings, path: Path = DATA / "basic.flac") -> int:
         return call.id
 
 
-def state(settings: Settings, call_id: int) -> tuple[CallStatus, Job, int]:
+def state(
+    settings: Settings, call_id: int, stage: str = "transcribe"
+) -> tuple[CallStatus, Job, int]:
     with Session(engine_for(settings.db_url)) as session:
         call = session.get(Call, call_id)
-        job = session.exec(select(Job).where(Job.call_id == call_id)).one()
+        job = session.exec(select(Job).where(Job.call_id == call_id, Job.stage == stage)).one()
         transcripts = session.exec(
             select(func.count()).select_from(Transcript).where(Transcript.call_id == call_id)
         ).one()
@@ -75,6 +77,7 @@ def test_transcribe_job_stores_a_transcript_once(live):
     queue.runner.transcribe(call_id)
     status, job, transcripts = state(live, call_id)
     assert status is CallStatus.transcribed and job.state is JobState.done and transcripts == 1
+    assert state(live, call_id, "score")[1].state is JobState.queued  # born with the result
     queue.runner.transcribe(call_id)  # a duplicate delivery finds the work done
     status, job, transcripts = state(live, call_id)
     assert job.attempts == 1 and transcripts == 1
@@ -103,7 +106,7 @@ def test_a_file_that_always_fails_ends_failed_with_a_reason(live):
         (live.audio_dir / session.get(Call, call_id).audio_path).unlink()
     requeued: list[tuple[str, int]] = []
     queue = JobQueue(live)
-    queue.runner._requeue = lambda stage, cid, delay=None: requeued.append((stage, cid))
+    queue.runner._requeue = lambda stage, cid, delay=None: requeued.append((stage, cid))  # type: ignore[method-assign]
     for _ in range(live.job_max_attempts):
         queue.runner.transcribe(call_id)
     status, job, transcripts = state(live, call_id)
@@ -214,9 +217,42 @@ def test_worker_killed_mid_transcription_loses_nothing_and_writes_once(live):
     assert transcripts == 0 and job.attempts == 1
     second = _worker(live)
     try:
-        _wait(lambda: state(live, call_id)[0] is CallStatus.transcribed, 180)
+        # The worker goes on to score the call once the transcript is stored.
+        _wait(lambda: state(live, call_id)[0] is CallStatus.scored, 180)
     finally:
         second.send_signal(signal.SIGINT)
         second.wait(30)
     status, job, transcripts = state(live, call_id)
     assert job.state is JobState.done and job.attempts == 2 and transcripts == 1
+
+
+def test_score_job_scores_with_the_current_version_and_rescoring_keeps_history(live):
+    from app.scorecards import service as scorecards
+    from app.scorecards.models import CallScore
+
+    call_id = add_call(live)
+    queue = JobQueue(live)
+    queue.runner.transcribe(call_id)
+    queue.runner.score(call_id)
+    status, job, _ = state(live, call_id, "score")
+    assert status is CallStatus.scored and job.state is JobState.done
+    queue.runner.score(call_id)  # duplicate delivery: nothing new
+    with Session(engine_for(live.db_url)) as session:
+        first = session.exec(select(CallScore)).one()
+        assert first.detail["scorecard"] == "default" and 0 <= first.overall <= 100
+        assert any(c["id"] == "greeting" and c["passed"] for c in first.detail["criteria"])
+        v1 = scorecards.current_version(session)
+        strict = v1.definition.replace("max: 3\n", "max: 0.1\n")  # reply speed
+        v2 = scorecards.create_version(session, name="default", definition=strict,
+                                       created_by="test")
+        call = session.get(Call, call_id)
+        queued = scorecards.queue_rescore(session, version=v2, calls=[call])
+        v1_id, v2_id = v1.id, v2.id
+        session.commit()
+        stage = queued[0][0]
+    queue.runner.score(call_id, stage)
+    with Session(engine_for(live.db_url)) as session:
+        rows = session.exec(select(CallScore).order_by(CallScore.id)).all()
+        assert [r.scorecard_version_id for r in rows] == [v1_id, v2_id]
+        assert rows[1].responsiveness < rows[0].responsiveness
+        assert rows[1].detail["scorecard_version"] == 2

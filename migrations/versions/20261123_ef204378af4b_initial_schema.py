@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dc9f8e4f652e
+Revision ID: ef204378af4b
 Revises: 
-Create Date: 2026-11-23 10:08:31.115625
+Create Date: 2026-11-23 10:59:07.663575
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = 'dc9f8e4f652e'
+revision: str = 'ef204378af4b'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -43,18 +43,31 @@ def upgrade() -> None:
     with op.batch_alter_table('api_key', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_key_name'), ['name'], unique=False)
 
+    op.create_table('scorecard_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('definition', sa.Text(), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scorecard_version')),
+    sa.UniqueConstraint('name', 'version', name=op.f('uq_scorecard_version_name'))
+    )
+    with op.batch_alter_table('scorecard_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scorecard_version_name'), ['name'], unique=False)
+
     op.create_table('call',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('agent_id', sa.Integer(), nullable=False),
     sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('direction', sa.Enum('inbound', 'outbound', name='direction'), nullable=False),
-    sa.Column('call_type', sa.Enum('service', 'sales', 'other', name='calltype'), nullable=False),
+    sa.Column('direction', sa.Enum('inbound', 'outbound', name='direction', native_enum=False, length=20), nullable=False),
+    sa.Column('call_type', sa.Enum('service', 'sales', 'other', name='calltype', native_enum=False, length=20), nullable=False),
     sa.Column('customer_ref', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('layout', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('deal_closed', sa.Boolean(), nullable=True),
     sa.Column('deal_value', sa.Numeric(precision=14, scale=2), nullable=True),
-    sa.Column('status', sa.Enum('received', 'transcribing', 'transcribed', 'failed', name='callstatus'), nullable=False),
+    sa.Column('status', sa.Enum('received', 'transcribing', 'transcribed', 'scoring', 'scored', 'failed', name='callstatus', native_enum=False, length=20), nullable=False),
     sa.Column('failure_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('duration_seconds', sa.Float(), nullable=False),
     sa.Column('channels', sa.Integer(), nullable=False),
@@ -82,7 +95,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
-    sa.Column('role', sa.Enum('admin', 'supervisor', 'agent', name='role'), nullable=False),
+    sa.Column('role', sa.Enum('admin', 'supervisor', 'agent', name='role', native_enum=False, length=20), nullable=False),
     sa.Column('agent_id', sa.Integer(), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -93,11 +106,36 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_user_agent_id'), ['agent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_user_email'), ['email'], unique=True)
 
+    op.create_table('call_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('scorecard_version_id', sa.Integer(), nullable=False),
+    sa.Column('overall', sa.Float(), nullable=True),
+    sa.Column('reliability', sa.Float(), nullable=True),
+    sa.Column('responsiveness', sa.Float(), nullable=True),
+    sa.Column('empathy', sa.Float(), nullable=True),
+    sa.Column('competence', sa.Float(), nullable=True),
+    sa.Column('personal_touch', sa.Float(), nullable=True),
+    sa.Column('script_compliance', sa.Float(), nullable=True),
+    sa.Column('auto_fail', sa.Boolean(), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_score_call_id_call')),
+    sa.ForeignKeyConstraint(['scorecard_version_id'], ['scorecard_version.id'], name=op.f('fk_call_score_scorecard_version_id_scorecard_version')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_score')),
+    sa.UniqueConstraint('call_id', 'scorecard_version_id', name=op.f('uq_call_score_call_id'))
+    )
+    with op.batch_alter_table('call_score', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_score_auto_fail'), ['auto_fail'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_score_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_score_overall'), ['overall'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_score_scorecard_version_id'), ['scorecard_version_id'], unique=False)
+
     op.create_table('job',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('state', sa.Enum('queued', 'running', 'done', 'failed', name='jobstate'), nullable=False),
+    sa.Column('state', sa.Enum('queued', 'running', 'done', 'failed', name='jobstate', native_enum=False, length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('lease_expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -158,6 +196,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_job_call_id'))
 
     op.drop_table('job')
+    with op.batch_alter_table('call_score', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_score_scorecard_version_id'))
+        batch_op.drop_index(batch_op.f('ix_call_score_overall'))
+        batch_op.drop_index(batch_op.f('ix_call_score_call_id'))
+        batch_op.drop_index(batch_op.f('ix_call_score_auto_fail'))
+
+    op.drop_table('call_score')
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_email'))
         batch_op.drop_index(batch_op.f('ix_user_agent_id'))
@@ -172,6 +217,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_call_agent_id'))
 
     op.drop_table('call')
+    with op.batch_alter_table('scorecard_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scorecard_version_name'))
+
+    op.drop_table('scorecard_version')
     with op.batch_alter_table('api_key', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_key_name'))
 

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.timeutil import utcnow
+
+
+class ScorecardVersion(SQLModel, table=True):
+    """One immutable version of a scorecard definition; an edit makes the next version."""
+
+    __tablename__ = "scorecard_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, index=True)
+    version: int
+    definition: str = Field(sa_column=Column(Text, nullable=False))  # the YAML as submitted
+    created_by: str | None = Field(default=None, max_length=320)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CallScore(SQLModel, table=True):
+    """A call scored with one scorecard version; rescoring adds a row, old scores stay."""
+
+    __tablename__ = "call_score"
+    __table_args__ = (UniqueConstraint("call_id", "scorecard_version_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="call.id", index=True)
+    scorecard_version_id: int = Field(foreign_key="scorecard_version.id", index=True)
+    overall: float | None = Field(default=None, index=True)
+    reliability: float | None = None
+    responsiveness: float | None = None
+    empathy: float | None = None
+    competence: float | None = None
+    personal_touch: float | None = None
+    script_compliance: float | None = None
+    auto_fail: bool = Field(default=False, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
