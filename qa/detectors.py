@@ -16,6 +16,7 @@ from qa.types import CallFacts, Evidence, Utterance
 
 _WORD = re.compile(r"[\w']+")
 PREFILTER_MARGIN = 10
+WORD_MATCH = 70  # per content word, after the phrase as a whole matched
 
 
 @lru_cache(maxsize=65536)
@@ -57,17 +58,29 @@ def find_phrase(phrase: str, utterance: Utterance, threshold: int) -> str | None
 
 
 def _best_window(target: str, tokens: tuple[str, ...], threshold: int) -> str | None:
-    """The run of n-1, n or n+1 words most like the n-word phrase, if it is like enough."""
+    """The run of n or n+1 words (n-1 too for long phrases) most like the n-word phrase, if it
+    is like enough."""
     if f" {target} " in f" {' '.join(tokens)} ":
         return target  # the common case: said and transcribed as written
     n = len(target.split())
+    # One word fewer only for long phrases: for short ones it would let the key word (the
+    # company's name) go missing and still match.
+    sizes = {n, n + 1} | ({n - 1} if n >= 6 else set())
     windows = [
         " ".join(tokens[i : i + size])
-        for size in sorted({max(1, n - 1), n, n + 1})
+        for size in sorted(sizes)
         for i in range(0, max(1, len(tokens) - size + 1))
     ]
     best = process.extractOne(target, windows, scorer=fuzz.ratio, score_cutoff=threshold)
-    return best[0] if best else None
+    if best is None:
+        return None
+    # A phrase-level ratio forgives one wrong short word ("calling Globex" ~ "calling Acme"):
+    # every content word of the phrase must also be there, give or take an ASR slip.
+    said = best[0].split()
+    for word in target.split():
+        if len(word) >= 4 and max(fuzz.ratio(word, w) for w in said) < WORD_MATCH:
+            return None
+    return str(best[0])
 
 
 def _where(c: Criterion) -> str:

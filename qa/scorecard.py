@@ -89,7 +89,16 @@ def _strings(value: Any, line: int, name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _criterion(raw: Any, line: int, ids: set[str]) -> Criterion:
+def _with_company(phrases: tuple[str, ...], company: str | None) -> tuple[str, ...]:
+    """With a company name, a criterion that has `{company}` phrases counts only those, with
+    the name filled in; without one, only its other phrases count."""
+    named = tuple(p for p in phrases if "{company}" in p)
+    if company and named:
+        return tuple(p.replace("{company}", company) for p in named)
+    return tuple(p for p in phrases if "{company}" not in p)
+
+
+def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -> Criterion:
     if not isinstance(raw, dict):
         raise _fail(line, "each criterion must be a mapping")
     line = raw.pop("__line__", line)
@@ -126,7 +135,9 @@ def _criterion(raw: Any, line: int, ids: set[str]) -> Criterion:
     if kind in ("phrases", "acknowledgement"):
         if not raw.get("phrases"):
             raise _fail(line, f"a {kind} criterion needs `phrases`")
-        values["phrases"] = _strings(raw["phrases"], line, "phrases")
+        values["phrases"] = _with_company(_strings(raw["phrases"], line, "phrases"), company)
+        if not values["phrases"]:
+            raise _fail(line, "every phrase needs {company}, but the scorecard names no company")
         if raw.get("expect", "present") not in ("present", "absent"):
             raise _fail(line, "expect must be present or absent")
         if not 50 <= int(raw.get("threshold", 85)) <= 100:
@@ -175,7 +186,10 @@ def parse(text: str) -> Scorecard:
     if bad:
         raise _fail(line, f"dimension_weights names unknown dimension(s) {', '.join(bad)}")
     ids: set[str] = set()
-    criteria = tuple(_criterion(c, line, ids) for c in criteria_raw)
+    company = raw.get("company")
+    if company is not None and not isinstance(company, str):
+        raise _fail(line, "company must be a name")
+    criteria = tuple(_criterion(c, line, ids, company) for c in criteria_raw)
     for c in criteria:
         if c.kind == "order":
             for ref in (c.first, c.then):

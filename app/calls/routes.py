@@ -12,7 +12,14 @@ from app import storage
 from app.auth import CallManager, CallReader, CallWriter, SettingsDep
 from app.calls import service
 from app.calls.models import CallStatus, CallType, Direction
-from app.calls.schemas import CallAccepted, CallDetail, CallPage, CallPublic, CallUpdate
+from app.calls.schemas import (
+    CallAccepted,
+    CallDetail,
+    CallPage,
+    CallPublic,
+    CallUpdate,
+    ScorePublic,
+)
 from app.db import SessionDep
 from app.errors import BadRequest, NotFound
 from app.jobs.ledger import TRANSCRIBE
@@ -136,6 +143,15 @@ def get_call(call_id: int, session: SessionDep, principal: CallReader) -> CallDe
     """A call's metadata, status and speaker-labelled transcript."""
     call = service.get_visible_call(session, principal=principal, call_id=call_id)
     return service.call_detail(session, call=call)
+
+
+@router.get("/{call_id}/scores/{score_id}", response_model=ScorePublic)
+def get_score(
+    call_id: int, score_id: int, session: SessionDep, principal: CallReader
+) -> ScorePublic:
+    """One score of the call in full (criteria, evidence, metrics), older versions included."""
+    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    return service.get_score(session, call=call, score_id=score_id)
 
 
 @router.patch("/{call_id}", response_model=CallPublic)

@@ -215,18 +215,30 @@ def call_detail(session: Session, *, call: Call) -> CallDetail:
                      overall=sc.overall, auto_fail=sc.auto_fail, created_at=sc.created_at)
         for sc, v in history
     ]
-    latest = None
-    if history:
-        sc, _ = history[-1]
-        d = sc.detail
-        latest = ScorePublic(
-            **summaries[-1].model_dump(), dimensions=d["dimensions"],
-            script_compliance=d["script_compliance"], auto_fail_reasons=d["auto_fail_reasons"],
-            criteria=d["criteria"], metrics=d["metrics"], sentiment=d["sentiment"],
-        )
+    latest = _score_public(history[-1][0], summaries[-1]) if history else None
     public = to_public(call, agent.external_id if agent else "")
     return CallDetail(**public.model_dump(), transcript=transcript_public, score=latest,
                       score_history=summaries)
+
+
+def _score_public(score: CallScore, summary: ScoreSummary) -> ScorePublic:
+    d = score.detail
+    return ScorePublic(
+        **summary.model_dump(), dimensions=d["dimensions"],
+        script_compliance=d["script_compliance"], auto_fail_reasons=d["auto_fail_reasons"],
+        criteria=d["criteria"], metrics=d["metrics"], sentiment=d["sentiment"],
+    )
+
+
+def get_score(session: Session, *, call: Call, score_id: int) -> ScorePublic:
+    """One score of a call, old ones included, in full."""
+    for score, version in score_history(session, call_id=call.id or 0):
+        if score.id == score_id:
+            summary = ScoreSummary(id=score_id, scorecard=version.name,
+                                   scorecard_version=version.version, overall=score.overall,
+                                   auto_fail=score.auto_fail, created_at=score.created_at)
+            return _score_public(score, summary)
+    raise NotFound(f"score {score_id} of call {call.id} not found")
 
 
 def update_call(session: Session, *, call: Call, changes: CallUpdate) -> Call:

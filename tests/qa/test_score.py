@@ -122,3 +122,24 @@ def test_polite_decline_is_not_a_negative_customer_turn():
 
     assert compound("No thanks, that's all.") > 0
     assert compound("No, this is terrible.") < 0
+
+
+def test_company_name_in_the_greeting_when_the_scorecard_names_one():
+    text = default_path().read_text().replace("# company: Acme Energy", "company: Acme")
+    from qa import parse
+
+    named = parse(text)
+    assert score(call(*GOOD), CallFacts(duration=32), named).criteria[0].passed
+    other = parse(text.replace("company: Acme", "company: Globex"))
+    greeting = score(call(*GOOD), CallFacts(duration=32), other).criteria[0]
+    assert not greeting.passed and "globex" in greeting.reason.lower()
+
+
+def test_pattern_kind_finds_a_time_bound_commitment_or_says_why_not():
+    result = scored(GOOD)
+    commitment = next(c for c in result.criteria if c.id == "commitment")
+    assert commitment.passed and commitment.evidence[0].quote == "within three days"
+    vague = replace(replace(GOOD, 4, "I have corrected it and you will see the refund soon."),
+                    6, "Is there anything else I can help with?")
+    missed = next(c for c in scored(vague).criteria if c.id == "commitment")
+    assert not missed.passed and "no match for" in missed.reason

@@ -106,3 +106,26 @@ def test_call_list_filters_on_latest_score_and_detail_shows_history(client, admi
     detail = client.get(f"/api/v1/calls/{a}", headers=admin).json()
     assert detail["score"]["overall"] == 90 and detail["score"]["dimensions"]["empathy"] == 85
     assert [h["scorecard_version"] for h in detail["score_history"]] == [1]
+
+
+def test_old_scores_stay_readable_in_full_and_only_to_those_who_may_see_the_call(
+    client, admin, session, users
+):
+    from app.scorecards.service import create_version
+
+    v1 = current_version(session)
+    v2 = create_version(session, name="default", definition=default_path().read_text(),
+                        created_by="t")
+    call_id = upload(client, admin, agent="laura").json()["id"]
+    _scored(session, call_id, v1.id, 70, 60)
+    _scored(session, call_id, v2.id, 90, 80)
+    detail = client.get(f"/api/v1/calls/{call_id}", headers=admin).json()
+    assert [h["scorecard_version"] for h in detail["score_history"]] == [1, 2]
+    old_id = detail["score_history"][0]["id"]
+    old = client.get(f"/api/v1/calls/{call_id}/scores/{old_id}", headers=admin).json()
+    assert old["overall"] == 70 and old["dimensions"]["empathy"] == 60
+    assert old["scorecard_version"] == 1
+    assert client.get(f"/api/v1/calls/{call_id}/scores/99999", headers=admin).status_code == 404
+    _, other_agent = users.make(Role.agent, agent="david")
+    assert client.get(f"/api/v1/calls/{call_id}/scores/{old_id}",
+                      headers=other_agent).status_code == 404
