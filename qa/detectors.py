@@ -202,7 +202,8 @@ def acknowledgement(c: Criterion, utterances: list[Utterance], s: Sentiment) -> 
     return Outcome(True, evidence, "every negative customer turn was acknowledged")
 
 
-_NAME_INTRO = re.compile(r"\b(?:my name is|my name's|this is|it's|i am)\s+([A-Z][a-z]+)")
+# The intro in any case ("My name is"), the name itself capitalised as ASR writes names.
+_NAME_INTRO = re.compile(r"\b(?i:my name is|my name's|this is|it's|i am)\s+([A-Z][a-z]+)")
 
 
 def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:

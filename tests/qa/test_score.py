@@ -143,3 +143,15 @@ def test_pattern_kind_finds_a_time_bound_commitment_or_says_why_not():
                     6, "Is there anything else I can help with?")
     missed = next(c for c in scored(vague).criteria if c.id == "commitment")
     assert not missed.passed and "no match for" in missed.reason
+
+
+def test_customer_name_is_learnt_from_their_introduction_in_any_case():
+    turns = [("agent", 0, 3, "Thank you for calling, how can I help?"),
+             ("customer", 4, 6, "Hi, Michelle. My name is Jack."),
+             ("agent", 7, 9, "Jack, what was your last name?")]
+    result = score(call(*turns), CallFacts(duration=10), CARD)
+    used = next(c for c in result.criteria if c.id == "customer_name")
+    assert used.applicable and used.passed and used.evidence[0].quote == "Jack"
+    silent = score(call(*turns[:2]), CallFacts(duration=10), CARD)
+    missed = next(c for c in silent.criteria if c.id == "customer_name")
+    assert missed.applicable and not missed.passed and "'Jack'" in missed.reason
