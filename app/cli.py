@@ -20,6 +20,7 @@ from app.errors import CallqaError
 from app.users.models import Role
 from transcription.errors import TranscriptionError
 from transcription.types import Layout
+from transcription.types import Transcript as TranscriptResult
 
 cli = typer.Typer(
     help="callqa: contact-center QA, self-hosted.",
@@ -174,16 +175,8 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="key name or prefix")])
         typer.echo(f"revoked {count} key(s)")
 
 
-@cli.command()
-def transcribe(
-    file: Annotated[Path, typer.Argument(help="a recording", exists=False)],
-    layout: Annotated[Layout, typer.Option(help="where agent and customer are")] = Layout.auto,
-    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    model: Annotated[
-        str | None, typer.Option(help="Whisper model name or folder", envvar="CALLQA_WHISPER_MODEL")
-    ] = None,
-) -> None:
-    """Transcribe one recording offline (no server) and print the speaker-labelled transcript."""
+def _transcribe_offline(file: Path, *, layout: Layout, model: str | None) -> TranscriptResult:
+    """Validate and transcribe a file in this process; any problem is one line and exit 1."""
     from app.calls.tasks import engine_options, pipeline_options
     from transcription.audio import probe_audio
     from transcription.engine import create_engine
@@ -197,9 +190,23 @@ def transcribe(
     try:
         probe_audio(file, max_seconds=settings.max_call_minutes * 60)
         engine = create_engine(settings.whisper_engine, engine_options(settings))
-        result = transcribe_file(file, engine, layout=layout, options=pipeline_options(settings))
+        return transcribe_file(file, engine, layout=layout, options=pipeline_options(settings))
     except TranscriptionError as exc:
         _fail(str(exc))
+        raise  # not reached: _fail exits
+
+
+@cli.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="a recording", exists=False)],
+    layout: Annotated[Layout, typer.Option(help="where agent and customer are")] = Layout.auto,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    model: Annotated[
+        str | None, typer.Option(help="Whisper model name or folder", envvar="CALLQA_WHISPER_MODEL")
+    ] = None,
+) -> None:
+    """Transcribe one recording offline (no server) and print the speaker-labelled transcript."""
+    result = _transcribe_offline(file, layout=layout, model=model)
     if json_output:
         typer.echo(
             json.dumps(
@@ -236,28 +243,14 @@ def score(
                                               envvar="CALLQA_WHISPER_MODEL")] = None,
 ) -> None:
     """Transcribe and score one recording offline; print the scorecard with its evidence."""
-    from app.calls.tasks import engine_options, pipeline_options
     from qa import CallFacts, ScorecardInvalid, Utterance, default_path, load
     from qa import score as score_call
-    from transcription.audio import probe_audio
-    from transcription.engine import create_engine
-    from transcription.pipeline import transcribe_file
 
-    settings = get_settings()
-    if model:
-        settings.whisper_model = model
-    if not file.is_file():
-        _fail(f"no such file: {file}")
     try:
         card = load(scorecard or default_path())
     except (ScorecardInvalid, OSError) as exc:
         _fail(f"scorecard {scorecard}: {exc}")
-    try:
-        probe_audio(file, max_seconds=settings.max_call_minutes * 60)
-        engine = create_engine(settings.whisper_engine, engine_options(settings))
-        result = transcribe_file(file, engine, layout=layout, options=pipeline_options(settings))
-    except TranscriptionError as exc:
-        _fail(str(exc))
+    result = _transcribe_offline(file, layout=layout, model=model)
     utterances = [Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
                   for i, s in enumerate(result.segments)]
     scored = score_call(utterances, CallFacts(call_type=call_type, direction=direction,

@@ -127,6 +127,13 @@ class StageRunner:
                 )
             return self._engine
 
+    def _attempt_failed(self, claim: ledger.Claim, exc: Exception) -> None:
+        """Record why an attempt failed; send the job again, later, while attempts remain."""
+        log.warning("%s of call %s failed: %s", claim.stage, claim.call_id, describe(exc))
+        if ledger.record_failure(self.db, claim, error=describe(exc),
+                                 max_attempts=self.settings.job_max_attempts):
+            self._requeue(claim.stage, claim.call_id, delay=min(300, 10 * claim.attempt))
+
     def transcribe(self, call_id: int) -> None:
         s = self.settings
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -156,11 +163,7 @@ class StageRunner:
                     path, self.whisper(), layout=layout, options=pipeline_options(s)
                 )
         except Exception as exc:
-            log.warning("transcription of call %s failed: %s", call_id, describe(exc))
-            if ledger.record_failure(
-                self.db, claim, error=describe(exc), max_attempts=s.job_max_attempts
-            ):
-                self._requeue(ledger.TRANSCRIBE, call_id, delay=min(300, 10 * claim.attempt))
+            self._attempt_failed(claim, exc)
             return
         with Session(self.db) as session:
             call = session.get(Call, call_id)
@@ -220,10 +223,7 @@ class StageRunner:
                 version_pk = version.id
                 result = qa.score(utterances, facts, scorecards.to_scorecard(version))
         except Exception as exc:
-            log.warning("scoring of call %s failed: %s", call_id, describe(exc))
-            if ledger.record_failure(self.db, claim, error=describe(exc),
-                                     max_attempts=s.job_max_attempts):
-                self._requeue(stage, call_id, delay=min(300, 10 * claim.attempt))
+            self._attempt_failed(claim, exc)
             return
         with Session(self.db) as session:
             call = session.get(Call, call_id)
