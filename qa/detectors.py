@@ -120,7 +120,7 @@ def phrases(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outc
 
 
 def pattern(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
-    rx = re.compile(c.pattern or "", re.IGNORECASE)
+    rx = re.compile(c.pattern or "", 0 if c.case_sensitive else re.IGNORECASE)
     hits = [Evidence(u.start, u.end, m.group(0), u.index)
             for u in _window(c, utterances, facts) if (m := rx.search(u.text))]
     if c.expect == "absent":

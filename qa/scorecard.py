@@ -43,6 +43,7 @@ class Criterion:
     threshold: int = 85  # rapidfuzz ratio for a fuzzy phrase match
     # pattern
     pattern: str | None = None
+    case_sensitive: bool = False  # e.g. to tell a capitalised name from an ordinary word
     # metric / sentiment bounds
     metric: str | None = None
     measure: str | None = None

@@ -155,3 +155,21 @@ def test_customer_name_is_learnt_from_their_introduction_in_any_case():
     silent = score(call(*turns[:2]), CallFacts(duration=10), CARD)
     missed = next(c for c in silent.criteria if c.id == "customer_name")
     assert missed.applicable and not missed.passed and "'Jack'" in missed.reason
+
+
+def test_agent_introduction_needs_a_name_not_just_im():
+    def intro(text: str) -> bool:
+        result = score(call(("agent", 0, 3, text)), CallFacts(duration=5), CARD)
+        return next(c for c in result.criteria if c.id == "agent_introduction").passed
+
+    assert intro("Thank you for calling Platinum Motors. I'm Michelle.")
+    assert intro("Hello, Laura speaking.")
+    assert not intro("I'm sorry about that.")
+
+
+def test_a_transfer_costs_competence():
+    transferred = replace(GOOD, 4, "Let me transfer you to our billing team, they will fix it "
+                                   "within three days.")
+    result = scored(transferred)
+    assert not next(c for c in result.criteria if c.id == "no_transfer").passed
+    assert result.dimensions["competence"] < scored(GOOD).dimensions["competence"]
