@@ -134,6 +134,28 @@ class StageRunner:
                                  max_attempts=self.settings.job_max_attempts):
             self._requeue(claim.stage, claim.call_id, delay=min(300, 10 * claim.attempt))
 
+    def _finish(
+        self, claim: ledger.Claim, status: CallStatus, store: Callable[[Session, Call], None]
+    ) -> None:
+        """Write a stage's result, the call's new status and the ledger's `done` in one
+        transaction. A duplicate run hits a unique constraint and only marks itself done."""
+        with Session(self.db) as session:
+            call = session.get(Call, claim.call_id)
+            if call is None:
+                return
+            try:
+                store(session, call)
+                call.status = status
+                call.failure_reason = None
+                call.updated_at = utcnow()
+                session.add(call)
+                ledger.mark_done(session, claim)
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # the result was stored by an earlier run: keep it
+                ledger.mark_done(session, claim)
+                session.commit()
+
     def transcribe(self, call_id: int) -> None:
         s = self.settings
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -165,25 +187,12 @@ class StageRunner:
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
-        with Session(self.db) as session:
-            call = session.get(Call, call_id)
-            if call is None:
-                return
-            try:
-                save_transcript(session, call=call, result=result)
-                call.status = CallStatus.transcribed
-                call.failure_reason = None
-                call.updated_at = utcnow()
-                session.add(call)
-                ledger.mark_done(session, claim)
-                # The next stage's ledger row is born with this result, so it cannot be lost.
-                ledger.add_job(session, call_id=call_id, stage=ledger.SCORE)
-                session.commit()
-            except IntegrityError:
-                # Another run of this stage stored its transcript first: keep that one.
-                session.rollback()
-                ledger.mark_done(session, claim)
-                session.commit()
+        def store(session: Session, call: Call) -> None:
+            save_transcript(session, call=call, result=result)
+            # The next stage's ledger row is born with this result, so it cannot be lost.
+            ledger.add_job(session, call_id=call_id, stage=ledger.SCORE)
+
+        self._finish(claim, CallStatus.transcribed, store)
         log.info("call %s transcribed: %d segments", call_id, len(result.segments))
         self._requeue(ledger.SCORE, call_id)
 
@@ -225,22 +234,8 @@ class StageRunner:
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
-        with Session(self.db) as session:
-            call = session.get(Call, call_id)
-            if call is None:
-                return
-            try:
-                session.add(score_row(call_id=call_id, version_id=version_pk or 0, result=result))
-                call.status = CallStatus.scored
-                call.failure_reason = None
-                call.updated_at = utcnow()
-                session.add(call)
-                ledger.mark_done(session, claim)
-                session.commit()
-            except IntegrityError:
-                session.rollback()  # scored with this version already
-                ledger.mark_done(session, claim)
-                session.commit()
+        self._finish(claim, CallStatus.scored, lambda session, call: session.add(
+            score_row(call_id=call_id, version_id=version_pk or 0, result=result)))
         log.info("call %s scored: overall %s", call_id, result.overall)
 
 
