@@ -101,6 +101,9 @@ class JobQueue:
             worker_type="thread",
             periodic=False,
             check_worker_health=True,
+            # Huey backs off to 10 s between polls when idle; a fresh upload then waits that
+            # long. One second keeps the first poll close to the upload at negligible cost.
+            max_delay=1.0,
         )
         try:
             consumer.run()
