@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from app import storage
 from app.auth import CallManager, CallReader, CallWriter, SettingsDep
 from app.calls import service
-from app.calls.models import CallStatus, CallType, Direction
+from app.calls.models import Call, CallStatus, CallType, Direction
 from app.calls.schemas import (
     CallAccepted,
     CallDetail,
@@ -27,6 +27,12 @@ from qa.types import DIMENSIONS
 from transcription.types import Layout
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+
+
+def _already_uploaded(response: Response, call: Call) -> CallAccepted:
+    """A recorder re-sending a call gets the existing one: 200, never a duplicate."""
+    response.status_code = 200
+    return CallAccepted(id=call.id or 0, status=call.status, created=False)
 
 
 @router.post("", status_code=202, response_model=CallAccepted)
@@ -51,8 +57,7 @@ def upload_call(
     if external_id:
         existing = service.find_by_external_id(session, external_id=external_id)
         if existing is not None:
-            response.status_code = 200
-            return CallAccepted(id=existing.id or 0, status=existing.status, created=False)
+            return _already_uploaded(response, existing)
     # End the read transaction (nothing to write yet) before decoding, which takes seconds for
     # a long call, so no lock is held meanwhile.
     session.commit()
@@ -80,8 +85,7 @@ def upload_call(
         existing = service.find_by_external_id(session, external_id=external_id or "")
         if existing is None:
             raise
-        response.status_code = 200
-        return CallAccepted(id=existing.id or 0, status=existing.status, created=False)
+        return _already_uploaded(response, existing)
     except BaseException:
         session.rollback()
         raise
