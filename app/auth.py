@@ -9,10 +9,12 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session, select
 
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
+from app.teams.models import TeamLead
 from app.users.models import Role, User
 from app.users.service import KEY_PREFIX, find_api_key
 
@@ -28,6 +30,15 @@ class Principal:
     role: Role | None
     agent_id: int | None
     scopes: frozenset[str]
+    team_ids: frozenset[int] = frozenset()  # the teams a supervisor leads
+
+    @property
+    def user_id(self) -> int | None:
+        return self.id if self.kind == "user" else None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
@@ -35,9 +46,12 @@ class Principal:
 
 # What each role may do; API keys carry their own scopes.
 _ROLE_SCOPES: dict[Role, frozenset[str]] = {
-    Role.admin: frozenset({"calls:read", "calls:write", "calls:manage", "incentives:read"}),
-    Role.supervisor: frozenset({"calls:read", "calls:write", "calls:manage"}),
-    Role.agent: frozenset({"calls:read"}),
+    Role.admin: frozenset({"calls:read", "calls:write", "calls:manage", "reviews:write",
+                           "alerts:read", "alerts:manage", "teams:manage", "audit:read",
+                           "incentives:read"}),
+    Role.supervisor: frozenset({"calls:read", "calls:write", "calls:manage", "reviews:write",
+                                "alerts:read"}),
+    Role.agent: frozenset({"calls:read", "disputes:write"}),
 }
 
 
@@ -77,13 +91,28 @@ def get_current_principal(
             agent_id=None,
             scopes=frozenset(key.scopes.split()),
         )
+    user = user_from_token(session, settings, token)
+    if user is None:
+        raise Unauthorized("invalid or expired token")
+    return principal_for(session, user)
+
+
+def user_from_token(session: Session, settings: Settings, token: str) -> User | None:
     try:
         payload = jwt.decode(token, settings.signing_key, algorithms=[_ALGORITHM])
         user = session.get(User, int(payload["sub"]))
     except (jwt.PyJWTError, KeyError, ValueError):
-        raise Unauthorized("invalid or expired token") from None
+        return None
     if user is None or not user.is_active:
-        raise Unauthorized("invalid or expired token")
+        return None
+    return user
+
+
+def principal_for(session: Session, user: User) -> Principal:
+    teams: frozenset[int] = frozenset()
+    if user.role is Role.supervisor:
+        teams = frozenset(session.exec(select(TeamLead.team_id)
+                                       .where(TeamLead.user_id == user.id)).all())
     return Principal(
         kind="user",
         id=user.id or 0,
@@ -91,6 +120,7 @@ def get_current_principal(
         role=user.role,
         agent_id=user.agent_id,
         scopes=_ROLE_SCOPES[user.role],
+        team_ids=teams,
     )
 
 
@@ -109,3 +139,9 @@ def require_scope(scope: str):  # type: ignore[no-untyped-def]
 CallReader = Annotated[Principal, Depends(require_scope("calls:read"))]
 CallWriter = Annotated[Principal, Depends(require_scope("calls:write"))]
 CallManager = Annotated[Principal, Depends(require_scope("calls:manage"))]
+ReviewWriter = Annotated[Principal, Depends(require_scope("reviews:write"))]
+DisputeWriter = Annotated[Principal, Depends(require_scope("disputes:write"))]
+AlertReader = Annotated[Principal, Depends(require_scope("alerts:read"))]
+AlertManager = Annotated[Principal, Depends(require_scope("alerts:manage"))]
+TeamManager = Annotated[Principal, Depends(require_scope("teams:manage"))]
+AuditReader = Annotated[Principal, Depends(require_scope("audit:read"))]

@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(default=30.0, gt=0)
     worker_threads: int = 1
 
+    # Review queue: every auto-fail, every call under the threshold, and this random share.
+    review_sample_share: float = Field(default=0.05, ge=0, le=1)
+    review_below: float = Field(default=60.0, ge=0, le=100)
+    # First-contact resolution: a call counts as resolved first time when the same customer
+    # does not call again within this many days.
+    fcr_days: int = Field(default=7, ge=1)
+    # Alerts go to this URL too, signed with HMAC-SHA256 of "<timestamp>.<body>".
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: str | None = None
+    alert_sweep_seconds: float = Field(default=300.0, gt=0)
+    # Browser sessions: the cookie is sent over HTTPS only unless this is off (plain-HTTP dev).
+    cookie_secure: bool = False
+
     @cached_property
     def db_url(self) -> str:
         if self.database_url:

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from app import models  # noqa: F401  (every table registered before first use)
+from app.alerts.routes import router as alerts_router
+from app.audit.routes import router as audit_router
 from app.calls.routes import router as calls_router
 from app.config import Settings, get_settings
+from app.dashboards.routes import router as dashboards_router
 from app.db import SessionDep, engine_for
 from app.errors import install_handlers
 from app.jobs.queue import JobQueue
 from app.limits import BodySizeLimit
+from app.reviews.routes import router as reviews_router
 from app.scorecards.routes import router as scorecards_router
+from app.teams.routes import router as teams_router
 from app.users.routes import router as auth_router
+from app.web import routes as web
 
 # Routes reachable without credentials; tests/app/test_auth_coverage.py checks every other one.
 PUBLIC_PATHS = frozenset(
     {
         "/",
+        "/login",
+        "/static",
         "/healthz",
         "/api/v1/auth/token",
         "/docs",
@@ -29,16 +36,6 @@ PUBLIC_PATHS = frozenset(
         "/openapi.json",
     }
 )
-
-_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>callqa</title><meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem}
-code{background:#f3f3f3;padding:.1rem .3rem}</style></head><body>
-<h1>callqa</h1><p>Self-hosted contact-center QA: every call transcribed, scored and explained.</p>
-<ul><li><a href="/docs">API documentation</a> (log in with <em>Authorize</em>)</li>
-<li><code>POST /api/v1/auth/token</code> to get a token, then <code>/api/v1/calls</code></li></ul>
-</body></html>"""
-
 
 class Health(BaseModel):
     status: str
@@ -61,10 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(calls_router)
     app.include_router(scorecards_router)
+    app.include_router(teams_router)
+    app.include_router(reviews_router)
+    app.include_router(alerts_router)
+    app.include_router(dashboards_router)
+    app.include_router(audit_router)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        return _HOME
+    web.install(app)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def health(session: SessionDep) -> Health:

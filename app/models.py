@@ -1,9 +1,14 @@
 """Every table, imported in one place for Alembic and for create_app."""
 
+from app.alerts.models import Alert, AlertRule
+from app.audit.models import AuditEvent
 from app.calls.models import Call, Transcript, TranscriptSegment
 from app.jobs.models import Job
+from app.reviews.models import Calibration, CalibrationReviewer, Dispute, Review
 from app.scorecards.models import CallScore, ScorecardVersion
+from app.teams.models import Team, TeamLead
 from app.users.models import Agent, ApiKey, User
 
-__all__ = ["Agent", "ApiKey", "Call", "CallScore", "Job", "ScorecardVersion", "Transcript",
-           "TranscriptSegment", "User"]
+__all__ = ["Agent", "Alert", "AlertRule", "ApiKey", "AuditEvent", "Calibration",
+           "CalibrationReviewer", "Call", "CallScore", "Dispute", "Job", "Review",
+           "ScorecardVersion", "Team", "TeamLead", "Transcript", "TranscriptSegment", "User"]

@@ -46,6 +46,9 @@ class Call(SQLModel, table=True):
     status: CallStatus = Field(default=CallStatus.received, sa_type=enum_type(CallStatus),
                                index=True)
     failure_reason: str | None = Field(default=None, max_length=2000)
+    # A uniform draw in [0, 1) made at upload: the call is in the random review sample when it
+    # is below the configured share, so the sample is stable and the share can change later.
+    review_draw: float | None = Field(default=None, index=True)
     duration_seconds: float
     channels: int
     sample_rate: int

@@ -4,14 +4,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.exc import IntegrityError
 
 from app import storage
+from app.audit.service import audited
 from app.auth import CallManager, CallReader, CallWriter, SettingsDep
 from app.calls import service
-from app.calls.models import Call, CallStatus, CallType, Direction
+from app.calls.access import audio_response, call_filters, calls_csv
+from app.calls.models import Call, CallType, Direction
 from app.calls.schemas import (
     CallAccepted,
     CallDetail,
@@ -20,10 +22,9 @@ from app.calls.schemas import (
     CallUpdate,
     ScorePublic,
 )
+from app.csvexport import wants_csv
 from app.db import SessionDep
-from app.errors import BadRequest, NotFound
 from app.jobs.ledger import TRANSCRIBE
-from qa.types import DIMENSIONS
 from transcription.types import Layout
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -96,46 +97,24 @@ def upload_call(
 
 @router.get("", response_model=CallPage)
 def list_calls(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     principal: CallReader,
-    agent: str | None = None,
-    status: CallStatus | None = None,
-    call_type: CallType | None = None,
-    direction: Direction | None = None,
-    started_from: Annotated[datetime | None, Query(alias="from")] = None,
-    started_to: Annotated[datetime | None, Query(alias="to")] = None,
-    min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
-    max_score: Annotated[float | None, Query(ge=0, le=100)] = None,
-    below: Annotated[str | None, Query(description="DIMENSION:VALUE, e.g. empathy:60",
-                                       pattern=r"^[a-z_]+:\d+(\.\d+)?$")] = None,
-    auto_fail: bool | None = None,
+    filters: Annotated[service.CallFilters, Depends(call_filters)],
     limit: Annotated[int, Query(ge=1)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> CallPage:
-    """List calls you may see, newest first; `limit` is capped by the server."""
-    if started_from and started_to and started_from > started_to:
-        raise BadRequest("`from` must not be after `to`")
-    below_filter = None
-    if below:
-        dimension, value = below.split(":")
-        if dimension not in (*DIMENSIONS, "script_compliance"):
-            raise BadRequest(f"`below`: unknown dimension {dimension!r}; use one of "
-                             f"{', '.join((*DIMENSIONS, 'script_compliance'))}")
-        below_filter = (dimension, float(value))
+    format: str | None = None,
+) -> CallPage | Response:
+    """List calls you may see (newest first unless `sort`); `limit` is capped by the server.
+    Scores are the ones that count: reviewed where reviewed. CSV with `Accept: text/csv`."""
+    if wants_csv(request, format):
+        with audited(session, principal=principal, action="export", target_type="calls",
+                     target_id="list"):
+            items, _ = service.list_calls(session, principal=principal, filters=filters,
+                                          limit=100_000, offset=0)
+        return calls_csv(items)
     limit = min(limit, settings.page_size_max)
-    filters = service.CallFilters(
-        agent=agent,
-        status=status,
-        call_type=call_type,
-        direction=direction,
-        started_from=started_from,
-        started_to=started_to,
-        min_score=min_score,
-        max_score=max_score,
-        below=below_filter,
-        auto_fail=auto_fail,
-    )
     items, total = service.list_calls(
         session, principal=principal, filters=filters, limit=limit, offset=offset
     )
@@ -145,7 +124,9 @@ def list_calls(
 @router.get("/{call_id}", response_model=CallDetail)
 def get_call(call_id: int, session: SessionDep, principal: CallReader) -> CallDetail:
     """A call's metadata, status and speaker-labelled transcript."""
-    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    with audited(session, principal=principal, action="transcript_view", target_type="call",
+                 target_id=call_id):
+        call = service.get_visible_call(session, principal=principal, call_id=call_id)
     return service.call_detail(session, call=call)
 
 
@@ -184,16 +165,8 @@ def retry_call(
 
 @router.get("/{call_id}/audio", response_class=FileResponse)
 def get_audio(
-    call_id: int, session: SessionDep, settings: SettingsDep, principal: CallReader
+    request: Request, call_id: int, session: SessionDep, settings: SettingsDep,
+    principal: CallReader, download: bool = False,
 ) -> FileResponse:
-    """The recording, with HTTP Range support so a player can seek."""
-    call = service.get_visible_call(session, principal=principal, call_id=call_id)
-    path = settings.audio_dir / call.audio_path
-    if not path.is_file():
-        raise NotFound(f"the recording of call {call_id} is missing from storage")
-    return FileResponse(
-        path,
-        media_type=storage.MEDIA_TYPES.get(call.audio_format),
-        filename=f"call-{call_id}.{call.audio_format}",
-        content_disposition_type="inline",
-    )
+    """The recording, with HTTP Range support so a player can seek; `download=true` to save."""
+    return audio_response(request, session, settings, principal, call_id, download=download)

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.calls.models import CallStatus, CallType, Direction
+from app.reviews.schemas import DisputePublic, ReviewPublic
 
 
 class WordPublic(BaseModel):
@@ -82,8 +83,12 @@ class ScorePublic(ScoreSummary):
 
 class CallDetail(CallPublic):
     transcript: TranscriptPublic | None
-    score: ScorePublic | None = Field(description="the latest score")
+    score: ScorePublic | None = Field(description="the latest machine score")
     score_history: list[ScoreSummary] = Field(description="every score, oldest first")
+    reviewed_score: ReviewPublic | None = Field(
+        None, description="the latest review or accepted dispute: the score that counts")
+    reviews: list[ReviewPublic] = Field(default_factory=list, description="oldest first")
+    disputes: list[DisputePublic] = Field(default_factory=list)
 
 
 class CallPage(BaseModel):

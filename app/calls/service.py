@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from app import storage
 from app.auth import Principal
@@ -26,10 +26,11 @@ from app.calls.schemas import (
 from app.config import Settings
 from app.errors import Conflict, NotFound, PayloadTooLarge
 from app.jobs import ledger
+from app.scope import visible_calls
 from app.scorecards.models import CallScore
 from app.scorecards.service import score_history
 from app.timeutil import as_utc, utcnow
-from app.users.models import Agent, Role
+from app.users.models import Agent
 from app.users.service import get_or_create_agent
 from transcription.audio import probe_audio
 from transcription.types import Layout
@@ -46,14 +47,6 @@ class CallMeta:
     customer_ref: str | None = None
     deal_closed: bool | None = None
     deal_value: Decimal | None = None
-
-
-def visible_calls(principal: Principal) -> SelectOfScalar[Call]:
-    """Every read of calls starts here: an agent sees only their own."""
-    query = select(Call)
-    if principal.role is Role.agent:
-        query = query.where(Call.agent_id == (principal.agent_id or -1))
-    return query
 
 
 def get_visible_call(session: Session, *, principal: Principal, call_id: int) -> Call:
@@ -100,6 +93,7 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
             audio_size=staged.size,
             audio_sha256=staged.sha256,
             audio_path="",
+            review_draw=random.random(),
         )
         session.add(call)
         session.flush()
@@ -127,6 +121,12 @@ def to_public(call: Call, agent_external_id: str) -> CallPublic:
     return CallPublic.model_validate({**call.model_dump(), "agent": agent_external_id})
 
 
+CALL_SORTS = ("started_at", "duration_seconds", "id")
+SCORE_SORTS = ("overall", "reliability", "responsiveness", "empathy", "competence",
+               "personal_touch", "script_compliance")
+SORTS = (*CALL_SORTS, *SCORE_SORTS)
+
+
 @dataclass(frozen=True)
 class CallFilters:
     agent: str | None = None
@@ -139,6 +139,9 @@ class CallFilters:
     max_score: float | None = None
     below: tuple[str, float] | None = None  # (dimension, value): that dimension under value
     auto_fail: bool | None = None
+    team_id: int | None = None
+    deal_closed: bool | None = None
+    sort: str = "-started_at"
 
     @property
     def on_score(self) -> bool:
@@ -153,6 +156,11 @@ def list_calls(
         query = query.join(Agent, col(Agent.id) == Call.agent_id).where(
             Agent.external_id == filters.agent
         )
+    if filters.team_id is not None:
+        query = query.where(col(Call.agent_id).in_(
+            select(Agent.id).where(Agent.team_id == filters.team_id)))
+    if filters.deal_closed is not None:
+        query = query.where(Call.deal_closed == filters.deal_closed)
     if filters.status:
         query = query.where(Call.status == filters.status)
     if filters.call_type:
@@ -163,25 +171,41 @@ def list_calls(
         query = query.where(Call.started_at >= as_utc(filters.started_from))
     if filters.started_to:
         query = query.where(Call.started_at < as_utc(filters.started_to))
-    if filters.on_score:
-        # Filters look at each call's latest score.
-        latest = (select(CallScore.call_id, func.max(CallScore.id).label("score_id"))
-                  .group_by(col(CallScore.call_id)).subquery())
-        query = query.join(latest, latest.c.call_id == Call.id).join(
-            CallScore, col(CallScore.id) == latest.c.score_id)
+    key = filters.sort.lstrip("-")
+    if filters.on_score or key in SCORE_SORTS:
+        # Scores here are the ones that count: the latest review where a person reviewed the
+        # call, else the latest machine score.
+        from app.reviews.effective import latest_scores, latest_verdicts
+        from app.reviews.models import Review
+
+        ls, lv = latest_scores(), latest_verdicts()
+        query = (query.outerjoin(ls, ls.c.call_id == Call.id)
+                 .outerjoin(CallScore, col(CallScore.id) == ls.c.score_id)
+                 .outerjoin(lv, lv.c.call_id == Call.id)
+                 .outerjoin(Review, col(Review.id) == lv.c.review_id))
+
+        def eff(name: str) -> Any:
+            return func.coalesce(getattr(Review, name), getattr(CallScore, name))
+
+        if filters.on_score:
+            query = query.where(col(CallScore.id).is_not(None))
         if filters.min_score is not None:
-            query = query.where(col(CallScore.overall) >= filters.min_score)
+            query = query.where(eff("overall") >= filters.min_score)
         if filters.max_score is not None:
-            query = query.where(col(CallScore.overall) <= filters.max_score)
+            query = query.where(eff("overall") <= filters.max_score)
         if filters.below is not None:
             dimension, value = filters.below
-            query = query.where(getattr(CallScore, dimension) < value)
+            query = query.where(eff(dimension) < value)
         if filters.auto_fail is not None:
-            query = query.where(CallScore.auto_fail == filters.auto_fail)
+            query = query.where(eff("auto_fail") == filters.auto_fail)
+        column = eff(key) if key in SCORE_SORTS else col(getattr(Call, key))
+    else:
+        column = col(getattr(Call, key))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    order = (column.desc() if filters.sort.startswith("-") else column.asc()).nulls_last()
     calls = list(
         session.exec(
-            query.order_by(col(Call.started_at).desc(), col(Call.id).desc())
+            query.order_by(order, col(Call.id).desc())
             .limit(limit)
             .offset(offset)
         )
@@ -217,8 +241,13 @@ def call_detail(session: Session, *, call: Call) -> CallDetail:
     ]
     latest = _score_public(history[-1][0], summaries[-1]) if history else None
     public = to_public(call, agent.external_id if agent else "")
+    from app.reviews.service import disputes_of_call, reviews_of
+
+    reviews = reviews_of(session, call_id=call.id or 0)
     return CallDetail(**public.model_dump(), transcript=transcript_public, score=latest,
-                      score_history=summaries)
+                      score_history=summaries, reviews=reviews,
+                      reviewed_score=reviews[-1] if reviews else None,
+                      disputes=disputes_of_call(session, call_id=call.id or 0))
 
 
 def _score_public(score: CallScore, summary: ScoreSummary) -> ScorePublic:

@@ -198,6 +198,7 @@ class StageRunner:
 
     def score(self, call_id: int, stage: str = ledger.SCORE) -> None:
         """Score a transcribed call with the current scorecard, or `score:<version id>`."""
+        from app.alerts import service as alerts
         from app.scorecards import service as scorecards
 
         s = self.settings
@@ -234,9 +235,19 @@ class StageRunner:
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
-        self._finish(claim, CallStatus.scored, lambda session, call: session.add(
-            score_row(call_id=call_id, version_id=version_pk or 0, result=result)))
+        def store(session: Session, call: Call) -> None:
+            row = score_row(call_id=call_id, version_id=version_pk or 0, result=result)
+            session.add(row)
+            session.flush()
+            # Alerts are born with the score: a crash cannot leave a scored call unchecked.
+            alerts.check_call(session, call=call, score=row)
+
+        self._finish(claim, CallStatus.scored, store)
         log.info("call %s scored: overall %s", call_id, result.overall)
+        try:
+            alerts.deliver_pending(self.db, s)
+        except Exception:  # delivery is retried by the sweep
+            log.exception("alert delivery failed")
 
 
 def score_row(*, call_id: int, version_id: int, result: qa.CallScore) -> CallScore:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from huey import RedisHuey, SqliteHuey
@@ -86,11 +87,20 @@ class JobQueue:
         stop = threading.Event()
 
         def reconcile_loop() -> None:
+            from app.alerts.service import run_sweep
+
+            next_sweep = 0.0
             while True:
                 try:
                     self.reconcile()
                 except Exception:  # a database blip must not end reconciliation for good
                     log.exception("reconciler pass failed")
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.settings.alert_sweep_seconds
+                    try:
+                        run_sweep(engine_for(self.settings.db_url), self.settings)
+                    except Exception:
+                        log.exception("alert sweep failed")
                 if stop.wait(self.settings.reconcile_interval_seconds):
                     return
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app.auth import CallManager, CallReader
-from app.calls.service import visible_calls
 from app.db import SessionDep
+from app.scope import visible_calls
 from app.scorecards import service
 from app.scorecards.models import ScorecardVersion
 

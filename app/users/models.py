@@ -21,6 +21,7 @@ class Agent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(max_length=200, unique=True, index=True)
     name: str | None = Field(default=None, max_length=200)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import col, select
+
+from app.alerts import service
+from app.alerts.models import Alert, AlertRule, RuleKind
+from app.audit.service import audited
+from app.auth import AlertManager, AlertReader, SettingsDep
+from app.csvexport import csv_response, wants_csv
+from app.db import SessionDep
+from app.errors import NotFound
+from app.users.models import Agent
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+
+class AlertPublic(BaseModel):
+    id: int
+    rule_id: int
+    kind: RuleKind
+    message: str
+    call_id: int | None
+    agent: str | None
+    link: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+    delivered_at: datetime | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertPublic]
+    total: int
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    kind: RuleKind
+    params: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+class RuleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    params: dict[str, Any] | None = None
+    enabled: bool | None = None
+
+
+class RulePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    kind: RuleKind
+    params: dict[str, Any]
+    enabled: bool
+
+
+class SweepPublic(BaseModel):
+    raised: int
+    delivered: int
+
+
+def _public(alert: Alert, agent: str | None) -> AlertPublic:
+    return AlertPublic(
+        id=alert.id or 0, rule_id=alert.rule_id, kind=alert.kind, message=alert.message,
+        call_id=alert.call_id, agent=agent, link=service.payload(alert, agent)["link"],
+        created_at=alert.created_at, acknowledged_at=alert.acknowledged_at,
+        delivered_at=alert.delivered_at)
+
+
+@router.get("/alerts", response_model=AlertPage)
+def list_alerts(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: AlertReader,
+    open_only: Annotated[bool, Query(alias="open")] = False, kind: RuleKind | None = None,
+    limit: Annotated[int, Query(ge=1)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    format: str | None = None,
+) -> AlertPage | Response:
+    """Alerts on the calls and agents you may see, newest first; CSV with Accept: text/csv."""
+    csv = wants_csv(request, format)
+    rows, total = service.list_alerts(
+        session, principal=principal, open_only=open_only, kind=kind,
+        limit=100_000 if csv else min(limit, settings.page_size_max), offset=offset)
+    items = [_public(a, agent) for a, agent in rows]
+    if csv:
+        with audited(session, principal=principal, action="export", target_type="alerts",
+                     target_id="list", detail=f"{len(items)} rows"):
+            pass
+        return csv_response(
+            ["id", "kind", "message", "call_id", "agent", "created_at", "acknowledged_at"],
+            [(a.id, a.kind.value, a.message, a.call_id, a.agent, a.created_at,
+              a.acknowledged_at) for a in items], filename="alerts.csv")
+    return AlertPage(items=items, total=total)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
+def acknowledge(alert_id: int, session: SessionDep, principal: AlertReader) -> AlertPublic:
+    alert = service.acknowledge(session, principal=principal, alert_id=alert_id)
+    session.commit()
+    agent = session.get(Agent, alert.agent_id) if alert.agent_id else None
+    return _public(alert, agent.external_id if agent else None)
+
+
+@router.get("/alert-rules", response_model=list[RulePublic])
+def list_rules(session: SessionDep, principal: AlertReader) -> list[RulePublic]:
+    rules = session.exec(select(AlertRule).order_by(col(AlertRule.id))).all()
+    return [RulePublic.model_validate(r) for r in rules]
+
+
+@router.post("/alert-rules", response_model=RulePublic, status_code=201)
+def create_rule(body: RuleIn, session: SessionDep, principal: AlertManager) -> RulePublic:
+    """Kinds and their parameters: score_below (dimension, threshold), auto_fail,
+    negative_ending (threshold), dead_air (seconds), weekly_below (dimension, target,
+    min_calls), review_sla (hours), repeat_call (days)."""
+    rule = AlertRule(name=body.name, kind=body.kind,
+                     params=service.validate_params(body.kind, body.params),
+                     enabled=body.enabled)
+    session.add(rule)
+    session.commit()
+    return RulePublic.model_validate(rule)
+
+
+@router.patch("/alert-rules/{rule_id}", response_model=RulePublic)
+def update_rule(rule_id: int, body: RuleUpdate, session: SessionDep,
+                principal: AlertManager) -> RulePublic:
+    rule = session.get(AlertRule, rule_id)
+    if rule is None:
+        raise NotFound(f"alert rule {rule_id} not found")
+    if body.params is not None:
+        rule.params = service.validate_params(rule.kind, body.params)
+    if body.name is not None:
+        rule.name = body.name
+    if body.enabled is not None:
+        rule.enabled = body.enabled
+    session.add(rule)
+    session.commit()
+    return RulePublic.model_validate(rule)
+
+
+@router.post("/alerts/sweep", response_model=SweepPublic)
+def sweep(request: Request, session: SessionDep, settings: SettingsDep,
+          principal: AlertManager) -> SweepPublic:
+    """Evaluate the rules over time now (workers also do it every CALLQA_ALERT_SWEEP_SECONDS)."""
+    raised = service.sweep(session, settings=settings)
+    session.commit()
+    delivered = service.deliver_pending(request.app.state.engine, settings)
+    return SweepPublic(raised=raised, delivered=delivered)

@@ -1,0 +1,248 @@
+"""Management by exception: rules that raise alerts on a call or an agent, and their delivery.
+
+Per-call rules run when a call is scored, in the same transaction as the score. Rules over time
+(an agent's weekly average, the review SLA) run in `sweep`, which every worker calls
+periodically and `callqa alerts sweep` runs on demand. Each alert has a dedupe key, so a rescore
+or a second sweep never raises the same alert twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import mean
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.alerts import webhook
+from app.alerts.models import Alert, AlertRule, RuleKind
+from app.auth import Principal
+from app.calls.models import Call
+from app.config import Settings
+from app.errors import BadRequest, NotFound
+from app.reviews.effective import FIELDS, review_queue, scored_calls
+from app.scope import agent_filter
+from app.scorecards.models import CallScore
+from app.timeutil import as_utc, utcnow
+from app.users.models import Agent
+
+log = logging.getLogger(__name__)
+
+PARAMS: dict[RuleKind, dict[str, type]] = {
+    RuleKind.score_below: {"dimension": str, "threshold": float},
+    RuleKind.auto_fail: {},
+    RuleKind.negative_ending: {"threshold": float},
+    RuleKind.dead_air: {"seconds": float},
+    RuleKind.weekly_below: {"dimension": str, "target": float, "min_calls": int},
+    RuleKind.review_sla: {"hours": float},
+    RuleKind.repeat_call: {"days": float},
+}
+
+
+def validate_params(kind: RuleKind, params: dict[str, Any]) -> dict[str, Any]:
+    wanted = PARAMS[kind]
+    unknown = set(params) - set(wanted)
+    if unknown:
+        raise BadRequest(f"{kind.value} takes {', '.join(wanted) or 'no parameters'}; "
+                         f"unknown: {', '.join(sorted(unknown))}")
+    out: dict[str, Any] = {}
+    for name, typ in wanted.items():
+        if name not in params:
+            raise BadRequest(f"{kind.value} needs the parameter {name!r}")
+        value = params[name]
+        if typ is str:
+            if value not in FIELDS:
+                raise BadRequest(f"{name}: use one of {', '.join(FIELDS)}")
+            out[name] = value
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadRequest(f"{name} must be a number")
+        out[name] = typ(value)
+    return out
+
+
+def _add(session: Session, alert: Alert) -> Alert | None:
+    """Insert unless an alert with the same key exists (a savepoint keeps the transaction)."""
+    if session.exec(select(Alert.id).where(Alert.dedupe_key == alert.dedupe_key)).first():
+        return None
+    try:
+        with session.begin_nested():
+            session.add(alert)
+    except IntegrityError:
+        return None
+    return alert
+
+
+def _label(field: str) -> str:
+    return field.replace("_", " ")
+
+
+def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]:
+    """Evaluate the per-call rules on a freshly scored call."""
+    raised: list[Alert] = []
+    rules = session.exec(select(AlertRule).where(col(AlertRule.enabled))).all()
+    detail = score.detail
+    for rule in rules:
+        p, message = rule.params, None
+        if rule.kind is RuleKind.auto_fail and score.auto_fail:
+            message = "auto-fail: " + "; ".join(detail.get("auto_fail_reasons", []))
+        elif rule.kind is RuleKind.score_below:
+            value = getattr(score, p["dimension"])
+            if value is not None and value < p["threshold"]:
+                message = f"{_label(p['dimension'])} {value:.0f} under {p['threshold']:.0f}"
+        elif rule.kind is RuleKind.negative_ending:
+            end = detail.get("sentiment", {}).get("customer_end")
+            if end is not None and end <= p["threshold"]:
+                message = f"the customer ended the call negative (sentiment {end:+.2f})"
+        elif rule.kind is RuleKind.dead_air:
+            longest = detail.get("metrics", {}).get("longest_dead_air") or 0
+            if longest > p["seconds"]:
+                message = f"{longest:.0f} s of dead air (limit {p['seconds']:.0f} s)"
+        elif rule.kind is RuleKind.repeat_call and call.customer_ref:
+            since = as_utc(call.started_at) - timedelta(days=p["days"])
+            earlier = session.exec(
+                select(Call).where(Call.customer_ref == call.customer_ref, Call.id != call.id,
+                                   Call.started_at >= since, Call.started_at <= call.started_at)
+                .order_by(col(Call.started_at).desc())).first()
+            if earlier is not None:
+                hours = (as_utc(call.started_at) - as_utc(earlier.started_at)).total_seconds()
+                message = (f"customer {call.customer_ref} called again {hours / 3600:.0f} h "
+                           f"after call {earlier.id}: not resolved on first contact")
+        if message is None:
+            continue
+        alert = _add(session, Alert(rule_id=rule.id or 0, kind=rule.kind,
+                                    dedupe_key=f"{rule.id}:call:{call.id}", call_id=call.id,
+                                    agent_id=call.agent_id, message=message[:2000]))
+        if alert is not None:
+            raised.append(alert)
+    session.flush()
+    return raised
+
+
+def _week_start(moment: datetime) -> datetime:
+    day = as_utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    raised: int
+    delivered: int
+
+
+def sweep(session: Session, *, settings: Settings, now: datetime | None = None) -> int:
+    """Evaluate the rules over time; returns the number of alerts raised. Never commits."""
+    now = as_utc(now or utcnow())
+    raised = 0
+    for rule in session.exec(select(AlertRule).where(col(AlertRule.enabled))).all():
+        p = rule.params
+        if rule.kind is RuleKind.weekly_below:
+            # The last complete week (Monday to Monday, UTC).
+            end = _week_start(now)
+            start = end - timedelta(days=7)
+            per_agent: dict[int, list[float]] = {}
+            for s in scored_calls(session, principal=None, started_from=start, started_to=end):
+                value = s.value(p["dimension"])
+                if value is not None:
+                    per_agent.setdefault(s.call.agent_id, []).append(value)
+            for agent_id, values in per_agent.items():
+                avg = mean(values)
+                if len(values) >= p["min_calls"] and avg < p["target"]:
+                    week = start.strftime("%G-W%V")
+                    raised += _add(session, Alert(
+                        rule_id=rule.id or 0, kind=rule.kind, agent_id=agent_id,
+                        dedupe_key=f"{rule.id}:agent:{agent_id}:{week}",
+                        message=(f"weekly average {_label(p['dimension'])} {avg:.1f} under "
+                                 f"target {p['target']:.0f} in {week} ({len(values)} calls)"),
+                    )) is not None
+        elif rule.kind is RuleKind.review_sla:
+            deadline = now - timedelta(hours=p["hours"])
+            for call, score, why in review_queue(
+                    session, principal=None, share=settings.review_sample_share,
+                    below=settings.review_below, limit=None):
+                if as_utc(score.created_at) <= deadline:
+                    raised += _add(session, Alert(
+                        rule_id=rule.id or 0, kind=rule.kind, call_id=call.id,
+                        agent_id=call.agent_id, dedupe_key=f"{rule.id}:call:{call.id}",
+                        message=(f"picked for review ({why}) and not reviewed within "
+                                 f"{p['hours']:.0f} h of scoring"),
+                    )) is not None
+    session.flush()
+    return raised
+
+
+def payload(alert: Alert, agent: str | None) -> dict[str, Any]:
+    return {"id": alert.id, "kind": alert.kind.value, "message": alert.message,
+            "call_id": alert.call_id, "agent": agent, "rule_id": alert.rule_id,
+            "created_at": as_utc(alert.created_at).isoformat(),
+            "link": f"/calls/{alert.call_id}" if alert.call_id else f"/agents/{alert.agent_id}"}
+
+
+def deliver_pending(engine: Engine, settings: Settings, *, max_attempts: int = 5) -> int:
+    """Send undelivered alerts to the webhook; a failure is kept and retried next sweep."""
+    if not settings.alert_webhook_url:
+        return 0
+    secret = settings.alert_webhook_secret or settings.signing_key
+    sent = 0
+    with Session(engine) as session:
+        pending = session.exec(
+            select(Alert, Agent.external_id).outerjoin(Agent, col(Agent.id) == Alert.agent_id)
+            .where(col(Alert.delivered_at).is_(None), Alert.delivery_attempts < max_attempts)
+            .order_by(col(Alert.id)).limit(100)).all()
+        session.commit()  # no lock held while sending
+        for alert, agent in pending:
+            try:
+                webhook.deliver(settings.alert_webhook_url, secret, payload(alert, agent))
+                alert.delivered_at, alert.delivery_error = utcnow(), None
+                sent += 1
+            except Exception as exc:  # the receiver's problem must not stop the sweep
+                alert.delivery_error = f"{type(exc).__name__}: {exc}"[:2000]
+                log.warning("alert %s not delivered: %s", alert.id, alert.delivery_error)
+            alert.delivery_attempts += 1
+            session.add(alert)
+            session.commit()
+    return sent
+
+
+def run_sweep(engine: Engine, settings: Settings) -> SweepResult:
+    with Session(engine) as session:
+        raised = sweep(session, settings=settings)
+        session.commit()
+    return SweepResult(raised=raised, delivered=deliver_pending(engine, settings))
+
+
+def visible_alerts(principal: Principal) -> Any:
+    query = select(Alert)
+    clause = agent_filter(principal, Alert.agent_id)
+    return query if clause is None else query.where(clause)
+
+
+def list_alerts(session: Session, *, principal: Principal, open_only: bool, kind: RuleKind | None,
+                limit: int, offset: int) -> tuple[list[tuple[Alert, str | None]], int]:
+    from sqlalchemy import func
+
+    query = visible_alerts(principal)
+    if open_only:
+        query = query.where(col(Alert.acknowledged_at).is_(None))
+    if kind is not None:
+        query = query.where(Alert.kind == kind)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    listed = select(Alert, Agent.external_id).outerjoin(Agent, col(Agent.id) == Alert.agent_id)
+    listed = listed.where(col(Alert.id).in_(query.with_only_columns(col(Alert.id))))
+    rows = session.exec(listed.order_by(col(Alert.id).desc()).limit(limit).offset(offset)).all()
+    return [(a, ext) for a, ext in rows], total
+
+
+def acknowledge(session: Session, *, principal: Principal, alert_id: int) -> Alert:
+    alert = session.exec(visible_alerts(principal).where(Alert.id == alert_id)).first()
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by = utcnow(), principal.user_id
+        session.add(alert)
+        session.flush()
+    return alert

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from app.audit.service import audited
+from app.auth import CallReader, ReviewWriter, SettingsDep
+from app.csvexport import csv_response, wants_csv
+from app.dashboards import service
+from app.dashboards.schemas import AGENT_CSV_HEADER, DashboardPublic, agent_csv_rows
+from app.db import SessionDep
+from app.errors import BadRequest, NotFound
+from app.reviews.service import reviews_of
+
+router = APIRouter(prefix="/api/v1", tags=["dashboards"])
+
+From = Annotated[datetime | None, Query(alias="from")]
+To = Annotated[datetime | None, Query(alias="to")]
+
+
+class ScorecardCall(BaseModel):
+    call_id: int
+    started_at: datetime
+    direction: str
+    call_type: str
+    duration_seconds: float
+    overall: float | None
+    dimensions: dict[str, float | None]
+    auto_fail: bool
+    reviewed: bool
+    coaching_notes: list[str]
+
+
+class AgentScorecard(BaseModel):
+    agent_id: int
+    agent: str
+    name: str | None
+    team: str | None
+    summary: DashboardPublic
+    calls: list[ScorecardCall]
+
+
+def _range(started_from: datetime | None, started_to: datetime | None) -> None:
+    if started_from and started_to and started_from > started_to:
+        raise BadRequest("`from` must not be after `to`")
+
+
+@router.get("/dashboard", response_model=DashboardPublic)
+def dashboard(request: Request, session: SessionDep, settings: SettingsDep,
+              principal: ReviewWriter, team: int | None = None, agent: int | None = None,
+              started_from: From = None, started_to: To = None,
+              format: str | None = None) -> DashboardPublic | Response:
+    """Averages per dimension with n and 95 % interval, weekly trend, distribution, call
+    counts, length, deals, share reviewed and first-contact resolution; per agent as CSV."""
+    _range(started_from, started_to)
+    summary = service.dashboard(session, principal=principal, team_id=team, agent_id=agent,
+                                started_from=started_from, started_to=started_to,
+                                fcr_days=settings.fcr_days)
+    if wants_csv(request, format):
+        with audited(session, principal=principal, action="export", target_type="dashboard",
+                     target_id=f"team={team} agent={agent}"):
+            pass
+        return csv_response(AGENT_CSV_HEADER, agent_csv_rows(summary), filename="agents.csv")
+    return DashboardPublic.of(summary)
+
+
+def _scorecard(session: SessionDep, principal: CallReader, settings: SettingsDep, agent_id: int,
+               started_from: datetime | None, started_to: datetime | None) -> AgentScorecard:
+    _range(started_from, started_to)
+    card = service.agent_card(session, principal=principal, agent_id=agent_id,
+                              started_from=started_from, started_to=started_to,
+                              fcr_days=settings.fcr_days)
+    calls = []
+    for s in card.calls:
+        notes = [r.coaching_note for r in reviews_of(session, call_id=s.call.id or 0)
+                 if r.coaching_note] if s.reviewed else []
+        calls.append(ScorecardCall(
+            call_id=s.call.id or 0, started_at=s.call.started_at,
+            direction=s.call.direction.value, call_type=s.call.call_type.value,
+            duration_seconds=s.call.duration_seconds, overall=s.value("overall"),
+            dimensions={f: s.value(f) for f in ("reliability", "responsiveness", "empathy",
+                                                "competence", "personal_touch",
+                                                "script_compliance")},
+            auto_fail=s.auto_fail, reviewed=s.reviewed, coaching_notes=notes))
+    return AgentScorecard(agent_id=card.agent.id or 0, agent=card.agent.external_id,
+                          name=card.agent.name, team=card.team,
+                          summary=DashboardPublic.of(card.summary), calls=calls)
+
+
+@router.get("/agents/{agent_id}/scorecard", response_model=AgentScorecard)
+def agent_scorecard(agent_id: int, session: SessionDep, settings: SettingsDep,
+                    principal: CallReader, started_from: From = None,
+                    started_to: To = None) -> AgentScorecard:
+    """An agent's scorecard: reviewed scores where reviewed, trend, calls and coaching notes."""
+    return _scorecard(session, principal, settings, agent_id, started_from, started_to)
+
+
+@router.get("/me/scorecard", response_model=AgentScorecard)
+def my_scorecard(session: SessionDep, settings: SettingsDep, principal: CallReader,
+                 started_from: From = None, started_to: To = None) -> AgentScorecard:
+    """Your own scorecard (agents)."""
+    if principal.agent_id is None:
+        raise NotFound("this account is not an agent; use /api/v1/agents/{id}/scorecard")
+    return _scorecard(session, principal, settings, principal.agent_id, started_from,
+                      started_to)
