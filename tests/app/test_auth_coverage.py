@@ -4,24 +4,37 @@ import re
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from app.auth import get_current_principal
 from app.main import PUBLIC_PATHS
+from app.web.session import get_web_principal
+from tests.routes import all_routes
 
 
-def _needs_principal(dependant: Dependant) -> bool:
-    return any(
-        d.call is get_current_principal or _needs_principal(d) for d in dependant.dependencies
-    )
+def _needs(dependant: Dependant, call: object) -> bool:
+    return any(d.call is call or _needs(d, call) for d in dependant.dependencies)
+
+
+def _api_routes(app) -> list[APIRoute]:
+    routes = [r for r in all_routes(app) if isinstance(r, APIRoute)]
+    # Guard against walking nothing (and so proving nothing).
+    assert len(routes) > 50
+    return routes
 
 
 def test_every_non_public_route_has_an_auth_dependency(app):
     unprotected = []
-    for route in app.routes:
+    for route in all_routes(app):
         if isinstance(route, APIRoute):
-            if route.path not in PUBLIC_PATHS and not _needs_principal(route.dependant):
+            if route.path in PUBLIC_PATHS:
+                continue
+            guard = get_current_principal if route.path.startswith("/api/") \
+                else get_web_principal
+            if not _needs(route.dependant, guard):
                 unprotected.append(route.path)
+        elif isinstance(route, Mount):
+            assert route.path == "/static"  # stylesheet and scripts only
         elif isinstance(route, Route) and route.path not in PUBLIC_PATHS:
             unprotected.append(route.path)  # a plain Starlette route cannot carry auth
     assert unprotected == []
@@ -30,6 +43,8 @@ def test_every_non_public_route_has_an_auth_dependency(app):
 def test_public_list_is_only_what_the_rules_allow():
     assert PUBLIC_PATHS <= {
         "/",
+        "/login",
+        "/static",
         "/healthz",
         "/api/v1/auth/token",
         "/docs",
@@ -39,11 +54,16 @@ def test_public_list_is_only_what_the_rules_allow():
     }
 
 
-def test_every_protected_route_answers_401_without_credentials(client, app):
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path not in PUBLIC_PATHS:
-            path = re.sub(r"\{\w+\}", "1", route.path)
-            for method in route.methods:
-                response = client.request(method, path)
+def test_every_protected_route_answers_401_or_goes_to_login(client, app):
+    for route in _api_routes(app):
+        if route.path in PUBLIC_PATHS:
+            continue
+        path = re.sub(r"\{\w+\}", "1", route.path)
+        for method in route.methods:
+            response = client.request(method, path, follow_redirects=False)
+            if route.path.startswith("/api/"):
                 assert response.status_code == 401, (method, path, response.text)
                 assert response.headers["www-authenticate"] == "Bearer"
+            else:
+                assert response.status_code == 303, (method, path, response.text)
+                assert response.headers["location"].startswith("/login?next=")
