@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install sysdeps lint synth bench clean
+.PHONY: run test install sysdeps lint synth bench screenshots clean
 
 install: $(STAMP)
 
@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages: espeak-ng and sox make the synthetic test calls (scripts/make_synthetic_calls.py).
+# Debian packages: espeak-ng and sox make the synthetic test calls (scripts/make_synthetic_calls.py);
+# chromium runs the browser tests (Playwright drives it; it cannot download its own browser here).
 sysdeps:
-	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || \
-		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng sox; }
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null && command -v chromium >/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng sox chromium; }
 
 run: $(STAMP)
 	$(BIN)/callqa serve
@@ -32,6 +33,10 @@ test: $(STAMP) sysdeps lint
 
 synth: $(STAMP) sysdeps
 	$(BIN)/python scripts/make_synthetic_calls.py tests/data
+
+# The README's pictures, taken by the browser tests.
+screenshots: $(STAMP) sysdeps
+	CALLQA_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/transcribe.py

@@ -31,7 +31,11 @@ users_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 keys_cli = typer.Typer(
     help="Manage API keys for machines (payroll, recorders).", no_args_is_help=True
 )
+teams_cli = typer.Typer(help="Teams: which supervisor leads which agents.", no_args_is_help=True)
+alerts_cli = typer.Typer(help="Alerts (management by exception).", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
+cli.add_typer(teams_cli, name="teams")
+cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(keys_cli, name="keys")
 
 
@@ -140,6 +144,57 @@ def users_add(
         except CallqaError as exc:
             _fail(exc.message)
         typer.echo(f"created {user.role.value} {user.email}")
+
+
+@teams_cli.command("add")
+def teams_add(
+    name: Annotated[str, typer.Argument(help="team name")],
+    lead: Annotated[list[str] | None, typer.Option(help="supervisor's email (repeatable)")] = None,
+    agent: Annotated[list[str] | None, typer.Option(help="agent's external id (repeatable)")]
+    = None,
+) -> None:
+    """Create a team (or add to an existing one): its supervisors and agents."""
+    from app.errors import NotFound
+    from app.teams import service as teams
+
+    settings = get_settings()
+    with _session(settings) as session:
+        try:
+            try:
+                team = teams.get_team(session, name_or_id=name)
+            except NotFound:
+                team = teams.create_team(session, name=name)
+            for email in lead or []:
+                teams.add_lead(session, team=team, email=email)
+            for external_id in agent or []:
+                teams.set_agent_team(session, agent_external_id=external_id, team=team)
+            session.commit()
+        except CallqaError as exc:
+            _fail(exc.message)
+        typer.echo(f"team {team.name}: {len(lead or [])} lead(s), {len(agent or [])} agent(s) "
+                   "added")
+
+
+@teams_cli.command("list")
+def teams_list() -> None:
+    """Every team with its supervisors and agents."""
+    from app.teams import service as teams
+
+    with _session(get_settings()) as session:
+        for team, leads, agents in teams.list_teams(session):
+            typer.echo(f"{team.name}\tleads: {', '.join(leads) or '-'}\t"
+                       f"agents: {', '.join(agents) or '-'}")
+
+
+@alerts_cli.command("sweep")
+def alerts_sweep() -> None:
+    """Evaluate the rules over time now and deliver pending webhooks (workers do it too)."""
+    from app.alerts.service import run_sweep
+    from app.db import engine_for
+
+    settings = get_settings()
+    result = run_sweep(engine_for(settings.db_url), settings)
+    typer.echo(f"{result.raised} alert(s) raised, {result.delivered} delivered")
 
 
 @keys_cli.command("create")

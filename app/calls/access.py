@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -28,7 +29,7 @@ def _opt(value: str | None) -> str | None:
     return value or None
 
 
-def _enum(kind: type, name: str, value: str | None):  # type: ignore[no-untyped-def]
+def _enum(kind: type[StrEnum], name: str, value: str | None):  # type: ignore[no-untyped-def]
     if (value := _opt(value)) is None:
         return None
     try:

@@ -69,13 +69,19 @@ def add_review(
     row = Review(
         call_id=call.id or 0, call_score_id=score.id or 0, reviewer_id=principal.user_id,
         kind=kind, overrides=result.changes,
-        coaching_note=(coaching_note or "").strip() or None, overall=result.overall,
-        script_compliance=result.script_compliance, auto_fail=result.auto_fail,
-        **{d: result.dimensions[d] for d in DIMENSIONS},
+        coaching_note=(coaching_note or "").strip() or None,
     )
+    _set_scores(row, result)
     session.add(row)
     session.flush()
     return row
+
+
+def _set_scores(row: Review, result: qa_review.Reviewed) -> None:
+    row.overall, row.script_compliance = result.overall, result.script_compliance
+    row.auto_fail = result.auto_fail
+    for d in DIMENSIONS:
+        setattr(row, d, result.dimensions[d])
 
 
 def latest_verdict(session: Session, *, call_id: int) -> Review | None:
@@ -86,7 +92,7 @@ def latest_verdict(session: Session, *, call_id: int) -> Review | None:
     ).first()
 
 
-def _names(session: Session, user_ids: set[int | None]) -> dict[int, str]:
+def _names(session: Session, user_ids: set[int] | set[int | None]) -> dict[int, str]:
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
@@ -179,7 +185,9 @@ def decide_dispute(
 
 
 def dispute_public(session: Session, rows: list[Dispute]) -> list[DisputePublic]:
-    names = _names(session, {d.raised_by for d in rows} | {d.decided_by for d in rows})
+    ids: set[int | None] = {d.raised_by for d in rows}
+    ids |= {d.decided_by for d in rows}
+    names = _names(session, ids)
     agents = {a.id: a.external_id for a in session.exec(
         select(Agent).where(col(Agent.id).in_({d.agent_id for d in rows})))} if rows else {}
     return [DisputePublic(
@@ -219,6 +227,10 @@ def create_calibration(session: Session, *, principal: Principal, call: Call,
     not_reviewers = [u.email for u in users if u.role is Role.agent]
     if not_reviewers:
         raise BadRequest(f"agents cannot calibrate: {', '.join(not_reviewers)}")
+    # A calibration must not open a call to someone outside its scope.
+    blind = [u.email for u in users if not can_see_call(session, u, call)]
+    if blind:
+        raise BadRequest(f"not in this call's teams: {', '.join(blind)}")
     calibration = Calibration(call_id=call.id or 0, created_by=principal.id)
     session.add(calibration)
     session.flush()
@@ -226,6 +238,13 @@ def create_calibration(session: Session, *, principal: Principal, call: Call,
         session.add(CalibrationReviewer(calibration_id=calibration.id or 0, user_id=u.id or 0))
     session.flush()
     return calibration
+
+
+def can_see_call(session: Session, user: User, call: Call) -> bool:
+    from app.auth import principal_for
+
+    principal = principal_for(session, user)
+    return session.exec(visible_calls(principal).where(Call.id == call.id)).first() is not None
 
 
 @dataclass
@@ -276,9 +295,8 @@ def submit_verdicts(session: Session, *, principal: Principal, view: Calibration
     review = Review(call_id=view.call.id or 0, call_score_id=score.id or 0,
                     reviewer_id=principal.id, kind=ReviewKind.calibration,
                     calibration_id=view.calibration.id, verdicts=dict(verdicts),
-                    overrides=result.changes, overall=result.overall,
-                    script_compliance=result.script_compliance, auto_fail=result.auto_fail,
-                    **{d: result.dimensions[d] for d in DIMENSIONS})
+                    overrides=result.changes)
+    _set_scores(review, result)
     session.add(review)
     session.flush()
     seat.review_id = review.id
@@ -289,7 +307,8 @@ def submit_verdicts(session: Session, *, principal: Principal, view: Calibration
 
 def calibration_public(session: Session, *, principal: Principal,
                        view: CalibrationView) -> CalibrationPublic:
-    names = _names(session, {s.user_id for s in view.seats} | {view.calibration.created_by})
+    seat_ids: set[int] = {s.user_id for s in view.seats} | {view.calibration.created_by}
+    names = _names(session, seat_ids)
     seat = next((s for s in view.seats if s.user_id == principal.id), None)
     # Blind: a reviewer sees the others (and the machine) only after scoring; the organiser,
     # when not a reviewer, sees the comparison as it fills in.

@@ -191,7 +191,8 @@ def call_page(request: Request, call_id: int, session: SessionDep,
     if principal.can("reviews:write"):
         calibrators = [u.email for u in session.exec(
             select(User).where(col(User.role).in_((Role.supervisor, Role.admin)),
-                               col(User.is_active)).order_by(col(User.email)))]
+                               col(User.is_active)).order_by(col(User.email)))
+            if reviews.can_see_call(session, u, call)]
     open_dispute = next((d for d in detail.disputes if d.status is DisputeStatus.open), None)
     return render(request, "call.html", principal, call=detail, evidence=evidence,
                   segments=segments, sentiment_points=points, calibrators=calibrators,
@@ -204,8 +205,9 @@ def _evidence_by_segment(criteria: list[dict[str, Any]]) -> dict[int, list[dict[
     out: dict[int, list[dict[str, Any]]] = {}
     for c in criteria:
         for e in c.get("evidence", []):
-            if e.get("segment") is not None:
-                out.setdefault(e["segment"], []).append(
+            here = out.setdefault(e["segment"], []) if e.get("segment") is not None else None
+            if here is not None and all(x["id"] != c["id"] for x in here):
+                here.append(
                     {"id": c["id"], "label": c["label"], "passed": c["passed"],
                      "quote": e.get("quote")})
     return out

@@ -6,7 +6,8 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.db import engine_for
-from app.users.models import ApiKey, Role, User
+from app.teams.models import Team, TeamLead
+from app.users.models import Agent, ApiKey, Role, User
 from tests.conftest import DATA, MODEL_CACHE
 
 runner = CliRunner()
@@ -19,7 +20,14 @@ def env(tmp_path, db_url, monkeypatch):
     monkeypatch.setenv("CALLQA_MODEL_DIR", str(MODEL_CACHE))
     yield db_url
     with Session(engine_for(db_url)) as session:  # the CLI commits; clean up after it
-        for row in [*session.exec(select(User)).all(), *session.exec(select(ApiKey)).all()]:
+        for lead in session.exec(select(TeamLead)).all():
+            session.delete(lead)
+        for agent in session.exec(select(Agent)).all():
+            agent.team_id = None
+            session.add(agent)
+        session.flush()
+        for row in [*session.exec(select(User)).all(), *session.exec(select(ApiKey)).all(),
+                    *session.exec(select(Team)).all()]:
             session.delete(row)
         session.commit()
 
@@ -128,3 +136,20 @@ def test_score_rejects_an_invalid_scorecard_with_its_line(env, tmp_path):
 def test_rescore_needs_calls_and_a_known_version(env):
     result = runner.invoke(cli, ["rescore", "--version-id", "999", "--call", "1"])
     assert result.exit_code == 1 and "scorecard version 999 not found" in result.output
+
+
+def test_teams_add_links_supervisors_and_agents(env):
+    assert runner.invoke(cli, ["users", "add", "--email", "lead@cc.test", "--password",
+                               "long-enough-1", "--role", "supervisor"]).exit_code == 0
+    result = runner.invoke(cli, ["teams", "add", "Billing", "--lead", "lead@cc.test",
+                                 "--agent", "agent-7"])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(cli, ["teams", "list"]).output
+    assert "Billing\tleads: lead@cc.test\tagents: agent-7" in listed
+    bad = runner.invoke(cli, ["teams", "add", "Billing", "--lead", "nobody@cc.test"])
+    assert bad.exit_code == 1 and "not found" in bad.output
+
+
+def test_alerts_sweep_runs(env):
+    result = runner.invoke(cli, ["alerts", "sweep"])
+    assert result.exit_code == 0 and "alert(s) raised" in result.output

@@ -142,12 +142,13 @@ def test_agreement_reports_overrides_per_criterion_with_call_counts(client, worl
     assert csv.text.splitlines()[0] == "criterion,label,calls,overridden,share_overridden"
 
 
-def test_calibration_is_blind_until_you_score(client, world, users):
-    from app.teams.models import TeamLead
-
+def test_calibration_is_blind_until_you_score(client, world):
     call = world.calls["a1_good"].id
     crit, _ = _criteria(client, world, call)
     applicable = [k for k, c in crit.items() if c["applicable"]]
+    outsider = client.post("/api/v1/calibrations", headers=world.sup_a.headers, json={
+        "call_id": call, "reviewers": [world.sup_a.email, world.sup_b.email]})
+    assert outsider.status_code == 400 and world.sup_b.email in outsider.json()["detail"]
     r = client.post("/api/v1/calibrations", headers=world.sup_a.headers,
                     json={"call_id": call, "reviewers": [world.sup_a.email, world.admin.email]})
     assert r.status_code == 201, r.text
@@ -174,4 +175,3 @@ def test_calibration_is_blind_until_you_score(client, world, users):
     # A calibration never becomes the agent's score.
     card = client.get("/api/v1/me/scorecard", headers=world.a1.headers).json()
     assert not next(c for c in card["calls"] if c["call_id"] == call)["reviewed"]
-    del TeamLead, users

@@ -1,0 +1,107 @@
+"""Web pages without a browser: login, cookies, CSRF, scope, errors, CSV safety."""
+
+import re
+
+from app.csvexport import safe_cell, to_csv
+from app.web.session import CSRF_COOKIE, SESSION_COOKIE
+from tests.app.world import PASSWORD
+
+
+def _login(client, email, password=PASSWORD):
+    client.cookies.clear()
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"email": email, "password": password, "csrf": csrf,
+                                       "next": "/calls"}, follow_redirects=False)
+
+
+def test_login_sets_a_safe_session_cookie(client, world):
+    r = _login(client, world.sup_a.email)
+    assert r.status_code == 303 and r.headers["location"] == "/calls"
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert client.get("/calls").status_code == 200
+
+
+def test_wrong_password_keeps_the_email_and_says_so(client, world):
+    r = _login(client, world.sup_a.email, "wrong-password")
+    assert r.status_code == 401 and "Incorrect email or password" in r.text
+    assert world.sup_a.email in r.text
+    assert SESSION_COOKIE not in r.cookies
+
+
+def test_forms_without_the_csrf_token_are_refused(client, world):
+    _login(client, world.sup_a.email)
+    call = world.calls["a1_good"].id
+    r = client.post(f"/calls/{call}/review", data={"coaching_note": "x"},
+                    follow_redirects=False)
+    assert r.status_code == 403 and "security token" in r.text
+    r = client.post(f"/calls/{call}/review", data={"coaching_note": "x", "csrf": "forged"},
+                    follow_redirects=False)
+    assert r.status_code == 403
+    # A login form posted from elsewhere (no token) is refused as well.
+    client.cookies.clear()
+    r = client.post("/login", data={"email": world.sup_a.email, "password": PASSWORD})
+    assert r.status_code == 403
+
+
+def test_open_redirect_is_not_possible(client, world):
+    client.cookies.clear()
+    page = client.get("/login")
+    csrf = client.cookies.get(CSRF_COOKIE)
+    r = client.post("/login", data={"email": world.a1.email, "password": PASSWORD,
+                                    "csrf": csrf, "next": "//evil.example/x"},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/"
+    del page
+
+
+def test_pages_render_for_each_role_and_scope_answers_404(client, world):
+    a1_call, b1_call = world.calls["a1_good"].id, world.calls["b1_good"].id
+    _login(client, world.sup_a.email)
+    for path in ("/review-queue", "/calls", f"/calls/{a1_call}", "/dashboard", "/alerts",
+                 "/disputes", "/agreement", f"/agents/{world.calls['a1_good'].agent_id}"):
+        assert client.get(path).status_code == 200, path
+    page = client.get(f"/calls/{a1_call}").text
+    assert 'id="player"' in page and 'class="seg agent' in page and "Save review" in page
+    assert client.get(f"/calls/{b1_call}").status_code == 404
+    assert client.get("/audit").status_code == 403
+    _login(client, world.a1.email)
+    me = client.get("/me")
+    assert me.status_code == 200 and "My scorecard" in me.text
+    assert "Save review" not in client.get(f"/calls/{a1_call}").text
+    assert client.get(f"/calls/{b1_call}").status_code == 404
+    assert client.get("/dashboard").status_code == 403
+
+
+def test_review_from_the_web_form_changes_the_agents_page(client, world):
+    call = world.calls["a1_good"].id
+    _login(client, world.sup_a.email)
+    csrf = client.cookies.get(CSRF_COOKIE)
+    missing_reason = client.post(f"/calls/{call}/review", data={
+        "csrf": csrf, "dimension__empathy": "20"}, follow_redirects=False)
+    assert missing_reason.status_code == 400 and "say why" in missing_reason.text
+    ok = client.post(f"/calls/{call}/review", data={
+        "csrf": csrf, "dimension__empathy": "20", "reason__dimension__empathy": "cold",
+        "coaching_note": "Acknowledge the customer first."}, follow_redirects=False)
+    assert ok.status_code == 303
+    _login(client, world.a1.email)
+    page = client.get("/me").text
+    assert "Acknowledge the customer first." in page and "reviewed" in page
+
+
+def test_csv_cells_cannot_run_as_formulas():
+    assert safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert safe_cell("+1") == "'+1" and safe_cell("@cmd") == "'@cmd"
+    assert safe_cell(-3.5) == "-3.5" and safe_cell(None) == ""
+    assert to_csv(["a"], [["-2+3"]]).splitlines()[1] == "'-2+3"
+
+
+def test_call_list_export_is_safe(client, world, session):
+    call = world.calls["a1_good"]
+    call.customer_ref = "=cmd|' /C calc'!A0"
+    session.add(call)
+    session.commit()
+    _login(client, world.sup_a.email)
+    text = client.get("/calls.csv").text
+    assert "'=cmd" in text and "\n=cmd" not in text and ",=cmd" not in text

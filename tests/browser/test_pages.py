@@ -1,0 +1,89 @@
+"""The pages in a real browser: a supervisor reviews, an agent sees and disputes."""
+
+from __future__ import annotations
+
+from tests.app.world import PASSWORD
+
+
+def login(page, live, person) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live.url}/login")
+    page.fill("input[name=email]", person.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_supervisor_seeks_the_audio_from_the_transcript_and_overrides(page, live):
+    w = live.world
+    login(page, live, w.sup_a)
+    assert "/review-queue" in page.url
+    # The auto-fail call waits at the top of the queue.
+    first = page.locator("table.list tbody tr").first
+    assert "auto-fail" in first.inner_text()
+    page.screenshot(path=str(live.shots / "review-queue.png"), full_page=True)
+    first.locator("a").click()
+    page.wait_for_load_state("networkidle")
+    call_id = w.calls["a1_promise"].id
+    assert page.url.endswith(f"/calls/{call_id}")
+
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    line = page.locator("#transcript .seg").nth(3)
+    start = float(line.get_attribute("data-start"))
+    assert start > 5
+    line.click()
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('player').currentTime - {start}) < 1.5")
+    # The line being spoken is highlighted, and agent and customer lines look different.
+    page.wait_for_selector("#transcript .seg.speaking")
+    assert page.locator("#transcript .seg.agent").count() > 0
+    assert page.locator("#transcript .seg.customer").count() > 0
+    page.evaluate("document.getElementById('player').pause()")
+    page.screenshot(path=str(live.shots / "call.png"), full_page=True)
+
+    overall_before = page.locator("tr.overall td").nth(1).inner_text()
+    # Clear the auto-fail: the overall leaves 0.
+    criterion = page.locator("tr.miss[data-criterion]", has=page.locator(".tag.fail")).locator(
+        "select").first
+    name = criterion.get_attribute("name")
+    criterion.select_option("pass")
+    page.fill(f"input[name=reason__{name}]", "quoting the brochure is allowed")
+    page.fill("textarea[name=coaching_note]", "Say 'the brochure says' first.")
+    page.click("#review-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    review = page.locator("#reviews article").first.inner_text()
+    assert w.sup_a.email in review and "quoting the brochure is allowed" in review
+    assert "reviewed" in page.locator("aside h2").first.inner_text()
+    assert page.locator("tr.overall td").nth(2).inner_text() != overall_before
+
+
+def test_agent_sees_own_scorecard_disputes_and_cannot_open_others(page, live):
+    w = live.world
+    login(page, live, w.a1)
+    assert page.url.endswith("/me")
+    assert "My scorecard" in page.inner_text("h1")
+    rows = page.locator("#my-calls tbody tr")
+    assert rows.count() == 2
+    page.screenshot(path=str(live.shots / "my-scorecard.png"), full_page=True)
+    # Another agent's call: 404, nothing of it shown.
+    response = page.goto(f"{live.url}/calls/{w.calls['b1_good'].id}")
+    assert response.status == 404
+    assert "Not found" in page.inner_text("h1")
+    # Dispute one's own call.
+    page.goto(f"{live.url}/calls/{w.calls['a1_good'].id}")
+    page.fill("textarea[name=reason]", "The greeting was there at 0:01")
+    page.click("#disputes button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "open" in page.locator("#disputes article").first.inner_text()
+
+
+def test_dashboard_and_alerts_at_a_glance(page, live):
+    login(page, live, live.world.admin)
+    page.goto(f"{live.url}/dashboard")
+    assert page.locator(".tile").count() >= 6
+    assert page.locator("svg.chart").count() >= 2
+    page.screenshot(path=str(live.shots / "dashboard.png"), full_page=True)
+    page.goto(f"{live.url}/alerts")
+    row = page.locator("tbody tr", has_text="auto-fail").first
+    row.locator("button").click()
+    page.wait_for_selector("tbody tr.acked")
+    page.screenshot(path=str(live.shots / "alerts.png"), full_page=True)
