@@ -45,6 +45,7 @@ def _fail(message: str) -> None:
 
 
 def _session(settings: Settings) -> Session:
+    from app import models  # noqa: F401  (every table known before the first query)
     from app.db import engine_for
 
     return Session(engine_for(settings.db_url))

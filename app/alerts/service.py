@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from statistics import mean
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -104,10 +104,14 @@ def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]
                 message = f"{longest:.0f} s of dead air (limit {p['seconds']:.0f} s)"
         elif rule.kind is RuleKind.repeat_call and call.customer_ref:
             since = as_utc(call.started_at) - timedelta(days=p["days"])
+            # The call before this one (same start time: the one uploaded first).
             earlier = session.exec(
                 select(Call).where(Call.customer_ref == call.customer_ref, Call.id != call.id,
-                                   Call.started_at >= since, Call.started_at <= call.started_at)
-                .order_by(col(Call.started_at).desc())).first()
+                                   Call.started_at >= since,
+                                   or_(Call.started_at < call.started_at,
+                                       and_(Call.started_at == call.started_at,
+                                            col(Call.id) < (call.id or 0))))
+                .order_by(col(Call.started_at).desc(), col(Call.id).desc())).first()
             if earlier is not None:
                 hours = (as_utc(call.started_at) - as_utc(earlier.started_at)).total_seconds()
                 message = (f"customer {call.customer_ref} called again {hours / 3600:.0f} h "

@@ -153,3 +153,20 @@ def test_teams_add_links_supervisors_and_agents(env):
 def test_alerts_sweep_runs(env):
     result = runner.invoke(cli, ["alerts", "sweep"])
     assert result.exit_code == 0 and "alert(s) raised" in result.output
+
+
+def test_cli_works_in_a_fresh_process(tmp_path):
+    """Each command runs in its own process: every table must be known there, not only in a
+    test run that imported the whole app already."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CALLQA_DATA_DIR": str(tmp_path / "data")}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "app.cli", *args],  # noqa: E731
+                                       env=env, capture_output=True, text=True, timeout=120)
+    assert run("migrate").returncode == 0
+    made = run("users", "add", "--email", "x@cc.test", "--password", "long-enough-1",
+               "--role", "agent", "--agent", "x1")
+    assert made.returncode == 0, made.stderr
+    assert run("teams", "add", "T", "--agent", "x1").returncode == 0
