@@ -108,8 +108,8 @@ def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]
             earlier = session.exec(
                 select(Call).where(Call.customer_ref == call.customer_ref, Call.id != call.id,
                                    Call.started_at >= since,
-                                   or_(Call.started_at < call.started_at,
-                                       and_(Call.started_at == call.started_at,
+                                   or_(col(Call.started_at) < call.started_at,
+                                       and_(col(Call.started_at) == call.started_at,
                                             col(Call.id) < (call.id or 0))))
                 .order_by(col(Call.started_at).desc(), col(Call.id).desc())).first()
             if earlier is not None:
