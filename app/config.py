@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     alert_webhook_secret: str | None = None
     alert_sweep_seconds: float = Field(default=300.0, gt=0)
+    # Mystery shoppers: a link stays valid this many days after its due date; submissions are
+    # limited per link and per address (per hour).
+    shopper_grace_days: int = Field(default=3, ge=0)
+    shopper_attempts_per_link: int = Field(default=10, ge=1)
+    shopper_attempts_per_address: int = Field(default=30, ge=1)
+    # A shopper's stated contact time matches a recording started this close to it.
+    shopper_match_minutes: int = Field(default=15, ge=1)
+    # How much each source weighs in an agent's blended overall score.
+    source_weights: dict[str, float] = Field(
+        default_factory=lambda: {"automatic": 1.0, "review": 1.0, "shopper": 1.0})
     # Browser sessions: the cookie is sent over HTTPS only unless this is off (plain-HTTP dev).
     cookie_secure: bool = False
 

@@ -43,8 +43,26 @@ class Conflict(CallqaError):
     status_code = 409
 
 
+class Gone(CallqaError):
+    status_code = 410
+
+
 class PayloadTooLarge(CallqaError):
     status_code = 413
+
+
+class TooManyRequests(CallqaError):
+    status_code = 429
+
+
+class FormInvalid(CallqaError):
+    """Answers that cannot be accepted; `errors` says, per question, why."""
+
+    status_code = 422
+
+    def __init__(self, message: str, errors: dict[str, str]) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 _AUDIO_STATUS: dict[type[TranscriptionError], int] = {
@@ -59,7 +77,12 @@ _AUDIO_STATUS: dict[type[TranscriptionError], int] = {
 def _callqa_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CallqaError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": "3600"}
+    body: dict[str, object] = {"detail": exc.message}
+    if isinstance(exc, FormInvalid):
+        body["errors"] = exc.errors
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 def _audio_handler(request: Request, exc: Exception) -> JSONResponse:

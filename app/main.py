@@ -18,6 +18,7 @@ from app.jobs.queue import JobQueue
 from app.limits import BodySizeLimit
 from app.reviews.routes import router as reviews_router
 from app.scorecards.routes import router as scorecards_router
+from app.shopper.routes import router as shopper_router
 from app.teams.routes import router as teams_router
 from app.users.routes import router as auth_router
 from app.web import routes as web
@@ -29,6 +30,8 @@ PUBLIC_PATHS = frozenset(
         "/login",
         "/static",
         "/healthz",
+        "/shop/{token}",
+        "/api/v1/shop/{token}",
         "/api/v1/auth/token",
         "/docs",
         "/docs/oauth2-redirect",
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(dashboards_router)
     app.include_router(audit_router)
+    app.include_router(shopper_router)
 
     web.install(app)
 

@@ -6,9 +6,11 @@ from app.calls.models import Call, Transcript, TranscriptSegment
 from app.jobs.models import Job
 from app.reviews.models import Calibration, CalibrationReviewer, Dispute, Review
 from app.scorecards.models import CallScore, ScorecardVersion
+from app.shopper.models import ShopperAssignment, ShopperAttempt, ShopperSubmission, ShopperTemplate
 from app.teams.models import Team, TeamLead
 from app.users.models import Agent, ApiKey, User
 
 __all__ = ["Agent", "Alert", "AlertRule", "ApiKey", "AuditEvent", "Calibration",
            "CalibrationReviewer", "Call", "CallScore", "Dispute", "Job", "Review",
-           "ScorecardVersion", "Team", "TeamLead", "Transcript", "TranscriptSegment", "User"]
+           "ScorecardVersion", "ShopperAssignment", "ShopperAttempt", "ShopperSubmission",
+           "ShopperTemplate", "Team", "TeamLead", "Transcript", "TranscriptSegment", "User"]

@@ -5,16 +5,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.audit.service import audited
 from app.auth import CallReader, ReviewWriter, SettingsDep
 from app.csvexport import csv_response, wants_csv
 from app.dashboards import service
-from app.dashboards.schemas import AGENT_CSV_HEADER, DashboardPublic, agent_csv_rows
+from app.dashboards.schemas import (
+    AGENT_CSV_HEADER,
+    DashboardPublic,
+    EstimatePublic,
+    agent_csv_rows,
+)
 from app.db import SessionDep
 from app.errors import BadRequest, NotFound
 from app.reviews.service import reviews_of
+from app.shopper import service as shopper
 
 router = APIRouter(prefix="/api/v1", tags=["dashboards"])
 
@@ -35,13 +41,33 @@ class ScorecardCall(BaseModel):
     coaching_notes: list[str]
 
 
+class SourcePublic(BaseModel):
+    source: str = Field(description="automatic (machine, not reviewed), review, or shopper")
+    weight: float
+    overall: EstimatePublic
+    dimensions: dict[str, float | None]
+
+
+class ShopperVisit(BaseModel):
+    id: int
+    submitted_at: datetime
+    channel: str
+    overall: float | None
+    dimensions: dict[str, float | None]
+    matched_call_id: int | None
+
+
 class AgentScorecard(BaseModel):
     agent_id: int
     agent: str
     name: str | None
     team: str | None
     summary: DashboardPublic
+    sources: list[SourcePublic]
+    blended_overall: float | None = Field(
+        description="the sources' overalls weighted by CALLQA_SOURCE_WEIGHTS")
     calls: list[ScorecardCall]
+    shopper_visits: list[ShopperVisit]
 
 
 def _range(started_from: datetime | None, started_to: datetime | None) -> None:
@@ -86,9 +112,25 @@ def _scorecard(session: SessionDep, principal: CallReader, settings: SettingsDep
                                                 "competence", "personal_touch",
                                                 "script_compliance")},
             auto_fail=s.auto_fail, reviewed=s.reviewed, coaching_notes=notes))
-    return AgentScorecard(agent_id=card.agent.id or 0, agent=card.agent.external_id,
-                          name=card.agent.name, team=card.team,
-                          summary=DashboardPublic.of(card.summary), calls=calls)
+    found, blended = shopper.sources(session, settings=settings, agent_id=agent_id,
+                                     calls=card.calls, started_from=started_from,
+                                     started_to=started_to)
+    visits = [ShopperVisit(id=v.id or 0, submitted_at=v.submitted_at, channel=v.channel,
+                           overall=v.overall,
+                           dimensions={f: getattr(v, f) for f in ("reliability",
+                                                                  "responsiveness", "empathy",
+                                                                  "competence",
+                                                                  "personal_touch",
+                                                                  "script_compliance")},
+                           matched_call_id=v.matched_call_id)
+              for v in shopper.visits_of(session, agent_id=agent_id)]
+    return AgentScorecard(
+        agent_id=card.agent.id or 0, agent=card.agent.external_id, name=card.agent.name,
+        team=card.team, summary=DashboardPublic.of(card.summary),
+        sources=[SourcePublic(source=s.name, weight=s.weight,
+                              overall=EstimatePublic.of(s.overall), dimensions=s.dimensions)
+                 for s in found],
+        blended_overall=blended, calls=calls, shopper_visits=visits)
 
 
 @router.get("/agents/{agent_id}/scorecard", response_model=AgentScorecard)

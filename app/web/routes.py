@@ -388,8 +388,13 @@ def _card_page(request: Request, session: SessionDep, settings: SettingsDep,
             notes[s.call.id or 0] = reviews.reviews_of(session, call_id=s.call.id or 0)
     disputes = {d.call_id: d for d in reversed(reviews.list_disputes(
         session, principal=principal, status=None)) if d.agent == card.agent.external_id}
+    from app.shopper import service as shopper
+
+    found, blended = shopper.sources(session, settings=settings, agent_id=agent_id,
+                                     calls=card.calls, started_from=lo, started_to=hi)
     return render(request, "scorecard.html", principal, card=card, s=card.summary,
-                  notes=notes, disputes=disputes, q=request.query_params)
+                  notes=notes, disputes=disputes, q=request.query_params, sources=found,
+                  blended=blended, visits=shopper.visits_of(session, agent_id=agent_id))
 
 
 @router.get("/me", response_class=HTMLResponse)
@@ -515,8 +520,11 @@ def _is_web(request: Request) -> bool:
 
 
 def install(app: FastAPI) -> None:
+    from app.web.shopper_pages import router as shopper_pages
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
+    app.include_router(shopper_pages)
 
     def error_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CallqaError)

@@ -46,6 +46,8 @@ def test_public_list_is_only_what_the_rules_allow():
         "/login",
         "/static",
         "/healthz",
+        "/shop/{token}",
+        "/api/v1/shop/{token}",
         "/api/v1/auth/token",
         "/docs",
         "/docs/oauth2-redirect",

@@ -32,17 +32,22 @@ BODIES: dict[tuple[str, str], dict] = {
                                                   "decision_reason": "the score stands"},
     ("POST", "/calls/{call_id}/calibrations"): {"reviewers": []},
     ("POST", "/calibrations/{calibration_id}/verdicts"): {},
+    ("POST", "/api/v1/shopper/assignments/{assignment_id}/link"): {},
+    ("POST", "/api/v1/shop/{token}"): {"answers": {}},
+    ("POST", "/shop/{token}"): {},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
 # only (teams, rules, scorecards) are not about an owner: they are checked by role alone.
 INSIDE = {"call_id": {"admin", "sup_a", "a1"}, "agent_id": {"admin", "sup_a", "a1"},
           "dispute_id": {"admin", "sup_a", "a1"}, "calibration_id": {"sup_a", "admin"},
-          "alert_id": {"admin", "sup_a", "a1"}, "score_id": {"admin", "sup_a", "a1"}}
+          "alert_id": {"admin", "sup_a", "a1"}, "score_id": {"admin", "sup_a", "a1"},
+          "assignment_id": {"admin", "sup_a"}}
 # The review acknowledgement belongs to the agent alone: to anyone else it does not exist.
 INSIDE_BY_ROUTE = {"/api/v1/reviews/{review_id}/acknowledge": {"a1"},
                    "/reviews/{review_id}/acknowledge": {"a1"}}
-ROLE_ONLY = {"team_id", "external_id", "rule_id", "version_id"}
+# The shopper's link is public: it is checked by tests/app/test_shopper.py.
+ROLE_ONLY = {"team_id", "external_id", "rule_id", "version_id", "token"}
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
 
@@ -58,7 +63,10 @@ def objects(client, world):
         "call_id": call, "reviewers": [world.sup_a.email, world.admin.email]}).json()["id"]
     alert = client.get("/api/v1/alerts", headers=world.admin.headers).json()["items"]
     alert_id = next(a["id"] for a in alert if a["call_id"] == call)
+    visit = client.post("/api/v1/shopper/assignments", headers=world.sup_a.headers, json={
+        "agent": "A1", "channel": "phone", "due": "2099-01-01"}).json()
     return {"call_id": call, "score_id": detail["score"]["id"], "review_id": review,
+            "assignment_id": visit["id"], "token": visit["link"].removeprefix("/shop/"),
             "dispute_id": dispute, "calibration_id": calibration, "alert_id": alert_id,
             "agent_id": world.calls["a1_promise"].agent_id, "team_id": 1,
             "external_id": "A1", "rule_id": 1, "version_id": 1}
