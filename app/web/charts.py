@@ -73,7 +73,7 @@ def bars(counts: Sequence[int], *, labels: Sequence[str], title: str) -> Markup:
         h = c / top * (_H - 2 * _PAD)
         x = _PAD + i * width
         parts.append(f'<rect x="{x + 2:.1f}" y="{_H - _PAD - h:.1f}" width="{width - 4:.1f}" '
-                     f'height="{h:.1f}" class="bar"><title>{escape(label)}: {c}</title></rect>'
+                     f'height="{h:.1f}" class="hbar"><title>{escape(label)}: {c}</title></rect>'
                      f'<text x="{x + width / 2:.1f}" y="{_H - 10}" class="tick" '
                      f'text-anchor="middle">{escape(label)}</text>')
         if c:
