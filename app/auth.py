@@ -46,11 +46,13 @@ class Principal:
 
 # What each role may do; API keys carry their own scopes.
 _ROLE_SCOPES: dict[Role, frozenset[str]] = {
+    # incentives:read (every agent's pay line) is for payroll's API key only; people read the
+    # lines of the agents they may see through incentives:team.
     Role.admin: frozenset({"calls:read", "calls:write", "calls:manage", "reviews:write",
                            "alerts:read", "alerts:manage", "teams:manage", "audit:read",
-                           "incentives:read"}),
+                           "incentives:team", "incentives:lock", "incentives:manage"}),
     Role.supervisor: frozenset({"calls:read", "calls:write", "calls:manage", "reviews:write",
-                                "alerts:read"}),
+                                "alerts:read", "incentives:team", "incentives:lock"}),
     Role.agent: frozenset({"calls:read", "disputes:write"}),
 }
 
@@ -145,3 +147,7 @@ AlertReader = Annotated[Principal, Depends(require_scope("alerts:read"))]
 AlertManager = Annotated[Principal, Depends(require_scope("alerts:manage"))]
 TeamManager = Annotated[Principal, Depends(require_scope("teams:manage"))]
 AuditReader = Annotated[Principal, Depends(require_scope("audit:read"))]
+PayrollReader = Annotated[Principal, Depends(require_scope("incentives:read"))]
+IncentiveTeamReader = Annotated[Principal, Depends(require_scope("incentives:team"))]
+IncentiveLocker = Annotated[Principal, Depends(require_scope("incentives:lock"))]
+IncentiveManager = Annotated[Principal, Depends(require_scope("incentives:manage"))]

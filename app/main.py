@@ -14,6 +14,7 @@ from app.config import Settings, get_settings
 from app.dashboards.routes import router as dashboards_router
 from app.db import SessionDep, engine_for
 from app.errors import install_handlers
+from app.incentives.routes import router as incentives_router
 from app.jobs.queue import JobQueue
 from app.limits import BodySizeLimit
 from app.reviews.routes import router as reviews_router
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboards_router)
     app.include_router(audit_router)
     app.include_router(shopper_router)
+    app.include_router(incentives_router)
 
     web.install(app)
 

@@ -3,6 +3,7 @@
 from app.alerts.models import Alert, AlertRule
 from app.audit.models import AuditEvent
 from app.calls.models import Call, Transcript, TranscriptSegment
+from app.incentives.models import BonusRuleVersion, IncentiveLine, IncentivePeriod
 from app.jobs.models import Job
 from app.reviews.models import Calibration, CalibrationReviewer, Dispute, Review
 from app.scorecards.models import CallScore, ScorecardVersion
@@ -10,7 +11,8 @@ from app.shopper.models import ShopperAssignment, ShopperAttempt, ShopperSubmiss
 from app.teams.models import Team, TeamLead
 from app.users.models import Agent, ApiKey, User
 
-__all__ = ["Agent", "Alert", "AlertRule", "ApiKey", "AuditEvent", "Calibration",
+__all__ = ["Agent", "Alert", "AlertRule", "ApiKey", "AuditEvent", "BonusRuleVersion",
+           "IncentiveLine", "IncentivePeriod", "Calibration",
            "CalibrationReviewer", "Call", "CallScore", "Dispute", "Job", "Review",
            "ScorecardVersion", "ShopperAssignment", "ShopperAttempt", "ShopperSubmission",
            "ShopperTemplate", "Team", "TeamLead", "Transcript", "TranscriptSegment", "User"]

@@ -8,6 +8,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -258,5 +259,17 @@ def score_row(*, call_id: int, version_id: int, result: qa.CallScore) -> CallSco
         reliability=dims["reliability"], responsiveness=dims["responsiveness"],
         empathy=dims["empathy"], competence=dims["competence"],
         personal_touch=dims["personal_touch"], script_compliance=data["script_compliance"],
-        auto_fail=result.auto_fail, detail=data,
+        auto_fail=result.auto_fail, detail=data, **score_facts(data),
     )
+
+
+def score_facts(detail: dict[str, Any]) -> dict[str, Any]:
+    """The columns kept beside a score's detail for the incentive figures."""
+    metrics = detail.get("metrics", {})
+    transfer = next((c for c in detail.get("criteria", []) if c["id"] == "no_transfer"), None)
+    return {
+        "agent_talk_share": (metrics.get("talk_share") or {}).get("agent"),
+        "hold_seconds": round(sum(h["seconds"] for h in metrics.get("holds", [])), 2),
+        # A scorecard without the transfer criterion cannot tell: count the call as kept.
+        "transferred": bool(transfer and transfer["applicable"] and not transfer["passed"]),
+    }

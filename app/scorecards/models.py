@@ -40,5 +40,10 @@ class CallScore(SQLModel, table=True):
     personal_touch: float | None = None
     script_compliance: float | None = None
     auto_fail: bool = Field(default=False, index=True)
+    # Facts the incentive figures need, as columns so a month of calls is read without
+    # parsing every score's detail.
+    agent_talk_share: float | None = None
+    hold_seconds: float | None = None
+    transferred: bool | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)

@@ -520,11 +520,13 @@ def _is_web(request: Request) -> bool:
 
 
 def install(app: FastAPI) -> None:
+    from app.web.incentive_pages import router as incentive_pages
     from app.web.shopper_pages import router as shopper_pages
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
     app.include_router(shopper_pages)
+    app.include_router(incentive_pages)
 
     def error_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CallqaError)

@@ -35,6 +35,8 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/shopper/assignments/{assignment_id}/link"): {},
     ("POST", "/api/v1/shop/{token}"): {"answers": {}},
     ("POST", "/shop/{token}"): {},
+    ("POST", "/api/v1/incentives/periods/{period}/lock"): {},
+    ("POST", "/incentives/{period}/lock"): {},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -47,7 +49,7 @@ INSIDE = {"call_id": {"admin", "sup_a", "a1"}, "agent_id": {"admin", "sup_a", "a
 INSIDE_BY_ROUTE = {"/api/v1/reviews/{review_id}/acknowledge": {"a1"},
                    "/reviews/{review_id}/acknowledge": {"a1"}}
 # The shopper's link is public: it is checked by tests/app/test_shopper.py.
-ROLE_ONLY = {"team_id", "external_id", "rule_id", "version_id", "token"}
+ROLE_ONLY = {"team_id", "external_id", "rule_id", "version_id", "token", "period"}
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
 
@@ -69,7 +71,7 @@ def objects(client, world):
             "assignment_id": visit["id"], "token": visit["link"].removeprefix("/shop/"),
             "dispute_id": dispute, "calibration_id": calibration, "alert_id": alert_id,
             "agent_id": world.calls["a1_promise"].agent_id, "team_id": 1,
-            "external_id": "A1", "rule_id": 1, "version_id": 1}
+            "external_id": "A1", "rule_id": 1, "version_id": 1, "period": "2030-01"}
 
 
 def _routes(app) -> list[tuple[str, APIRoute]]:

@@ -105,3 +105,22 @@ def test_call_list_export_is_safe(client, world, session):
     _login(client, world.sup_a.email)
     text = client.get("/calls.csv").text
     assert "'=cmd" in text and "\n=cmd" not in text and ",=cmd" not in text
+
+
+def test_incentive_pages(client, world):
+    _login(client, world.sup_a.email)
+    page = client.get("/incentives", params={"period": "2026-11"})
+    assert page.status_code == 200 and "Ann One" in page.text and "Bea One" not in page.text
+    assert "Does better service sell more?" in page.text
+    csv = client.get("/incentives.csv", params={"period": "2026-11"})
+    assert csv.text.splitlines()[0].startswith("agent,name,team")
+    csrf = client.cookies.get(CSRF_COOKIE)
+    locked = client.post("/incentives/2026-11/lock", data={"csrf": csrf},
+                         follow_redirects=False)
+    assert locked.status_code == 303
+    assert "Locked" in client.get("/incentives", params={"period": "2026-11"}).text
+    _login(client, world.a1.email)
+    mine = client.get("/me/incentives", params={"period": "2026-11"})
+    assert mine.status_code == 200 and "The rules, one by one" in mine.text
+    assert "auto-fail" in mine.text  # why A1 does not qualify
+    assert client.get("/incentives").status_code == 403

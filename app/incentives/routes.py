@@ -1,0 +1,280 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth import (
+    CallReader,
+    CallWriter,
+    IncentiveLocker,
+    IncentiveManager,
+    IncentiveTeamReader,
+    PayrollReader,
+)
+from app.csvexport import csv_response, wants_csv
+from app.db import SessionDep
+from app.errors import BadRequest, NotFound
+from app.incentives import service
+from app.incentives.models import PeriodStatus
+from app.timeutil import utcnow
+from app.users.models import Role
+
+router = APIRouter(prefix="/api/v1", tags=["incentives"])
+
+
+class AdjustmentPublic(BaseModel):
+    for_period: str
+    amount: str
+    reason: str = "figures of a locked period changed after it was locked"
+
+
+class IncentivePublic(BaseModel):
+    agent: str = Field(description="the agent's external id")
+    name: str | None
+    team: str | None
+    calls: int
+    counted_calls: int
+    sales_calls: int
+    deals: int
+    counted_deals: int
+    revenue: str
+    conversion: float | None
+    average_scores: dict[str, float | None]
+    eligible: bool
+    amount: str = Field(description="this period's line plus any adjustments it carries")
+    currency: str
+    rule_version: int | None
+    scorecard_versions: list[int]
+    period: str
+    period_status: PeriodStatus
+    provisional: bool = Field(description="true until the period is locked")
+    adjustments: list[AdjustmentPublic]
+    checks: list[dict[str, Any]] = Field(description="every rule: passed, figure, threshold")
+
+
+class IncentivePage(BaseModel):
+    period: str
+    status: PeriodStatus
+    items: list[IncentivePublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class PeriodPublic(BaseModel):
+    period: str
+    status: PeriodStatus
+    rule_version_id: int | None
+    computed_at: datetime | None
+    locked_at: datetime | None
+    locked_by: str | None
+
+
+class RulesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    definition: str = Field(min_length=1)
+
+
+class RulesPublic(BaseModel):
+    id: int
+    name: str
+    version: int
+    definition: str
+    created_at: datetime
+
+
+class ImportPublic(BaseModel):
+    rows: int
+    applied: int
+    rejected: list[dict[str, Any]]
+    mode: str = "all-or-nothing: one rejected row and no row is applied"
+
+
+def _public(row: Any, pay: service.PayLine) -> IncentivePublic:
+    line = pay.regular
+    figs = line.figures if line else {}
+    return IncentivePublic(
+        agent=pay.agent.external_id, name=pay.agent.name, team=pay.team,
+        calls=figs.get("calls", 0), counted_calls=figs.get("counted_calls", 0),
+        sales_calls=figs.get("sales_calls", 0), deals=figs.get("deals", 0),
+        counted_deals=figs.get("counted_deals", 0), revenue=figs.get("revenue", "0.00"),
+        conversion=figs.get("conversion"), average_scores=figs.get("scores", {}),
+        eligible=bool(line and line.eligible), amount=str(pay.amount),
+        currency=(line or pay.adjustments[0]).currency if (line or pay.adjustments) else "EUR",
+        rule_version=line.rule_version_id if line else None,
+        scorecard_versions=line.scorecard_versions if line else [],
+        period=row.period, period_status=row.status,
+        provisional=row.status is PeriodStatus.open,
+        adjustments=[AdjustmentPublic(for_period=a.for_period, amount=str(a.amount))
+                     for a in pay.adjustments],
+        checks=line.checks if line else [])
+
+
+_CSV_HEADER = ["agent", "name", "team", "calls", "deals", "revenue", "overall", "reliability",
+               "responsiveness", "empathy", "competence", "personal_touch",
+               "script_compliance", "eligible", "amount", "currency", "rule_version",
+               "period", "period_status", "provisional"]
+
+
+def _csv(items: list[IncentivePublic], period: str) -> Response:
+    return csv_response(_CSV_HEADER, [
+        [i.agent, i.name, i.team, i.calls, i.deals, i.revenue,
+         *(i.average_scores.get(k) for k in ("overall", "reliability", "responsiveness",
+                                             "empathy", "competence", "personal_touch",
+                                             "script_compliance")),
+         i.eligible, i.amount, i.currency, i.rule_version, i.period, i.period_status.value,
+         i.provisional] for i in items], filename=f"incentives-{period}.csv")
+
+
+@router.get("/incentives", response_model=IncentivePage)
+def payroll(request: Request, session: SessionDep, principal: PayrollReader, period: str,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            offset: Annotated[int, Query(ge=0)] = 0,
+            format: str | None = None) -> IncentivePage | Response:
+    """For payroll (an API key with `incentives:read`): one line per agent, ordered by the
+    agent's external id; JSON, or CSV with `Accept: text/csv`. Open periods are provisional."""
+    row, lines = service.read_lines(session, period, principal=None)
+    session.commit()
+    items = [_public(row, p) for p in lines]
+    if wants_csv(request, format):
+        return _csv(items, period)
+    return IncentivePage(period=period, status=row.status, items=items[offset:offset + limit],
+                         total=len(items), limit=limit, offset=offset)
+
+
+@router.get("/incentives/team", response_model=IncentivePage)
+def team_incentives(request: Request, session: SessionDep, principal: IncentiveTeamReader,
+                    period: str, format: str | None = None) -> IncentivePage | Response:
+    """The lines of the agents you may see (supervisors: your teams)."""
+    row, lines = service.read_lines(session, period, principal=principal)
+    session.commit()
+    items = [_public(row, p) for p in lines]
+    if wants_csv(request, format):
+        return _csv(items, period)
+    return IncentivePage(period=period, status=row.status, items=items, total=len(items),
+                         limit=len(items), offset=0)
+
+
+@router.get("/me/incentives", response_model=IncentivePublic)
+def my_incentives(session: SessionDep, principal: CallReader,
+                  period: str | None = None) -> IncentivePublic:
+    """Your own line and what is still missing (agents); the current month by default."""
+    if principal.role is not Role.agent or principal.agent_id is None:
+        raise NotFound("only agents have their own incentive line")
+    period = period or service.period_of(utcnow())
+    row, lines = service.read_lines(session, period, principal=principal,
+                                    agent_id=principal.agent_id)
+    session.commit()
+    if not lines:
+        raise NotFound(f"no calls of yours in {period} yet")
+    return _public(row, lines[0])
+
+
+@router.get("/incentives/periods", response_model=list[PeriodPublic])
+def periods(session: SessionDep, principal: IncentiveTeamReader) -> list[PeriodPublic]:
+    from sqlmodel import col, select
+
+    from app.incentives.models import IncentivePeriod
+
+    rows = session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period).desc()))
+    return [PeriodPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/incentives/periods/{period}/lock", response_model=PeriodPublic)
+def lock_period(period: str, session: SessionDep, principal: IncentiveLocker) -> PeriodPublic:
+    """Freeze the period (409 listing any undecided disputes on its calls). Later changes to
+    its calls become adjustment lines in the next open period."""
+    row = service.lock(session, period, by=principal.name)
+    session.commit()
+    return PeriodPublic.model_validate(row, from_attributes=True)
+
+
+@router.get("/incentives/rules", response_model=list[RulesPublic])
+def list_rules(session: SessionDep, principal: IncentiveTeamReader) -> list[RulesPublic]:
+    from sqlmodel import col, select
+
+    from app.incentives.models import BonusRuleVersion
+
+    service.current_rules(session)
+    session.commit()
+    rows = session.exec(select(BonusRuleVersion).order_by(col(BonusRuleVersion.version)))
+    return [RulesPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/incentives/rules", response_model=RulesPublic, status_code=201)
+def create_rules(body: RulesIn, session: SessionDep,
+                 principal: IncentiveManager) -> RulesPublic:
+    """Store the next version of the bonus rules (YAML; see scorecards/bonus_default.yaml)."""
+    row = service.create_rules(session, definition=body.definition, created_by=principal.name)
+    session.commit()
+    return RulesPublic.model_validate(row, from_attributes=True)
+
+
+@router.post("/outcomes/import", response_model=ImportPublic)
+async def import_outcomes(session: SessionDep, principal: CallWriter,
+                          file: Annotated[UploadFile, File(description="CSV: external_id, "
+                                                           "deal_closed, deal_value")],
+                          dry_run: bool = False) -> ImportPublic | JSONResponse:
+    """Deals from a CRM export, matched on the call's external_id. All or nothing: with any
+    rejected row (422) nothing changes, and the report says which rows and why."""
+    raw = await file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRequest("the file is not UTF-8 text") from None
+    report = service.import_outcomes(session, text=text, dry_run=dry_run)
+    body = ImportPublic(rows=report.rows, applied=report.applied, rejected=report.rejected)
+    if report.rejected:
+        session.rollback()
+        return JSONResponse(body.model_dump(), status_code=422)
+    session.commit()
+    return body
+
+
+class PerformanceRow(BaseModel):
+    key: str
+    name: str | None
+    figures: dict[str, Any]
+
+
+class BandPublic(BaseModel):
+    band: str
+    calls: int
+    sales_calls: int
+    deals: int
+    conversion: float | None
+    average_length_seconds: float | None
+
+
+@router.get("/performance", response_model=list[PerformanceRow])
+def performance(request: Request, session: SessionDep, principal: IncentiveTeamReader,
+                period: str, group: str = "agent",
+                format: str | None = None) -> list[PerformanceRow] | Response:
+    """Calls, inbound/outbound, average handle time, talk and hold shares, sales calls, deals,
+    conversion, revenue, average scores and share reviewed, per agent or team."""
+    rows = [PerformanceRow(key=k, name=n, figures=f.to_dict())
+            for k, n, f in service.performance(session, principal=principal, period=period,
+                                               group=group)]
+    if wants_csv(request, format):
+        keys = ["calls", "inbound", "outbound", "average_handle_seconds", "talk_share",
+                "hold_share", "sales_calls", "deals", "conversion", "revenue",
+                "reviewed_share"]
+        return csv_response([group, "name", *keys, "overall"],
+                            [[r.key, r.name, *(r.figures[k] for k in keys),
+                              r.figures["scores"].get("overall")] for r in rows],
+                            filename=f"performance-{period}.csv")
+    return rows
+
+
+@router.get("/performance/service-sales", response_model=list[BandPublic])
+def service_sales(session: SessionDep, principal: IncentiveTeamReader, period: str,
+                  team: int | None = None) -> list[BandPublic]:
+    """Does better service sell more? Score bands against conversion and call length."""
+    return [BandPublic(band=c.band, calls=c.calls, sales_calls=c.sales_calls, deals=c.deals,
+                       conversion=c.conversion, average_length_seconds=c.average_length)
+            for c in service.service_vs_sales(session, principal=principal, period=period,
+                                              team_id=team)]

@@ -1,0 +1,449 @@
+"""Outcomes, performance figures, bonus rules, periods and incentive lines. Never commits.
+
+A month's figures come from one query over its calls (with each call's latest score and latest
+review as columns), then pure code (scorecards.bonus) judges them: no query per agent."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select
+
+from app.auth import Principal
+from app.calls.models import Call
+from app.errors import BadRequest, Conflict, NotFound
+from app.incentives.models import (
+    BonusRuleVersion,
+    IncentiveLine,
+    IncentivePeriod,
+    LineKind,
+    PeriodStatus,
+)
+from app.reviews.effective import latest_scores, latest_verdicts
+from app.reviews.models import Dispute, DisputeStatus, Review
+from app.scope import agent_filter
+from app.scorecards.models import CallScore
+from app.teams.models import Team
+from app.timeutil import as_utc, utcnow
+from app.users.models import Agent
+from scorecards import bonus
+from scorecards.bonus import FIELDS, CallFact
+
+DEFAULT_NAME = "default"
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+# ---- periods --------------------------------------------------------------------------------
+
+def bounds(period: str) -> tuple[datetime, datetime]:
+    m = _PERIOD.match(period or "")
+    if not m:
+        raise BadRequest("`period` must be a month as YYYY-MM, e.g. 2026-11")
+    year, month = int(m.group(1)), int(m.group(2))
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+def period_of(moment: datetime) -> str:
+    return as_utc(moment).strftime("%Y-%m")
+
+
+def get_period(session: Session, period: str) -> IncentivePeriod | None:
+    bounds(period)
+    return session.exec(select(IncentivePeriod).where(IncentivePeriod.period == period)).first()
+
+
+def ensure_period(session: Session, period: str) -> IncentivePeriod:
+    row = get_period(session, period)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = IncentivePeriod(period=period)
+                session.add(row)
+        except IntegrityError:
+            row = get_period(session, period)
+    assert row is not None
+    return row
+
+
+# ---- rules ----------------------------------------------------------------------------------
+
+def create_rules(session: Session, *, definition: str, created_by: str | None
+                 ) -> BonusRuleVersion:
+    try:
+        rules = bonus.parse(definition)
+    except bonus.RulesInvalid as exc:
+        raise BadRequest(f"bonus rules invalid: {exc}") from None
+    latest = session.exec(select(func.max(BonusRuleVersion.version))
+                          .where(BonusRuleVersion.name == rules.name)).one()
+    row = BonusRuleVersion(name=rules.name, version=(latest or 0) + 1, definition=definition,
+                           created_by=created_by)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def current_rules(session: Session) -> BonusRuleVersion:
+    row = session.exec(select(BonusRuleVersion).where(BonusRuleVersion.name == DEFAULT_NAME)
+                       .order_by(col(BonusRuleVersion.version).desc())).first()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            return create_rules(session, created_by=None,
+                                definition=bonus.default_path().read_text(encoding="utf-8"))
+    except IntegrityError:
+        return current_rules(session)
+
+
+def rules_of(session: Session, version_id: int) -> tuple[BonusRuleVersion, bonus.Rules]:
+    row = session.get(BonusRuleVersion, version_id)
+    if row is None:
+        raise NotFound(f"bonus rules version {version_id} not found")
+    return row, bonus.parse(row.definition)
+
+
+# ---- call facts: one query per period -------------------------------------------------------
+
+def call_facts(session: Session, *, start: datetime, end: datetime,
+               agent_clause: Any = None) -> tuple[list[CallFact], dict[int, set[int]]]:
+    """Every call of the period with its score that counts; and, per agent, the scorecard
+    versions those scores came from."""
+    ls, lv = latest_scores(), latest_verdicts()
+    columns: list[Any] = [
+        Call.id, Call.agent_id, Call.direction, Call.call_type, Call.duration_seconds,
+        Call.deal_closed, Call.deal_value, CallScore.id, CallScore.scorecard_version_id,
+        CallScore.auto_fail, CallScore.agent_talk_share, CallScore.hold_seconds,
+        CallScore.transferred, *(getattr(CallScore, f) for f in FIELDS), Review.id,
+        Review.auto_fail, *(getattr(Review, f) for f in FIELDS)]
+    query = (sa_select(*columns)
+             .outerjoin(ls, ls.c.call_id == Call.id)
+             .outerjoin(CallScore, col(CallScore.id) == ls.c.score_id)
+             .outerjoin(lv, lv.c.call_id == Call.id)
+             .outerjoin(Review, col(Review.id) == lv.c.review_id)
+             .where(col(Call.started_at) >= start, col(Call.started_at) < end))
+    if agent_clause is not None:
+        query = query.where(agent_clause)
+    facts: list[CallFact] = []
+    versions: dict[int, set[int]] = defaultdict(set)
+    n = len(FIELDS)
+    for row in session.execute(query.order_by(col(Call.id))):
+        (call_id, agent_id, direction, call_type, duration, deal_closed, deal_value, score_id,
+         version_id, score_af, talk, hold, transferred) = row[:13]
+        machine = row[13:13 + n]
+        review_id, review_af = row[13 + n], row[14 + n]
+        reviewed_scores = row[15 + n:15 + 2 * n]
+        reviewed = review_id is not None
+        values = reviewed_scores if reviewed else machine
+        if version_id is not None:
+            versions[agent_id].add(version_id)
+        facts.append(CallFact(
+            call_id=call_id, agent_id=agent_id, direction=str(direction.value),
+            call_type=str(call_type.value), duration=duration or 0.0,
+            deal_closed=bool(deal_closed), deal_value=Decimal(deal_value or 0),
+            scored=score_id is not None,
+            scores={f: (None if v is None else float(v)) for f, v in zip(FIELDS, values,
+                                                                         strict=True)},
+            auto_fail=bool(review_af if reviewed else score_af), reviewed=reviewed,
+            transferred=bool(transferred), agent_talk_share=talk,
+            hold_seconds=hold or 0.0))
+    return facts, versions
+
+
+# ---- computing and locking ------------------------------------------------------------------
+
+@dataclass
+class Computed:
+    agent_id: int
+    figures: bonus.Figures
+    line: bonus.Line
+    versions: list[int]
+
+
+def _evaluate(session: Session, period: str, rules: bonus.Rules) -> dict[int, Computed]:
+    start, end = bounds(period)
+    facts, versions = call_facts(session, start=start, end=end)
+    by_agent: dict[int, list[CallFact]] = defaultdict(list)
+    for f in facts:
+        by_agent[f.agent_id].append(f)
+    out = {}
+    for agent_id, mine in by_agent.items():
+        figs = bonus.figures(mine, rules)
+        out[agent_id] = Computed(agent_id, figs, bonus.evaluate(figs, rules),
+                                 sorted(versions.get(agent_id, set())))
+    return out
+
+
+def compute(session: Session, period: str) -> IncentivePeriod:
+    """(Re)compute an open period's lines, and the adjustments it carries for earlier locked
+    periods whose figures changed since they were locked. Deterministic."""
+    row = ensure_period(session, period)
+    if row.status is PeriodStatus.locked:
+        raise Conflict(f"period {period} is locked; its lines are frozen")
+    rules_row = current_rules(session)
+    rules = bonus.parse(rules_row.definition)
+    now = utcnow()
+    session.exec(delete(IncentiveLine).where(  # type: ignore[call-overload]
+        col(IncentiveLine.period_id) == row.id))
+    for c in _evaluate(session, period, rules).values():
+        session.add(_line(row, c, LineKind.regular, period, rules_row.id or 0, now))
+    # Adjustments: for each locked period whose next open period is this one.
+    periods = list(session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period))))
+    for locked in (p for p in periods if p.status is PeriodStatus.locked
+                   and p.period < period):
+        nxt = next((p for p in periods if p.period > locked.period
+                    and p.status is PeriodStatus.open), None)
+        if nxt is None or nxt.period != period:
+            continue
+        _adjust(session, target=row, locked=locked, now=now)
+    row.rule_version_id, row.computed_at = rules_row.id, now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _line(period: IncentivePeriod, c: Computed, kind: LineKind, for_period: str,
+          rule_version_id: int, now: datetime, amount: Decimal | None = None) -> IncentiveLine:
+    return IncentiveLine(
+        period_id=period.id or 0, agent_id=c.agent_id, kind=kind, for_period=for_period,
+        eligible=c.line.eligible, amount=c.line.amount if amount is None else amount,
+        currency=c.line.currency, rule_version_id=rule_version_id,
+        scorecard_versions=c.versions, figures=c.figures.to_dict(),
+        checks=[ch.__dict__ for ch in c.line.checks], computed_at=now)
+
+
+def _adjust(session: Session, *, target: IncentivePeriod, locked: IncentivePeriod,
+            now: datetime) -> None:
+    """What the locked period would pay now, minus what it paid and what was adjusted since,
+    becomes an adjustment line in `target` (the locked period's rules, today's data)."""
+    _, rules = rules_of(session, locked.rule_version_id or 0)
+    fresh = _evaluate(session, locked.period, rules)
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    currency = rules.currency
+    for line in session.exec(select(IncentiveLine).where(
+            IncentiveLine.for_period == locked.period, IncentiveLine.period_id != target.id)):
+        paid[line.agent_id] += Decimal(line.amount)
+    for agent_id in sorted(set(fresh) | set(paid)):
+        c = fresh.get(agent_id)
+        now_amount = c.line.amount if c else Decimal("0")
+        delta = (now_amount - paid.get(agent_id, Decimal("0"))).quantize(Decimal("0.01"))
+        if delta == 0:
+            continue
+        if c is None:  # the agent's calls left the period (e.g. a corrected date)
+            figs = bonus.Figures()
+            c = Computed(agent_id, figs, bonus.evaluate(figs, rules), [])
+        line = _line(target, c, LineKind.adjustment, locked.period,
+                     locked.rule_version_id or 0, now, amount=delta)
+        line.currency = currency
+        session.add(line)
+
+
+def open_disputes(session: Session, period: str) -> list[tuple[int, int]]:
+    """(dispute id, call id) of undecided disputes on the period's calls."""
+    start, end = bounds(period)
+    return [(d or 0, c) for d, c in session.exec(
+        select(Dispute.id, Dispute.call_id).join(Call, col(Call.id) == Dispute.call_id)
+        .where(Dispute.status == DisputeStatus.open, Call.started_at >= start,
+               Call.started_at < end).order_by(col(Dispute.id)))]
+
+
+def lock(session: Session, period: str, *, by: str) -> IncentivePeriod:
+    waiting = open_disputes(session, period)
+    if waiting:
+        listed = ", ".join(f"dispute {d} on call {c}" for d, c in waiting)
+        raise Conflict(f"period {period} has {len(waiting)} open dispute(s) to decide first: "
+                       f"{listed}")
+    row = compute(session, period)
+    row.status, row.locked_at, row.locked_by = PeriodStatus.locked, utcnow(), by
+    session.add(row)
+    session.flush()
+    return row
+
+
+# ---- reading lines --------------------------------------------------------------------------
+
+@dataclass
+class PayLine:
+    agent: Agent
+    team: str | None
+    regular: IncentiveLine | None
+    adjustments: list[IncentiveLine]
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((Decimal(x.amount) for x in ([self.regular] if self.regular else [])
+                    + self.adjustments), Decimal("0")).quantize(Decimal("0.01"))
+
+
+def read_lines(session: Session, period: str, *, principal: Principal | None,
+               agent_id: int | None = None) -> tuple[IncentivePeriod, list[PayLine]]:
+    """The period's lines per agent (computed fresh while the period is open), in a stable
+    order (agent external id)."""
+    row = get_period(session, period)
+    if row is None or row.status is PeriodStatus.open:
+        row = compute(session, period)
+    query = (select(IncentiveLine, Agent).join(Agent, col(Agent.id) == IncentiveLine.agent_id)
+             .where(IncentiveLine.period_id == row.id))
+    if principal is not None and (clause := agent_filter(principal, Agent.id)) is not None:
+        query = query.where(clause)
+    if agent_id is not None:
+        query = query.where(Agent.id == agent_id)
+    teams = {t.id: t.name for t in session.exec(select(Team))}
+    grouped: dict[int, PayLine] = {}
+    for line, agent in session.exec(query.order_by(col(Agent.external_id),
+                                                   col(IncentiveLine.for_period))):
+        pay = grouped.setdefault(agent.id or 0, PayLine(agent, teams.get(agent.team_id)
+                                                         if agent.team_id else None, None, []))
+        if line.kind is LineKind.regular:
+            pay.regular = line
+        else:
+            pay.adjustments.append(line)
+    return row, sorted(grouped.values(), key=lambda p: p.agent.external_id)
+
+
+# ---- outcomes import ------------------------------------------------------------------------
+
+@dataclass
+class ImportReport:
+    rows: int
+    applied: int
+    rejected: list[dict[str, Any]]
+
+
+_TRUE, _FALSE = {"true", "yes", "1", "y", "won"}, {"false", "no", "0", "n", "lost"}
+
+
+def import_outcomes(session: Session, *, text: str, dry_run: bool = False) -> ImportReport:
+    """A CRM export (CSV: external_id, deal_closed, deal_value) applied all-or-nothing: one bad
+    row and nothing is changed; the report lists every rejected row and why."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "external_id" not in header or not {"deal_closed", "deal_value"} & set(header):
+        raise BadRequest("the CSV needs a header with external_id and deal_closed and/or "
+                         "deal_value")
+    parsed: list[tuple[int, str, dict[str, Any]]] = []
+    rejected: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(reader, start=2):  # line 1 is the header
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        ext = row.get("external_id", "")
+        problems = []
+        if not ext:
+            problems.append("external_id is empty")
+        elif ext in seen:
+            problems.append("external_id appears twice in the file")
+        seen.add(ext)
+        changes: dict[str, Any] = {}
+        if row.get("deal_closed"):
+            v = row["deal_closed"].lower()
+            if v in _TRUE:
+                changes["deal_closed"] = True
+            elif v in _FALSE:
+                changes["deal_closed"] = False
+            else:
+                problems.append(f"deal_closed {row['deal_closed']!r} is not true/false")
+        if row.get("deal_value"):
+            try:
+                value = Decimal(row["deal_value"].replace(",", ""))
+                if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
+                    raise InvalidOperation
+                changes["deal_value"] = value.quantize(Decimal("0.01"))
+            except InvalidOperation:
+                problems.append(f"deal_value {row['deal_value']!r} is not an amount >= 0")
+        if problems:
+            rejected.append({"line": number, "external_id": ext, "reason": "; ".join(problems)})
+        else:
+            parsed.append((number, ext, changes))
+    if not parsed and not rejected:
+        raise BadRequest("the CSV has no rows")
+    ids = [ext for _, ext, _ in parsed]
+    calls = {c.external_id: c for c in session.exec(
+        select(Call).where(col(Call.external_id).in_(ids)))} if ids else {}
+    for number, ext, _ in parsed:
+        if ext not in calls:
+            rejected.append({"line": number, "external_id": ext,
+                             "reason": "no call with this external_id"})
+    rejected.sort(key=lambda r: r["line"])
+    if rejected or dry_run:
+        return ImportReport(rows=len(parsed) + len({r["line"] for r in rejected} - {
+            n for n, _, _ in parsed}), applied=0, rejected=rejected)
+    now = utcnow()
+    for _, ext, changes in parsed:
+        call = calls[ext]
+        for k, v in changes.items():
+            setattr(call, k, v)
+        call.updated_at = now
+        session.add(call)
+    session.flush()
+    return ImportReport(rows=len(parsed), applied=len(parsed), rejected=[])
+
+
+# ---- performance and service vs sales -------------------------------------------------------
+
+def performance(session: Session, *, principal: Principal, period: str, group: str
+                ) -> list[tuple[str, str | None, bonus.Figures]]:
+    """(key, label, figures) per agent or team for the period."""
+    if group not in ("agent", "team"):
+        raise BadRequest("group by agent or team")
+    start, end = bounds(period)
+    facts, _ = call_facts(session, start=start, end=end,
+                          agent_clause=agent_filter(principal, Call.agent_id))
+    rules = bonus.parse(current_rules(session).definition)
+    agents = {a.id: a for a in session.exec(select(Agent))}
+    teams = {t.id: t.name for t in session.exec(select(Team))}
+    groups: dict[str, list[CallFact]] = defaultdict(list)
+    labels: dict[str, str | None] = {}
+    for f in facts:
+        agent = agents.get(f.agent_id)
+        if group == "agent":
+            key = agent.external_id if agent else str(f.agent_id)
+            labels[key] = agent.name if agent else None
+        else:
+            key = teams.get(agent.team_id, "(no team)") if agent and agent.team_id \
+                else "(no team)"
+            labels[key] = None
+        groups[key].append(f)
+    return [(k, labels[k], bonus.figures(v, rules)) for k, v in sorted(groups.items())]
+
+
+@dataclass
+class BandCell:
+    band: str
+    calls: int
+    sales_calls: int
+    deals: int
+    conversion: float | None
+    average_length: float | None
+
+
+def service_vs_sales(session: Session, *, principal: Principal, period: str,
+                     team_id: int | None) -> list[BandCell]:
+    """Score bands against conversion and call length, with the calls behind each cell."""
+    start, end = bounds(period)
+    clause = agent_filter(principal, Call.agent_id)
+    if team_id is not None:
+        team_clause = col(Call.agent_id).in_(select(Agent.id).where(Agent.team_id == team_id))
+        clause = team_clause if clause is None else clause & team_clause
+    facts, _ = call_facts(session, start=start, end=end, agent_clause=clause)
+    cells = []
+    for band in bonus.BANDS:
+        mine = [f for f in facts if f.scored and bonus.score_band(f.scores["overall"]) == band]
+        sales = [f for f in mine if f.call_type == "sales"]
+        deals = sum(f.deal_closed for f in sales)
+        cells.append(BandCell(
+            band=band, calls=len(mine), sales_calls=len(sales), deals=deals,
+            conversion=round(deals / len(sales), 3) if sales else None,
+            average_length=round(sum(f.duration for f in mine) / len(mine), 1)
+            if mine else None))
+    return cells

@@ -1,0 +1,182 @@
+"""Outcomes, incentive periods, locking with adjustments, and payroll's API key."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.users.service import create_api_key
+from scorecards import bonus
+
+RULES = (bonus.default_path().read_text()
+         .replace("min_scored_calls: 20", "min_scored_calls: 1")
+         .replace("min_average_overall: 70", "min_average_overall: 40"))
+
+
+@pytest.fixture
+def payroll(session, world, client):
+    key = create_api_key(session, name="payroll", scopes=["incentives:read"])
+    session.commit()
+    r = client.post("/api/v1/incentives/rules", headers=world.admin.headers,
+                    json={"definition": RULES})
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {key.secret}"}
+
+
+def _lines(client, headers, period="2026-11", **params):
+    r = client.get("/api/v1/incentives", params={"period": period, **params}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_outcomes_import_is_all_or_nothing_with_a_report(client, world, session):
+    for name, call in world.calls.items():
+        call.external_id = f"rec-{name}"
+        session.add(call)
+    session.commit()
+    bad = ("external_id,deal_closed,deal_value\n"
+           "rec-a1_good,yes,120.50\n"
+           "rec-nope,yes,10\n"
+           "rec-a2_cold,maybe,\n"
+           "rec-a1_good,no,\n")
+    r = client.post("/api/v1/outcomes/import", headers=world.sup_a.headers,
+                    files={"file": ("crm.csv", bad, "text/csv")})
+    assert r.status_code == 422
+    assert r.json()["applied"] == 0 and r.json()["rejected"] == [
+        {"line": 3, "external_id": "rec-nope", "reason": "no call with this external_id"},
+        {"line": 4, "external_id": "rec-a2_cold",
+         "reason": "deal_closed 'maybe' is not true/false"},
+        {"line": 5, "external_id": "rec-a1_good",
+         "reason": "external_id appears twice in the file"}]
+    session.expire_all()
+    assert world.calls["a1_good"].deal_closed is None  # nothing applied
+    good = "external_id,deal_closed,deal_value\nrec-a1_good,yes,\"1,200.50\"\nrec-b1_good,no,\n"
+    dry = client.post("/api/v1/outcomes/import", params={"dry_run": True},
+                      headers=world.sup_a.headers, files={"file": ("crm.csv", good)})
+    assert dry.json()["applied"] == 0 and dry.json()["rejected"] == []
+    r = client.post("/api/v1/outcomes/import", headers=world.sup_a.headers,
+                    files={"file": ("crm.csv", good)})
+    assert r.status_code == 200 and r.json()["applied"] == 2
+    session.expire_all()
+    assert world.calls["a1_good"].deal_value == Decimal("1200.50")
+    assert client.post("/api/v1/outcomes/import", headers=world.sup_a.headers,
+                       files={"file": ("x.csv", "a,b\n1,2\n")}).status_code == 400
+
+
+def test_payroll_reads_every_agent_and_nothing_else(client, world, payroll):
+    body = _lines(client, payroll)
+    assert body["status"] == "open" and [i["agent"] for i in body["items"]] == ["A1", "A2", "B1"]
+    a1 = body["items"][0]
+    assert a1["provisional"] and a1["period_status"] == "open" and a1["calls"] == 2
+    assert a1["rule_version"] and a1["scorecard_versions"] and a1["currency"] == "EUR"
+    # A1 has an unresolved auto-fail: not eligible, and the line says why.
+    assert not a1["eligible"] and a1["amount"] == "0.00"
+    failed = [c for c in a1["checks"] if not c["passed"]]
+    assert [c["rule"] for c in failed] == ["no_unresolved_auto_fail"]
+    a2 = body["items"][1]
+    assert a2["eligible"] and Decimal(a2["amount"]) >= 100
+    # Paginated in a stable order.
+    page = _lines(client, payroll, limit=2, offset=1)
+    assert [i["agent"] for i in page["items"]] == ["A2", "B1"] and page["total"] == 3
+    # CSV, safe for spreadsheets.
+    csv = client.get("/api/v1/incentives", params={"period": "2026-11"},
+                     headers={**payroll, "Accept": "text/csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].startswith("agent,name,team,calls,deals,revenue,overall")
+    assert len(csv.text.splitlines()) == 4
+    # The key reads nothing else.
+    call = world.calls["a1_good"].id
+    for path in ("/api/v1/calls", f"/api/v1/calls/{call}", f"/api/v1/calls/{call}/audio",
+                 "/api/v1/agents", "/api/v1/dashboard", "/api/v1/incentives/team?period=2026-11"):
+        assert client.get(path, headers=payroll).status_code in (403, 404), path
+    # People cannot read everyone's pay through the payroll route.
+    for person in (world.admin, world.sup_a, world.a1):
+        assert client.get("/api/v1/incentives", params={"period": "2026-11"},
+                          headers=person.headers).status_code == 403
+    assert client.get("/api/v1/incentives", params={"period": "2026-13"},
+                      headers=payroll).status_code == 400
+
+
+def test_agents_see_their_own_line_and_supervisors_their_teams(client, world, payroll):
+    mine = client.get("/api/v1/me/incentives", params={"period": "2026-11"},
+                      headers=world.a1.headers).json()
+    assert mine["agent"] == "A1" and not mine["eligible"]
+    assert any("auto-fail" in c["text"] for c in mine["checks"] if not c["passed"])
+    team = client.get("/api/v1/incentives/team", params={"period": "2026-11"},
+                      headers=world.sup_a.headers).json()
+    assert [i["agent"] for i in team["items"]] == ["A1", "A2"]
+    assert client.get("/api/v1/incentives/team", params={"period": "2026-11"},
+                      headers=world.a1.headers).status_code == 403
+
+
+def test_lock_freezes_and_later_changes_become_adjustments(client, world, payroll):
+    promise = world.calls["a1_promise"].id
+    dispute = client.post(f"/api/v1/calls/{world.calls['a1_good'].id}/disputes",
+                          headers=world.a1.headers, json={"reason": "listen again"}).json()
+    blocked = client.post("/api/v1/incentives/periods/2026-11/lock",
+                          headers=world.sup_a.headers)
+    assert blocked.status_code == 409
+    assert f"dispute {dispute['id']} on call {world.calls['a1_good'].id}" in \
+        blocked.json()["detail"]
+    client.post(f"/api/v1/disputes/{dispute['id']}/decision", headers=world.sup_a.headers,
+                json={"accept": False, "reason": "score stands"})
+    locked = client.post("/api/v1/incentives/periods/2026-11/lock",
+                         headers=world.sup_a.headers)
+    assert locked.status_code == 200 and locked.json()["status"] == "locked"
+    before = _lines(client, payroll)
+    assert before["status"] == "locked" and not before["items"][0]["provisional"]
+
+    # After the lock a review clears A1's auto-fail and B1 closes a deal.
+    crit = client.get(f"/api/v1/calls/{promise}", headers=world.sup_a.headers).json()
+    af = next(c["id"] for c in crit["score"]["criteria"] if c["auto_fail"] and not c["passed"])
+    client.post(f"/api/v1/calls/{promise}/reviews", headers=world.sup_a.headers, json={
+        "overrides": [{"target": "criterion", "key": af, "value": True, "reason": "ok"}]})
+    client.patch(f"/api/v1/calls/{world.calls['b1_good'].id}", headers=world.admin.headers,
+                 json={"deal_closed": True, "deal_value": "500"})
+
+    assert _lines(client, payroll) == before  # the locked month does not move
+    december = _lines(client, payroll, period="2026-12")
+    assert december["status"] == "open"
+    adjustments = {i["agent"]: i for i in december["items"]}
+    assert set(adjustments) == {"A1", "B1"}  # A2's figures did not change
+    a1 = adjustments["A1"]
+    assert a1["calls"] == 0 and a1["adjustments"][0]["for_period"] == "2026-11"
+    assert Decimal(a1["amount"]) > 0 and a1["amount"] == a1["adjustments"][0]["amount"]
+    b1_nov = next(i for i in before["items"] if i["agent"] == "B1")
+    # One more counted deal: the commission times B1's score tier multiplier.
+    tier = next(t.multiplier for t in bonus.parse(RULES).tiers
+                if b1_nov["average_scores"]["overall"] >= t.min_score)
+    assert Decimal(adjustments["B1"]["amount"]) == (Decimal(10) * Decimal(str(tier))).quantize(
+        Decimal("0.01"))
+    # Computing again gives the same result.
+    assert _lines(client, payroll, period="2026-12")["items"] == december["items"]
+    # Locking December books the adjustment; January then carries nothing more.
+    assert client.post("/api/v1/incentives/periods/2026-12/lock",
+                       headers=world.admin.headers).status_code == 200
+    assert _lines(client, payroll, period="2027-01")["items"] == []
+    assert client.post("/api/v1/incentives/periods/2026-11/lock",
+                       headers=world.admin.headers).status_code == 409
+
+
+def test_performance_and_service_vs_sales(client, world, payroll, session):
+    b1 = world.calls["b1_good"]
+    b1.call_type, b1.deal_closed, b1.deal_value = "sales", True, Decimal("80")
+    session.add(b1)
+    session.commit()
+    rows = client.get("/api/v1/performance", params={"period": "2026-11"},
+                      headers=world.admin.headers).json()
+    by = {r["key"]: r["figures"] for r in rows}
+    assert by["A1"]["calls"] == 2 and by["A1"]["inbound"] == 2
+    assert by["B1"]["sales_calls"] == 1 and by["B1"]["conversion"] == 1.0
+    assert by["B1"]["revenue"] == "80.00" and 0 < by["A1"]["talk_share"] < 1
+    assert by["A1"]["average_handle_seconds"] > 30
+    teams = client.get("/api/v1/performance", params={"period": "2026-11", "group": "team"},
+                       headers=world.sup_a.headers).json()
+    assert [t["key"] for t in teams] == ["Team A"]  # a supervisor sees their team only
+    bands = client.get("/api/v1/performance/service-sales", params={"period": "2026-11"},
+                       headers=world.admin.headers).json()
+    assert [b["band"] for b in bands] == ["0-59", "60-79", "80-100"]
+    assert sum(b["calls"] for b in bands) == 4
+    top = bands[2]
+    assert top["sales_calls"] == 1 and top["conversion"] == 1.0
