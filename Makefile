@@ -41,6 +41,7 @@ screenshots: $(STAMP) sysdeps
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/transcribe.py
 	$(BIN)/python benchmarks/score.py
+	$(BIN)/python benchmarks/incentives.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

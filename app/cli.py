@@ -36,6 +36,10 @@ alerts_cli = typer.Typer(help="Alerts (management by exception).", no_args_is_he
 cli.add_typer(users_cli, name="users")
 cli.add_typer(teams_cli, name="teams")
 cli.add_typer(alerts_cli, name="alerts")
+outcomes_cli = typer.Typer(help="Deals and their values from a CRM.", no_args_is_help=True)
+incentives_cli = typer.Typer(help="Incentive periods: compute, lock.", no_args_is_help=True)
+cli.add_typer(outcomes_cli, name="outcomes")
+cli.add_typer(incentives_cli, name="incentives")
 cli.add_typer(keys_cli, name="keys")
 
 
@@ -196,6 +200,64 @@ def alerts_sweep() -> None:
     settings = get_settings()
     result = run_sweep(engine_for(settings.db_url), settings)
     typer.echo(f"{result.raised} alert(s) raised, {result.delivered} delivered")
+
+
+@outcomes_cli.command("import")
+def outcomes_import(
+    file: Annotated[Path, typer.Argument(help="CSV: external_id, deal_closed, deal_value")],
+    dry_run: Annotated[bool, typer.Option(help="check only; change nothing")] = False,
+) -> None:
+    """Apply a CRM export to the calls, all or nothing: any bad row and nothing changes."""
+    from app.incentives.service import import_outcomes
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {file}: {exc}")
+    with _session(get_settings()) as session:
+        try:
+            report = import_outcomes(session, text=text, dry_run=dry_run)
+        except CallqaError as exc:
+            _fail(exc.message)
+        for r in report.rejected:
+            typer.echo(f"line {r['line']} ({r['external_id'] or '-'}): {r['reason']}")
+        if report.rejected:
+            session.rollback()
+            _fail(f"{len(report.rejected)} row(s) rejected; nothing was applied")
+        session.commit()
+        typer.echo(f"{report.applied} of {report.rows} row(s) applied"
+                   + (" (dry run: none applied)" if dry_run else ""))
+
+
+@incentives_cli.command("compute")
+def incentives_compute(period: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
+    """Compute an open month's lines (and the adjustments it carries) and print them."""
+    from app.incentives.service import read_lines
+
+    with _session(get_settings()) as session:
+        try:
+            row, lines = read_lines(session, period, principal=None)
+            session.commit()
+        except CallqaError as exc:
+            _fail(exc.message)
+        typer.echo(f"{period} {row.status.value}: {len(lines)} agent(s)")
+        for p in lines:
+            eligible = "eligible" if p.regular and p.regular.eligible else "not eligible"
+            typer.echo(f"  {p.agent.external_id:<20} {eligible:<13} {p.amount:>10}")
+
+
+@incentives_cli.command("lock")
+def incentives_lock(period: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
+    """Freeze a month (refused while disputes on its calls are open)."""
+    from app.incentives.service import lock
+
+    with _session(get_settings()) as session:
+        try:
+            lock(session, period, by="cli")
+            session.commit()
+        except CallqaError as exc:
+            _fail(exc.message)
+        typer.echo(f"{period} locked")
 
 
 @keys_cli.command("create")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
@@ -196,8 +196,8 @@ def compute(session: Session, period: str) -> IncentivePeriod:
     now = utcnow()
     session.exec(delete(IncentiveLine).where(  # type: ignore[call-overload]
         col(IncentiveLine.period_id) == row.id))
-    for c in _evaluate(session, period, rules).values():
-        session.add(_line(row, c, LineKind.regular, period, rules_row.id or 0, now))
+    lines = [_line(row, c, LineKind.regular, period, rules_row.id or 0, now)
+             for c in _evaluate(session, period, rules).values()]
     # Adjustments: for each locked period whose next open period is this one.
     periods = list(session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period))))
     for locked in (p for p in periods if p.status is PeriodStatus.locked
@@ -206,7 +206,10 @@ def compute(session: Session, period: str) -> IncentivePeriod:
                     and p.status is PeriodStatus.open), None)
         if nxt is None or nxt.period != period:
             continue
-        _adjust(session, target=row, locked=locked, now=now)
+        lines += _adjust(session, target=row, locked=locked, now=now)
+    if lines:  # one multi-row INSERT, not one per agent
+        session.execute(insert(IncentiveLine), [
+            {k: v for k, v in line.model_dump().items() if k != "id"} for line in lines])
     row.rule_version_id, row.computed_at = rules_row.id, now
     session.add(row)
     session.flush()
@@ -224,13 +227,14 @@ def _line(period: IncentivePeriod, c: Computed, kind: LineKind, for_period: str,
 
 
 def _adjust(session: Session, *, target: IncentivePeriod, locked: IncentivePeriod,
-            now: datetime) -> None:
+            now: datetime) -> list[IncentiveLine]:
     """What the locked period would pay now, minus what it paid and what was adjusted since,
     becomes an adjustment line in `target` (the locked period's rules, today's data)."""
     _, rules = rules_of(session, locked.rule_version_id or 0)
     fresh = _evaluate(session, locked.period, rules)
     paid: dict[int, Decimal] = defaultdict(Decimal)
     currency = rules.currency
+    out = []
     for line in session.exec(select(IncentiveLine).where(
             IncentiveLine.for_period == locked.period, IncentiveLine.period_id != target.id)):
         paid[line.agent_id] += Decimal(line.amount)
@@ -246,7 +250,8 @@ def _adjust(session: Session, *, target: IncentivePeriod, locked: IncentivePerio
         line = _line(target, c, LineKind.adjustment, locked.period,
                      locked.rule_version_id or 0, now, amount=delta)
         line.currency = currency
-        session.add(line)
+        out.append(line)
+    return out
 
 
 def open_disputes(session: Session, period: str) -> list[tuple[int, int]]:

@@ -170,3 +170,19 @@ def test_cli_works_in_a_fresh_process(tmp_path):
                "--role", "agent", "--agent", "x1")
     assert made.returncode == 0, made.stderr
     assert run("teams", "add", "T", "--agent", "x1").returncode == 0
+
+
+def test_outcomes_import_and_incentives(env, tmp_path):
+    bad = tmp_path / "crm.csv"
+    bad.write_text("external_id,deal_closed\nnope,yes\n")
+    result = runner.invoke(cli, ["outcomes", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "line 2 (nope): no call with this external_id" in result.output
+    assert "nothing was applied" in result.output
+    computed = runner.invoke(cli, ["incentives", "compute", "--period", "2031-01"])
+    assert computed.exit_code == 0 and "2031-01 open: 0 agent(s)" in computed.output
+    assert runner.invoke(cli, ["incentives", "lock", "--period", "2031-01"]).exit_code == 0
+    again = runner.invoke(cli, ["incentives", "compute", "--period", "2031-01"])
+    assert again.exit_code == 0 and "locked" in again.output
+    wrong = runner.invoke(cli, ["incentives", "compute", "--period", "2031-13"])
+    assert wrong.exit_code == 1 and "YYYY-MM" in wrong.output

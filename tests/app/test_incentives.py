@@ -180,3 +180,39 @@ def test_performance_and_service_vs_sales(client, world, payroll, session):
     assert sum(b["calls"] for b in bands) == 4
     top = bands[2]
     assert top["sales_calls"] == 1 and top["conversion"] == 1.0
+
+
+def test_computing_a_month_issues_the_same_queries_for_any_number_of_agents(
+        session, settings, world, db_engine):
+    """No query per agent: twice the agents, the same number of statements."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event
+
+    from app.incentives import service
+    from tests.app.world import add_scored_call
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def run() -> int:
+        statements.clear()
+        event.listen(db_engine, "before_cursor_execute", count)
+        try:
+            service.compute(session, "2026-11")
+            session.flush()
+        finally:
+            event.remove(db_engine, "before_cursor_execute", count)
+        return len(statements)
+
+    service.compute(session, "2026-11")  # the default rules and the period exist from now on
+    before = run()
+    for i in range(3):
+        add_scored_call(session, settings, agent=f"extra-{i}",
+                        started_at=datetime(2026, 11, 20, tzinfo=UTC))
+    session.flush()
+    after = run()
+    lines = service.read_lines(session, "2026-11", principal=None)[1]
+    assert len(lines) == 6 and after == before
