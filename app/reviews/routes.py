@@ -79,11 +79,34 @@ def dispute_call(call_id: int, body: DisputeIn, session: SessionDep,
     return service.dispute_public(session, [dispute])[0]
 
 
+DISPUTE_CSV = ["id", "call_id", "agent", "raised_by", "reason", "status", "created_at",
+               "decided_by", "decided_at", "decision_reason"]
+QUEUE_CSV = ["call_id", "agent_id", "started_at", "overall", "auto_fail", "why"]
+
+
+def disputes_csv(rows: list[DisputePublic]) -> Response:
+    return csv_response(DISPUTE_CSV, [[getattr(d, k) if k != "status" else d.status.value
+                                       for k in DISPUTE_CSV] for d in rows],
+                        filename="disputes.csv")
+
+
+def queue_csv(items: list[QueueItem]) -> Response:
+    return csv_response(QUEUE_CSV, [[getattr(i, k) for k in QUEUE_CSV] for i in items],
+                        filename="review-queue.csv")
+
+
 @router.get("/disputes", response_model=list[DisputePublic])
-def list_disputes(session: SessionDep, principal: CallReader,
-                  status: DisputeStatus | None = None) -> list[DisputePublic]:
-    """Disputes on the calls you may see, newest first."""
-    return service.list_disputes(session, principal=principal, status=status)
+def list_disputes(request: Request, session: SessionDep, principal: CallReader,
+                  status: DisputeStatus | None = None,
+                  format: str | None = None) -> list[DisputePublic] | Response:
+    """Disputes on the calls you may see, newest first; CSV with Accept: text/csv."""
+    rows = service.list_disputes(session, principal=principal, status=status)
+    if wants_csv(request, format):
+        with audited(session, principal=principal, action="export", target_type="disputes",
+                     target_id="list"):
+            pass
+        return disputes_csv(rows)
+    return rows
 
 
 @router.post("/disputes/{dispute_id}/decision", response_model=DisputePublic)
@@ -101,15 +124,22 @@ def decide_dispute(dispute_id: int, body: DecisionIn, session: SessionDep,
 
 
 @router.get("/review-queue", response_model=list[QueueItem])
-def get_review_queue(session: SessionDep, settings: SettingsDep,
-                     principal: ReviewWriter) -> list[QueueItem]:
+def get_review_queue(request: Request, session: SessionDep, settings: SettingsDep,
+                     principal: ReviewWriter,
+                     format: str | None = None) -> list[QueueItem] | Response:
     """Unreviewed calls picked for review: every auto-fail, every call under the threshold
     (CALLQA_REVIEW_BELOW) and a random share (CALLQA_REVIEW_SAMPLE_SHARE). Worst first."""
-    return [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
-                      overall=s.overall, auto_fail=s.auto_fail, why=why)
-            for c, s, why in review_queue(session, principal=principal,
-                                          share=settings.review_sample_share,
-                                          below=settings.review_below)]
+    items = [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
+                       overall=s.overall, auto_fail=s.auto_fail, why=why)
+             for c, s, why in review_queue(session, principal=principal,
+                                           share=settings.review_sample_share,
+                                           below=settings.review_below)]
+    if wants_csv(request, format):
+        with audited(session, principal=principal, action="export", target_type="queue",
+                     target_id="list"):
+            pass
+        return queue_csv(items)
+    return items
 
 
 @router.get("/reviews/agreement", response_model=AgreementReport)

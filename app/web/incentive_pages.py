@@ -32,11 +32,12 @@ def incentives_page(request: Request, session: SessionDep,
     team_id = int(team) if team and team.isdigit() else None
     row, lines = service.read_lines(session, period, principal=principal)
     session.commit()
-    perf = service.performance(session, principal=principal, period=period, group="agent")
+    group = "team" if request.query_params.get("group") == "team" else "agent"
+    perf = service.performance(session, principal=principal, period=period, group=group)
     bands = service.service_vs_sales(session, principal=principal, period=period,
                                      team_id=team_id)
     return render(request, "incentives.html", principal, period=period, row=row, lines=lines,
-                  perf=perf, bands=bands, teams=_teams_for(session, principal),
+                  perf=perf, group=group, bands=bands, teams=_teams_for(session, principal),
                   team_id=team_id, error=request.query_params.get("error"))
 
 

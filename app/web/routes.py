@@ -352,6 +352,32 @@ def queue_page(request: Request, session: SessionDep, settings: SettingsDep,
                   share=settings.review_sample_share, below=settings.review_below)
 
 
+@router.get("/disputes.csv")
+def disputes_export(session: SessionDep, principal: WebPrincipal) -> Response:
+    from app.reviews.routes import disputes_csv
+
+    with audited(session, principal=principal, action="export", target_type="disputes",
+                 target_id="list"):
+        rows = reviews.list_disputes(session, principal=principal, status=None)
+    return disputes_csv(rows)
+
+
+@router.get("/review-queue.csv")
+def queue_export(session: SessionDep, settings: SettingsDep,
+                 principal: WebPrincipal) -> Response:
+    from app.reviews.routes import QueueItem, queue_csv
+
+    _need(principal, "reviews:write")
+    with audited(session, principal=principal, action="export", target_type="queue",
+                 target_id="list"):
+        items = [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
+                           overall=sc.overall, auto_fail=sc.auto_fail, why=why)
+                 for c, sc, why in review_queue(session, principal=principal,
+                                                share=settings.review_sample_share,
+                                                below=settings.review_below)]
+    return queue_csv(items)
+
+
 @router.get("/disputes", response_class=HTMLResponse)
 def disputes_page(request: Request, session: SessionDep, principal: WebPrincipal,
                   status: str | None = "open") -> HTMLResponse:

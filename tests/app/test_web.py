@@ -124,3 +124,13 @@ def test_incentive_pages(client, world):
     assert mine.status_code == 200 and "The rules, one by one" in mine.text
     assert "auto-fail" in mine.text  # why A1 does not qualify
     assert client.get("/incentives").status_code == 403
+
+
+def test_every_list_page_exports_csv(client, world):
+    _login(client, world.sup_a.email)
+    for path in ("/calls.csv", "/dashboard.csv", "/alerts.csv", "/disputes.csv",
+                 "/review-queue.csv", "/incentives.csv?period=2026-11"):
+        r = client.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), path
+    page = client.get("/incentives", params={"period": "2026-11", "group": "team"})
+    assert "Team A" in page.text
