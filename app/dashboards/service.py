@@ -82,6 +82,14 @@ def summarise(rows: list[Scored], *, fcr: Estimate) -> Summary:
 def dashboard(session: Session, *, principal: Principal, team_id: int | None,
               agent_id: int | None, started_from: datetime | None, started_to: datetime | None,
               fcr_days: int) -> Summary:
+    return _dashboard(session, principal=principal, team_id=team_id, agent_id=agent_id,
+                      started_from=started_from, started_to=started_to,
+                      fcr_days=fcr_days)[0]
+
+
+def _dashboard(session: Session, *, principal: Principal, team_id: int | None,
+               agent_id: int | None, started_from: datetime | None,
+               started_to: datetime | None, fcr_days: int) -> tuple[Summary, list[Scored]]:
     agents = _agents_in_scope(session, principal, team_id=team_id, agent_id=agent_id)
     if agent_id is not None and not agents:
         raise NotFound(f"agent {agent_id} not found")
@@ -120,7 +128,7 @@ def dashboard(session: Session, *, principal: Principal, team_id: int | None,
             average_length=rollup.estimate([r.call.duration_seconds for r in mine],
                                            bounds=(0, float("inf"))).mean,
         ))
-    return summary
+    return summary, rows
 
 
 @dataclass
@@ -134,12 +142,11 @@ class AgentCard:
 def agent_card(session: Session, *, principal: Principal, agent_id: int,
                started_from: datetime | None, started_to: datetime | None,
                fcr_days: int) -> AgentCard:
-    summary = dashboard(session, principal=principal, team_id=None, agent_id=agent_id,
-                        started_from=started_from, started_to=started_to, fcr_days=fcr_days)
+    summary, rows = _dashboard(session, principal=principal, team_id=None, agent_id=agent_id,
+                               started_from=started_from, started_to=started_to,
+                               fcr_days=fcr_days)
     agent = session.get(Agent, agent_id)
-    assert agent is not None  # dashboard() checked scope and existence
+    assert agent is not None  # _dashboard() checked scope and existence
     team = session.get(Team, agent.team_id) if agent.team_id else None
-    rows = scored_calls(session, principal=principal, agent_ids=[agent_id],
-                        started_from=started_from, started_to=started_to)
     return AgentCard(agent=agent, team=team.name if team else None, summary=summary,
                      calls=list(reversed(rows)))

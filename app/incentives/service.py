@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
@@ -36,6 +36,7 @@ from app.scorecards.models import CallScore
 from app.teams.models import Team
 from app.timeutil import as_utc, utcnow
 from app.users.models import Agent
+from app.versioned import add_version, latest_version
 from scorecards import bonus
 from scorecards.bonus import FIELDS, CallFact
 
@@ -85,26 +86,19 @@ def create_rules(session: Session, *, definition: str, created_by: str | None
         rules = bonus.parse(definition)
     except bonus.RulesInvalid as exc:
         raise BadRequest(f"bonus rules invalid: {exc}") from None
-    latest = session.exec(select(func.max(BonusRuleVersion.version))
-                          .where(BonusRuleVersion.name == rules.name)).one()
-    row = BonusRuleVersion(name=rules.name, version=(latest or 0) + 1, definition=definition,
-                           created_by=created_by)
-    session.add(row)
-    session.flush()
-    return row
+    return add_version(session, BonusRuleVersion, name=rules.name, definition=definition,
+                       created_by=created_by)
 
 
 def current_rules(session: Session) -> BonusRuleVersion:
-    row = session.exec(select(BonusRuleVersion).where(BonusRuleVersion.name == DEFAULT_NAME)
-                       .order_by(col(BonusRuleVersion.version).desc())).first()
-    if row is not None:
-        return row
-    try:
-        with session.begin_nested():
-            return create_rules(session, created_by=None,
-                                definition=bonus.default_path().read_text(encoding="utf-8"))
-    except IntegrityError:
-        return current_rules(session)
+    def store_default() -> BonusRuleVersion:
+        return create_rules(session, created_by=None,
+                            definition=bonus.default_path().read_text(encoding="utf-8"))
+
+    row = latest_version(session, BonusRuleVersion, name=DEFAULT_NAME,
+                         store_default=store_default)
+    assert row is not None
+    return row
 
 
 def rules_of(session: Session, version_id: int) -> tuple[BonusRuleVersion, bonus.Rules]:

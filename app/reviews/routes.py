@@ -84,6 +84,15 @@ DISPUTE_CSV = ["id", "call_id", "agent", "raised_by", "reason", "status", "creat
 QUEUE_CSV = ["call_id", "agent_id", "started_at", "overall", "auto_fail", "why"]
 
 
+def queue_items(session: SessionDep, settings: SettingsDep,
+                principal: ReviewWriter) -> list[QueueItem]:
+    return [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
+                      overall=s.overall, auto_fail=s.auto_fail, why=why)
+            for c, s, why in review_queue(session, principal=principal,
+                                          share=settings.review_sample_share,
+                                          below=settings.review_below)]
+
+
 def disputes_csv(rows: list[DisputePublic]) -> Response:
     return csv_response(DISPUTE_CSV, [[getattr(d, k) if k != "status" else d.status.value
                                        for k in DISPUTE_CSV] for d in rows],
@@ -129,11 +138,7 @@ def get_review_queue(request: Request, session: SessionDep, settings: SettingsDe
                      format: str | None = None) -> list[QueueItem] | Response:
     """Unreviewed calls picked for review: every auto-fail, every call under the threshold
     (CALLQA_REVIEW_BELOW) and a random share (CALLQA_REVIEW_SAMPLE_SHARE). Worst first."""
-    items = [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
-                       overall=s.overall, auto_fail=s.auto_fail, why=why)
-             for c, s, why in review_queue(session, principal=principal,
-                                           share=settings.review_sample_share,
-                                           below=settings.review_below)]
+    items = queue_items(session, settings, principal)
     if wants_csv(request, format):
         with audited(session, principal=principal, action="export", target_type="queue",
                      target_id="list"):

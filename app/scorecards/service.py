@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 import qa
@@ -16,6 +14,7 @@ from app.jobs import ledger
 from app.jobs.models import Job, JobState
 from app.scorecards.models import CallScore, ScorecardVersion
 from app.timeutil import as_utc, utcnow
+from app.versioned import add_version, latest_version
 
 DEFAULT_NAME = "default"
 
@@ -27,33 +26,21 @@ def create_version(
     card = qa.parse(definition)
     if card.name != name:
         raise BadRequest(f"the definition is named {card.name!r}, not {name!r}")
-    latest = session.exec(
-        select(func.max(ScorecardVersion.version)).where(ScorecardVersion.name == name)
-    ).one()
-    row = ScorecardVersion(name=name, version=(latest or 0) + 1, definition=definition,
-                           created_by=created_by)
-    session.add(row)
-    session.flush()
-    return row
+    return add_version(session, ScorecardVersion, name=name, definition=definition,
+                       created_by=created_by)
 
 
 def current_version(session: Session, *, name: str = DEFAULT_NAME) -> ScorecardVersion:
     """The newest version of `name`; the built-in default is stored as version 1 on first use."""
-    row = session.exec(
-        select(ScorecardVersion).where(ScorecardVersion.name == name)
-        .order_by(col(ScorecardVersion.version).desc())
-    ).first()
-    if row is not None:
-        return row
-    if name != DEFAULT_NAME:
+    def store_default() -> ScorecardVersion:
+        return create_version(session, name=name, created_by=None,
+                              definition=qa.default_path().read_text(encoding="utf-8"))
+
+    row = latest_version(session, ScorecardVersion, name=name,
+                         store_default=store_default if name == DEFAULT_NAME else None)
+    if row is None:
         raise NotFound(f"scorecard {name!r} not found")
-    try:
-        with session.begin_nested():
-            return create_version(session, name=name,
-                                  definition=qa.default_path().read_text(encoding="utf-8"),
-                                  created_by=None)
-    except IntegrityError:  # another worker stored it first
-        return current_version(session, name=name)
+    return row
 
 
 def get_version(session: Session, *, version_id: int) -> ScorecardVersion:

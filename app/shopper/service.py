@@ -33,6 +33,7 @@ from app.shopper.models import (
 from app.teams.models import Team
 from app.timeutil import as_utc, utcnow
 from app.users.models import Agent, Role
+from app.versioned import add_version, latest_version
 from qa.types import DIMENSIONS
 from scorecards import rollup
 from scorecards import shopper as forms
@@ -50,28 +51,20 @@ def create_template(session: Session, *, definition: str, created_by: str | None
         parsed = forms.parse(definition)
     except forms.TemplateInvalid as exc:
         raise BadRequest(f"form template invalid: {exc}") from None
-    latest = session.exec(select(func.max(ShopperTemplate.version))
-                          .where(ShopperTemplate.name == parsed.name)).one()
-    row = ShopperTemplate(name=parsed.name, version=(latest or 0) + 1, definition=definition,
-                          created_by=created_by)
-    session.add(row)
-    session.flush()
-    return row
+    return add_version(session, ShopperTemplate, name=parsed.name, definition=definition,
+                       created_by=created_by)
 
 
 def current_template(session: Session, *, name: str = DEFAULT_NAME) -> ShopperTemplate:
-    row = session.exec(select(ShopperTemplate).where(ShopperTemplate.name == name)
-                       .order_by(col(ShopperTemplate.version).desc())).first()
-    if row is not None:
-        return row
-    if name != DEFAULT_NAME:
+    def store_default() -> ShopperTemplate:
+        return create_template(session, created_by=None,
+                               definition=forms.default_path().read_text(encoding="utf-8"))
+
+    row = latest_version(session, ShopperTemplate, name=name,
+                         store_default=store_default if name == DEFAULT_NAME else None)
+    if row is None:
         raise NotFound(f"form template {name!r} not found")
-    try:
-        with session.begin_nested():
-            return create_template(session, created_by=None,
-                                   definition=forms.default_path().read_text(encoding="utf-8"))
-    except IntegrityError:
-        return current_template(session, name=name)
+    return row
 
 
 def get_template(session: Session, template_id: int) -> ShopperTemplate:

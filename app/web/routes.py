@@ -365,16 +365,12 @@ def disputes_export(session: SessionDep, principal: WebPrincipal) -> Response:
 @router.get("/review-queue.csv")
 def queue_export(session: SessionDep, settings: SettingsDep,
                  principal: WebPrincipal) -> Response:
-    from app.reviews.routes import QueueItem, queue_csv
+    from app.reviews.routes import queue_csv, queue_items
 
     _need(principal, "reviews:write")
     with audited(session, principal=principal, action="export", target_type="queue",
                  target_id="list"):
-        items = [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
-                           overall=sc.overall, auto_fail=sc.auto_fail, why=why)
-                 for c, sc, why in review_queue(session, principal=principal,
-                                                share=settings.review_sample_share,
-                                                below=settings.review_below)]
+        items = queue_items(session, settings, principal)
     return queue_csv(items)
 
 

@@ -47,21 +47,13 @@ async def shop_send(request: Request, token: str, session: SessionDep,
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}
     answers = {k.removeprefix("q__"): v for k, v in values.items() if k.startswith("q__")}
-    contact_at = None
-    if values.get("contact_at"):
-        try:
-            contact_at = datetime.fromisoformat(values["contact_at"])
-        except ValueError:
-            contact_at = None
-            bad_time = True
-        else:
-            bad_time = False
-    else:
-        bad_time = False
     try:
-        if bad_time:
+        try:
+            contact_at = (datetime.fromisoformat(values["contact_at"])
+                          if values.get("contact_at") else None)
+        except ValueError:
             raise FormInvalid("1 answer needs attention",
-                              {"contact_at": "give the date and time of the contact"})
+                              {"contact_at": "give the date and time of the contact"}) from None
         sub = submit_through_link(session, settings, token, address(request), answers,
                                   contact_at, values.get("contact_number") or None)
     except Gone as exc:
@@ -74,8 +66,8 @@ async def shop_send(request: Request, token: str, session: SessionDep,
 
 
 @router.get("/shopper", response_class=HTMLResponse)
-def shopper_page(request: Request, session: SessionDep, settings: SettingsDep,
-                 principal: WebPrincipal, link: str | None = None) -> HTMLResponse:
+def shopper_page(request: Request, session: SessionDep,
+                 principal: WebPrincipal) -> HTMLResponse:
     _need(principal, "reviews:write")
     return _shopper(request, session, principal, new_link=None)
 
