@@ -11,12 +11,18 @@ from rapidfuzz import fuzz, process
 
 from qa.metrics import Metrics
 from qa.scorecard import Criterion
+from qa.semantic import Match, Matcher
 from qa.sentiment import Sentiment
+from qa.turns import Sentence, Turn
 from qa.types import CallFacts, Evidence, Utterance
 
 _WORD = re.compile(r"[\w']+")
 PREFILTER_MARGIN = 10
 WORD_MATCH = 70  # per content word, after the phrase as a whole matched
+# An auto-fail by meaning must clear its threshold by this much and beat every rival outright:
+# zeroing a call on a near-miss ("not a problem" for "not my problem") is the worst error.
+STRICT = 0.03
+STRONGLY_NEGATIVE = -0.5  # a customer turn this negative needs acknowledging, whatever it says
 
 
 @lru_cache(maxsize=65536)
@@ -44,6 +50,16 @@ def _window(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> list
         end = max((u.end for u in utterances), default=facts.duration)
         out = [u for u in out if u.end >= end - c.after_seconds_from_end]
     return out
+
+
+def normalised(text: str) -> str:
+    return " ".join(_tokens(text))
+
+
+def exact_phrase(phrase: str, text: str) -> bool:
+    """The phrase's words, in order and whole, after case and punctuation are set aside."""
+    target = normalised(phrase)
+    return bool(target) and f" {target} " in f" {normalised(text)} "
 
 
 def find_phrase(phrase: str, utterance: Utterance, threshold: int) -> str | None:
@@ -108,6 +124,10 @@ def phrases(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outc
             if quote is not None:
                 hits.append(Evidence(u.start, u.end, quote, u.index))
     if c.expect == "absent":
+        if c.auto_fail:
+            # A fuzzy near-miss never zeroes a call: only the words as written do.
+            hits = [Evidence(u.start, u.end, normalised(p), u.index) for u in window
+                    for p in c.phrases if exact_phrase(p, u.text)]
         if hits:
             return Outcome(False, hits, f"forbidden phrase said: \"{hits[0].quote}\"")
         return Outcome(True, [], "none of the forbidden phrases was said")
@@ -144,6 +164,14 @@ def _bounds(value: float | None, c: Criterion, name: str, unit: str) -> tuple[bo
 
 
 def metric(c: Criterion, metrics: Metrics) -> Outcome:
+    outcome = _metric(c, metrics)
+    if outcome.reason.endswith("not measurable on this call"):
+        # Nothing to measure (no reply to time, say): not judged, rather than passed.
+        return Outcome(True, outcome.evidence, outcome.reason, applicable=False)
+    return outcome
+
+
+def _metric(c: Criterion, metrics: Metrics) -> Outcome:
     at: float | None = None
     value: float | None
     if c.metric == "longest_hold":
@@ -170,36 +198,8 @@ def sentiment(c: Criterion, s: Sentiment) -> Outcome:
     value = {"customer_end": s.customer_end, "customer_trend": s.customer_trend,
              "customer_mean": s.customer_mean, "agent_mean": s.agent_mean}[c.measure or ""]
     passed, reason = _bounds(value, c, (c.measure or "").replace("_", " "), "")
-    return Outcome(passed, [Evidence(None, None, None, None, reason)], reason)
-
-
-def acknowledgement(c: Criterion, utterances: list[Utterance], s: Sentiment) -> Outcome:
-    """Every negative customer turn is followed, in the agent's next turn, by an
-    acknowledgement or apology."""
-    ordered = sorted(utterances, key=lambda u: u.start)
-    by_index = {u.index: u for u in ordered}
-    if not s.negative_customer_turns:
-        return Outcome(True, [], "the customer had no negative turn to acknowledge")
-    evidence, missed = [], []
-    for idx in s.negative_customer_turns:
-        turn = by_index[idx]
-        reply = next((u for u in ordered if u.speaker == "agent" and u.start >= turn.end - 0.5),
-                     None)
-        quote = None
-        if reply is not None:
-            quote = next((q for p in c.phrases
-                          if (q := find_phrase(p, reply, c.threshold)) is not None), None)
-        if quote:
-            evidence.append(Evidence(reply.start, reply.end, quote, reply.index))  # type: ignore[union-attr]
-        else:
-            missed.append(turn)
-            evidence.append(Evidence(turn.start, turn.end, turn.text, turn.index,
-                                     "negative customer turn not acknowledged"))
-    if missed:
-        return Outcome(False, evidence,
-                       f"{len(missed)} of {len(s.negative_customer_turns)} negative customer "
-                       f"turns not acknowledged (first at {missed[0].start:.1f} s)")
-    return Outcome(True, evidence, "every negative customer turn was acknowledged")
+    return Outcome(passed, [Evidence(None, None, None, None, reason)], reason,
+                   applicable=value is not None)
 
 
 # The intro in any case ("My name is"), the name itself capitalised as ASR writes names.
@@ -226,3 +226,99 @@ def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Ou
                            f"agent used the name {name!r}")
     note = f"agent never used the customer's name {name!r}"
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
+
+
+def _in_window(c: Criterion, sentences: list[Sentence], end_of_call: float) -> list[Sentence]:
+    out = [s for s in sentences if c.speaker == "any" or s.speaker == c.speaker]
+    if c.within_seconds is not None:
+        out = [s for s in out if s.start <= c.within_seconds]
+    if c.after_seconds_from_end is not None:
+        out = [s for s in out if s.end >= end_of_call - c.after_seconds_from_end]
+    return out
+
+
+def _vectors(sentences: list[Sentence], vectors: dict[str, np.ndarray], dim: int) -> np.ndarray:
+    if not sentences:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.stack([vectors[s.text] for s in sentences])
+
+
+def _meaning_evidence(m: Match) -> Evidence:
+    return Evidence(m.sentence.start, m.sentence.end, m.sentence.text, m.sentence.segment,
+                    f"means \u201c{m.example}\u201d (similarity {m.similarity:.2f}; "
+                    f"nearest other: \u201c{m.rival}\u201d {m.rival_similarity:.2f})",
+                    similarity=round(m.similarity, 3))
+
+
+def _as_utterance(s: Sentence) -> Utterance:
+    return Utterance(s.segment, s.speaker, s.start, s.end, s.text)
+
+
+def examples(c: Criterion, sentences: list[Sentence], facts: CallFacts, matcher: Matcher,
+             vectors: dict[str, np.ndarray], end_of_call: float) -> Outcome:
+    """Said in any words (and any language) that mean one of the criterion's examples."""
+    window = _in_window(c, sentences, end_of_call)
+    strict = STRICT if c.expect == "absent" and c.auto_fail else 0.0
+    matches = matcher.match(c.id, window, _vectors(window, vectors, matcher.vectors.shape[1]),
+                            strict=strict)
+    hits = [_meaning_evidence(m) for m in matches]
+    exact = [Evidence(s.start, s.end, s.text, s.segment, f"says \u201c{p}\u201d as written")
+             for s in window for p in c.phrases if exact_phrase(p, s.text)]
+    if c.pattern:
+        rx = re.compile(c.pattern, 0 if c.case_sensitive else re.IGNORECASE)
+        exact += [Evidence(s.start, s.end, s.text, s.segment, f"matches \u201c{m.group(0)}\u201d")
+                  for s in window if (m := rx.search(s.text))]
+    seen = {e.segment for e in exact}
+    hits = exact + [e for e in hits if e.segment not in seen]
+    if c.after_seconds_from_end is not None:
+        hits.sort(key=lambda e: -(e.start or 0.0))  # a closing is the last thing said
+    if c.expect == "absent":
+        if hits:
+            return Outcome(False, hits[:3], f"said \"{hits[0].quote}\"")
+        return Outcome(True, [], f"nothing like {c.examples[0]!r} was said by {_where(c)}")
+    if hits:
+        return Outcome(True, hits[:3], f"said \"{hits[0].quote}\"")
+    note = f"nothing meaning {' / '.join(repr(e) for e in c.examples[:2])} by {_where(c)}"
+    return Outcome(False, [Evidence(None, None, None, None, note)], note)
+
+
+def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], sentences: list[Sentence],
+                               polarity: list[float], matcher: Matcher,
+                               vectors: dict[str, np.ndarray]) -> Outcome:
+    """Every customer turn that voices frustration (by meaning, or strongly negative) is
+    answered, in the agent's next turn, by an acknowledgement or apology (by meaning)."""
+    dim = matcher.vectors.shape[1]
+    customer = [s for s in sentences if s.speaker == "customer"]
+    upset: dict[int, str] = {}
+    if f"{c.id}:triggers" in matcher.sets:
+        for m in matcher.match(f"{c.id}:triggers", customer, _vectors(customer, vectors, dim)):
+            upset.setdefault(m.sentence.turn, m.sentence.text)
+    for t, p in zip(turns, polarity, strict=True):
+        if t.speaker == "customer" and p <= STRONGLY_NEGATIVE:
+            upset.setdefault(t.index, t.text)
+    if not upset:
+        return Outcome(True, [], "the customer voiced no frustration to acknowledge",
+                       applicable=False)
+    evidence, missed = [], []
+    for index in sorted(upset):
+        turn = turns[index]
+        reply = next((t for t in turns[index + 1:] if t.speaker == "agent"), None)
+        said = [s for s in sentences if reply is not None and s.turn == reply.index]
+        found = matcher.match(c.id, said, _vectors(said, vectors, dim)) if said else []
+        # Listed phrases count too, fuzzily as ASR writes them.
+        phrase = next((q for p in c.phrases for s in said
+                       if (q := find_phrase(p, _as_utterance(s), c.threshold))), None)
+        if phrase is not None and reply is not None:
+            evidence.append(Evidence(reply.start, reply.end, phrase, reply.segments[0],
+                                     "acknowledged"))
+        elif found:
+            evidence.append(_meaning_evidence(found[0]))
+        else:
+            missed.append(turn)
+            evidence.append(Evidence(turn.start, turn.end, upset[index], turn.segments[0],
+                                     "customer's frustration not acknowledged"))
+    if missed:
+        return Outcome(False, evidence,
+                       f"{len(missed)} of {len(upset)} frustrated customer turns not "
+                       f"acknowledged (first at {missed[0].start:.1f} s)")
+    return Outcome(True, evidence, "every frustrated customer turn was acknowledged")

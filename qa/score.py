@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from qa import detectors
+from qa.embedder import Embedder, shared_embedder
 from qa.metrics import Metrics, compute
 from qa.scorecard import Criterion, Scorecard
-from qa.sentiment import Sentiment, analyse
+from qa.semantic import matcher_for
+from qa.sentiment import Sentiment, analyse, polarity_for, turn_polarity
+from qa.turns import sentences as split_sentences
+from qa.turns import turns as merge_turns
 from qa.types import DIMENSIONS, CallFacts, CriterionResult, Utterance
+
+# Metrics that need to know who spoke (replies, interruptions, the agent's greeting or hold
+# announcements): on an unlabelled mono call they cannot be judged.
+_SPEAKER_METRICS = ("reply_latency_mean", "reply_latency_p90", "time_to_greeting",
+                    "unannounced_holds", "interruptions", "agent_talk_share",
+                    "longest_dead_air", "longest_hold")
 
 
 @dataclass
@@ -24,6 +37,11 @@ class CallScore:
     criteria: list[CriterionResult]
     metrics: Metrics
     sentiment: Sentiment
+    embedder: str | None = None
+
+    @property
+    def judged(self) -> int:
+        return sum(1 for c in self.criteria if c.applicable)
 
     def to_dict(self) -> dict[str, Any]:
         r = lambda v: None if v is None else round(v, 1)  # noqa: E731
@@ -35,6 +53,8 @@ class CallScore:
             "auto_fail": self.auto_fail, "auto_fail_reasons": self.auto_fail_reasons,
             "criteria": [c.to_dict() for c in self.criteria],
             "metrics": self.metrics.to_dict(), "sentiment": self.sentiment.to_dict(),
+            "judged": {"applicable": self.judged, "total": len(self.criteria)},
+            "embedder": self.embedder,
         }
 
 
@@ -49,24 +69,67 @@ def _share(results: list[CriterionResult]) -> float | None:
     return 100.0 * sum(r.weight for r in results if r.passed) / weights
 
 
-def score(utterances: list[Utterance], facts: CallFacts, card: Scorecard) -> CallScore:
+def _needs_speakers(c: Criterion) -> bool:
+    if c.kind == "metric":
+        return c.metric in _SPEAKER_METRICS
+    if c.kind == "sentiment":
+        return True
+    return c.kind in ("acknowledgement", "name_used") or c.speaker != "any"
+
+
+def vectors_for(texts: list[str], *, embedder: Embedder,
+                known: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Vectors of `texts`: those in `known` (stored with the transcript) as they are, the rest
+    embedded now."""
+    known = known or {}
+    out = {t: known[t] for t in texts if t in known}
+    missing = [t for t in dict.fromkeys(texts) if t not in out]
+    if missing:
+        out.update(zip(missing, embedder.embed(missing), strict=True))
+    return out
+
+
+def score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
+          vectors: Mapping[str, np.ndarray] | None = None,
+          embedder: Embedder | None = None) -> CallScore:
+    """Score one conversation. `vectors` are stored sentence embeddings (text -> vector, of
+    `embedder`); whatever is missing is embedded here, so rescoring embeds nothing new."""
+    embedder = embedder or shared_embedder()
     labelled = any(u.speaker in ("agent", "customer") for u in utterances)
+    timed = facts.channel == "phone"
     metrics = compute(utterances, duration=facts.duration)
-    sentiment = analyse(utterances)
+    turns = merge_turns(utterances)
+    sentences = split_sentences(utterances)
+    vecs = vectors_for([s.text for s in sentences], embedder=embedder, known=vectors)
+    polarity = polarity_for(embedder)
+    turn_values = turn_polarity(turns, sentences, vecs, polarity)
+    sentiment = analyse(turns, sentences, vecs, polarity)
+    matcher = matcher_for(card, embedder)
+    end_of_call = max((u.end for u in utterances), default=facts.duration)
     results: dict[str, CriterionResult] = {}
     for c in card.criteria:
         if c.kind == "order":
             continue
-        # On a mono recording nobody is labelled: look at everyone's words instead.
-        crit = c if labelled or c.speaker == "any" else replace(c, speaker="any")
         result = CriterionResult(id=c.id, label=c.label, dimension=c.dimension, kind=c.kind,
                                  weight=c.weight, applicable=_applies(c, facts), passed=True,
                                  auto_fail=c.auto_fail)
+        results[c.id] = result
         if not result.applicable:
             result.reason = f"does not apply to {facts.direction} {facts.call_type} calls"
-            results[c.id] = result
             continue
-        if c.kind == "phrases":
+        if not labelled and _needs_speakers(c):
+            # Never passed by default: with speakers unknown the machine cannot tell who said it.
+            result.applicable = False
+            result.reason = "speakers are not labelled (mono recording): not judged"
+            continue
+        if not timed and c.kind == "metric":
+            result.applicable = False
+            result.reason = f"timing criteria apply to phone calls, not {facts.channel}"
+            continue
+        crit = c if labelled else replace(c, speaker="any")
+        if c.kind == "examples":
+            outcome = detectors.examples(crit, sentences, facts, matcher, vecs, end_of_call)
+        elif c.kind == "phrases":
             outcome = detectors.phrases(crit, utterances, facts)
         elif c.kind == "pattern":
             outcome = detectors.pattern(crit, utterances, facts)
@@ -77,11 +140,11 @@ def score(utterances: list[Utterance], facts: CallFacts, card: Scorecard) -> Cal
         elif c.kind == "name_used":
             outcome = detectors.name_used(crit, utterances, facts)
         else:  # acknowledgement
-            outcome = detectors.acknowledgement(crit, utterances, sentiment)
+            outcome = detectors.acknowledgement_by_meaning(crit, turns, sentences, turn_values,
+                                                           matcher, vecs)
         result.passed, result.evidence, result.reason = (outcome.passed, outcome.evidence,
                                                          outcome.reason)
         result.applicable = outcome.applicable
-        results[c.id] = result
     for c in card.criteria:
         if c.kind == "order":
             results[c.id] = _order(c, results, facts)
@@ -103,7 +166,7 @@ def score(utterances: list[Utterance], facts: CallFacts, card: Scorecard) -> Cal
         scorecard=card.name, scorecard_version=card.version, overall=overall,
         dimensions=dimensions, script_compliance=script, auto_fail=bool(failures),
         auto_fail_reasons=[f"{r.label}: {r.reason}" for r in failures], criteria=ordered,
-        metrics=metrics, sentiment=sentiment,
+        metrics=metrics, sentiment=sentiment, embedder=embedder.name,
     )
 
 
@@ -114,6 +177,10 @@ def _order(c: Criterion, results: dict[str, CriterionResult], facts: CallFacts) 
                              auto_fail=c.auto_fail)
     if not result.applicable:
         result.reason = f"does not apply to {facts.direction} {facts.call_type} calls"
+        return result
+    if not (first.applicable and then.applicable):
+        result.applicable = False
+        result.reason = f"{first.label.lower()} or {then.label.lower()} was not judged"
         return result
     then_at = min((e.start for e in then.evidence if e.start is not None and then.passed),
                   default=None)

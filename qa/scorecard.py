@@ -11,7 +11,8 @@ import yaml
 
 from qa.types import DIMENSIONS
 
-KINDS = ("phrases", "pattern", "metric", "sentiment", "order", "acknowledgement", "name_used")
+KINDS = ("examples", "phrases", "pattern", "metric", "sentiment", "order", "acknowledgement",
+         "name_used")
 METRICS = ("reply_latency_mean", "reply_latency_p90", "longest_silence", "longest_dead_air",
            "time_to_greeting",
            "longest_hold", "unannounced_holds", "interruptions", "agent_talk_share")
@@ -41,6 +42,14 @@ class Criterion:
     within_seconds: float | None = None  # only the first N seconds of the call
     after_seconds_from_end: float | None = None  # only the last N seconds of the call
     threshold: int = 85  # rapidfuzz ratio for a fuzzy phrase match
+    # examples: matched by meaning (qa.semantic); `phrases` then count only when said exactly
+    examples: tuple[str, ...] = ()
+    not_examples: tuple[str, ...] = ()  # near-misses that must not count ("not a problem")
+    similarity: float = 0.86  # cosine to the nearest example, once it beats every rival
+    # acknowledgement: the customer turns that need one, by meaning
+    triggers: tuple[str, ...] = ()
+    not_triggers: tuple[str, ...] = ()
+    trigger_similarity: float = 0.86
     # pattern
     pattern: str | None = None
     case_sensitive: bool = False  # e.g. to tell a capitalised name from an ordinary word
@@ -63,6 +72,8 @@ class Scorecard:
     dimension_weights: dict[str, float]
     script_weight: float
     criteria: tuple[Criterion, ...] = field(default_factory=tuple)
+    # Words Whisper should expect (product names, places): passed to it as hotwords.
+    vocabulary: tuple[str, ...] = ()
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -88,6 +99,28 @@ def _strings(value: Any, line: int, name: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise _fail(line, f"{name} must be a list of non-empty strings")
     return tuple(value)
+
+
+def _examples(value: Any, line: int, name: str, company: str | None) -> tuple[str, ...]:
+    """A list of utterances, or a mapping of language code to lists (en: [...], he: [...])."""
+    if value is None:
+        return ()
+    if isinstance(value, dict):
+        value.pop("__line__", None)
+        items: list[str] = []
+        for lang, texts in value.items():
+            items.extend(_strings(texts, line, f"{name}.{lang}"))
+    else:
+        items = list(_strings(value, line, name))
+    # Without a company name, "{company}" reads as the generic "our company".
+    filled = (t.replace("{company}", company or "") for t in items)
+    return tuple(dict.fromkeys(" ".join(t.split()) for t in filled if t.strip()))
+
+
+def _similarity(value: Any, line: int, name: str) -> float:
+    if not isinstance(value, int | float) or not 0.5 <= float(value) <= 1.0:
+        raise _fail(line, f"{name} must be a cosine similarity between 0.5 and 1.0")
+    return float(value)
 
 
 def _with_company(phrases: tuple[str, ...], company: str | None) -> tuple[str, ...]:
@@ -133,11 +166,31 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
     values: dict[str, Any] = {k: v for k, v in raw.items() if k in Criterion.__dataclass_fields__}
     values.update(id=cid, label=str(raw.get("label", cid)), weight=float(weight),
                   call_types=call_types, directions=directions, line=line)
-    if kind in ("phrases", "acknowledgement"):
-        if not raw.get("phrases"):
+    for name in ("examples", "not_examples", "triggers", "not_triggers"):
+        values[name] = _examples(raw.get(name), line, name, company)
+    for name in ("similarity", "trigger_similarity"):
+        if name in raw:
+            values[name] = _similarity(raw[name], line, name)
+    if kind == "examples":
+        if not values["examples"]:
+            raise _fail(line, "an examples criterion needs `examples` (utterances, any language)")
+        if raw.get("expect", "present") not in ("present", "absent"):
+            raise _fail(line, "expect must be present or absent")
+        if raw.get("phrases"):
+            values["phrases"] = _with_company(_strings(raw["phrases"], line, "phrases"), company)
+        if raw.get("pattern"):
+            try:
+                re.compile(str(raw["pattern"]))
+            except re.error as exc:
+                raise _fail(line, f"pattern is not a valid regular expression: {exc}") from None
+    elif kind in ("phrases", "acknowledgement"):
+        if kind == "acknowledgement" and values["examples"] and not raw.get("phrases"):
+            values["phrases"] = ()
+        elif not raw.get("phrases"):
             raise _fail(line, f"a {kind} criterion needs `phrases`")
-        values["phrases"] = _with_company(_strings(raw["phrases"], line, "phrases"), company)
-        if not values["phrases"]:
+        else:
+            values["phrases"] = _with_company(_strings(raw["phrases"], line, "phrases"), company)
+        if kind == "phrases" and not values["phrases"]:
             raise _fail(line, "every phrase needs {company}, but the scorecard names no company")
         if raw.get("expect", "present") not in ("present", "absent"):
             raise _fail(line, "expect must be present or absent")
@@ -196,8 +249,10 @@ def parse(text: str) -> Scorecard:
             for ref in (c.first, c.then):
                 if ref not in ids:
                     raise _fail(c.line, f"order refers to unknown criterion {ref!r}")
+    vocabulary = _strings(raw.get("vocabulary") or [], line, "vocabulary")
     return Scorecard(
         name=str(raw["name"]),
+        vocabulary=tuple(v for v in (company, *vocabulary) if v),
         version=int(raw.get("version", 1)),
         company=raw.get("company"),
         dimension_weights={d: float(weights.get(d, 1.0)) for d in DIMENSIONS},

@@ -1,17 +1,36 @@
-"""Sentiment with VADER, per utterance and per side, and the customer's trajectory."""
+"""Sentiment per turn and per side, and the customer's trajectory, in any language.
+
+Two signals:
+- by meaning: each sentence's nearest labelled anchors (qa/sentiment.yaml: positive, negative
+  and neutral call talk in English, Hebrew and Persian) in the multilingual embedding space; the
+  polarity is how much closer the sentence is to the positive than to the negative anchors,
+  and 0 when ordinary neutral talk is nearer than either;
+- VADER, the requested English lexicon model, on English turns only (it knows no Hebrew or
+  Persian words and would read them as neutral). On English it is averaged with the first.
+Turns, not segments, are read, so "I'm not" / "unhappy at all" is one negation.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import yaml
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from qa.types import Utterance
+from qa.embedder import Embedder
+from qa.turns import Sentence, Turn
 
-NEGATIVE = -0.3  # VADER compound at or below this is a negative turn
+NEGATIVE = -0.3  # a turn at or below this is negative
+ANCHORS_FILE = Path(__file__).with_name("sentiment.yaml")
+TOP_K = 3  # anchors averaged per side: one odd anchor does not decide
+GAIN = 25.0  # cosine differences between anchor sides are a few hundredths; tanh spreads them
+VADER_WEIGHT = 0.5  # share of VADER in an English turn's polarity
 
 
 @lru_cache(maxsize=1)
@@ -22,21 +41,71 @@ def _analyzer() -> SentimentIntensityAnalyzer:
 # VADER reads the "no" of a polite decline ("No thanks, that's all") as negative; on a call it
 # is the usual friendly ending, so the decline is read as the thanks it is.
 _POLITE_DECLINE = re.compile(r"\bno\b[,.!]?\s+(?=(thanks|thank you)\b)", re.IGNORECASE)
+_LATIN = re.compile(r"[A-Za-z]")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @lru_cache(maxsize=65536)
 def compound(text: str) -> float:
+    """VADER's compound score (-1..1) of an English text."""
     return float(_analyzer().polarity_scores(_POLITE_DECLINE.sub("", text))["compound"])
+
+
+def is_english_script(text: str) -> bool:
+    letters = _LETTER.findall(text)
+    return bool(letters) and sum(1 for ch in letters if _LATIN.match(ch)) / len(letters) > 0.8
+
+
+@lru_cache(maxsize=2)
+def anchors(path: Path = ANCHORS_FILE) -> dict[str, tuple[str, ...]]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {side: tuple(t for texts in raw[side].values() for t in texts)
+            for side in ("positive", "negative", "neutral")}
+
+
+class Polarity:
+    """Sentence polarity by meaning, from the anchors embedded once."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        sides = anchors()
+        self.embedder_name = embedder.name
+        self._sides = {side: embedder.embed(list(texts)) for side, texts in sides.items()}
+
+    def of(self, vectors: np.ndarray) -> np.ndarray:
+        if not len(vectors):
+            return np.zeros(0)
+
+        def top(side: str) -> np.ndarray:
+            sims = vectors @ self._sides[side].T
+            k = min(TOP_K, sims.shape[1])
+            return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+
+        pos, neg, neu = top("positive"), top("negative"), top("neutral")
+        polarity = np.tanh(GAIN * (pos - neg))
+        # Nearer to plain neutral talk than to either side: no feeling either way.
+        polarity[np.maximum(pos, neg) < neu] *= 0.25
+        return np.asarray(polarity, dtype=float)
+
+
+_POLARITY: dict[int, Polarity] = {}
+
+
+def polarity_for(embedder: Embedder) -> Polarity:
+    found = _POLARITY.get(id(embedder))
+    if found is None or found.embedder_name != embedder.name:
+        found = _POLARITY[id(embedder)] = Polarity(embedder)
+    return found
 
 
 @dataclass
 class Sentiment:
-    per_utterance: list[tuple[int, float]]  # (utterance index, compound)
+    per_utterance: list[tuple[int, float]]  # (first segment of the turn, polarity -1..1)
     agent_mean: float | None
     customer_mean: float | None
     customer_start: float | None  # mean over the first third of the customer's turns
     customer_end: float | None  # mean over the last third
-    negative_customer_turns: list[int]
+    negative_customer_turns: list[int]  # turn indexes
+    method: str = "meaning+vader"
 
     @property
     def customer_trend(self) -> float | None:
@@ -50,6 +119,7 @@ class Sentiment:
                 "customer_start": r(self.customer_start), "customer_end": r(self.customer_end),
                 "customer_trend": r(self.customer_trend),
                 "negative_customer_turns": self.negative_customer_turns,
+                "method": self.method,
                 "timeline": [{"segment": i, "compound": round(c, 3)}
                              for i, c in self.per_utterance]}
 
@@ -58,16 +128,39 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def analyse(utterances: list[Utterance]) -> Sentiment:
-    scored = [(u, compound(u.text)) for u in utterances]
-    customer = [c for u, c in scored if u.speaker == "customer"]
+def turn_polarity(turns: list[Turn], sentences: list[Sentence],
+                  vectors: Mapping[str, np.ndarray], polarity: Polarity) -> list[float]:
+    """One polarity per turn: the mean of its sentences by meaning, with VADER on English."""
+    whole = [s for s in sentences if s.text in vectors]
+    matrix = (np.stack([vectors[s.text] for s in whole]) if whole
+              else np.zeros((0, 1), dtype=np.float32))
+    by_turn: dict[int, list[float]] = {}
+    for s, p in zip(whole, polarity.of(matrix), strict=True):
+        by_turn.setdefault(s.turn, []).append(float(p))
+    out = []
+    for t in turns:
+        parts = by_turn.get(t.index, [])
+        # The strongest sentence carries a turn: "Thanks. But this is the third time" is upset.
+        meaning = max(parts, key=abs) if parts else 0.0
+        if is_english_script(t.text):
+            out.append(VADER_WEIGHT * compound(t.text) + (1 - VADER_WEIGHT) * meaning)
+        else:
+            out.append(meaning)
+    return out
+
+
+def analyse(turns: list[Turn], sentences: list[Sentence], vectors: Mapping[str, np.ndarray],
+            polarity: Polarity) -> Sentiment:
+    values = turn_polarity(turns, sentences, vectors, polarity)
+    scored = list(zip(turns, values, strict=True))
+    customer = [v for t, v in scored if t.speaker == "customer"]
     third = max(1, len(customer) // 3)
     return Sentiment(
-        per_utterance=[(u.index, c) for u, c in scored],
-        agent_mean=_mean([c for u, c in scored if u.speaker == "agent"]),
+        per_utterance=[(t.segments[0], v) for t, v in scored],
+        agent_mean=_mean([v for t, v in scored if t.speaker == "agent"]),
         customer_mean=_mean(customer),
         customer_start=_mean(customer[:third]),
         customer_end=_mean(customer[-third:]),
-        negative_customer_turns=[u.index for u, c in scored
-                                 if u.speaker == "customer" and c <= NEGATIVE],
+        negative_customer_turns=[t.index for t, v in scored
+                                 if t.speaker == "customer" and v <= NEGATIVE],
     )

@@ -26,6 +26,8 @@ class CallFacts:
     direction: str = "inbound"  # inbound | outbound
     duration: float = 0.0  # of the recording, seconds
     customer_name: str | None = None
+    channel: str = "phone"  # phone | chat | email: timing criteria apply to phone calls only
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,11 @@ class Evidence:
     quote: str | None
     segment: int | None = None
     note: str | None = None
+    similarity: float | None = None  # for a match by meaning: cosine to the nearest example
 
     def to_dict(self) -> dict[str, Any]:
         return {"segment": self.segment, "start": self.start, "end": self.end,
-                "quote": self.quote, "note": self.note}
+                "quote": self.quote, "note": self.note, "similarity": self.similarity}
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""Segments into turns, turns into sentences: what meaning-based criteria and sentiment read.
+
+The recogniser cuts speech wherever it pauses, so "I'm not" / "unhappy at all" can arrive as two
+segments. A turn is the run of one speaker's consecutive segments; a sentence keeps the place
+(segment, start, end) of the words it quotes, so evidence still points into the recording.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.types import Speaker, Utterance
+
+TURN_GAP = 3.0  # seconds: a longer pause (a hold, say) starts a new turn of the same speaker
+LONG_SENTENCE_WORDS = 18  # longer sentences are also read clause by clause
+MIN_CLAUSE_WORDS = 3
+
+# Latin, Arabic-script (؟ ۔) and ellipsis sentence ends; Hebrew uses Latin punctuation.
+_SENTENCE_END = re.compile(r"(?<=[.!?؟…۔])\s+")
+_CLAUSE_SPLIT = re.compile(r"(?<=[,;،؛])\s+|\s+(?:but|and then|so|אבל|ولی|اما)\s+")
+
+
+@dataclass(frozen=True)
+class Turn:
+    index: int
+    speaker: Speaker
+    start: float
+    end: float
+    text: str
+    segments: tuple[int, ...]  # utterance indexes, in order
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence (or a clause of a long one) of a turn, with where its words were said."""
+
+    turn: int
+    speaker: Speaker
+    start: float
+    end: float
+    text: str
+    segment: int  # the utterance its first word came from
+
+
+def turns(utterances: list[Utterance]) -> list[Turn]:
+    ordered = sorted(utterances, key=lambda u: (u.start, u.index))
+    out: list[Turn] = []
+    group: list[Utterance] = []
+
+    def close() -> None:
+        if group:
+            out.append(Turn(len(out), group[0].speaker, group[0].start,
+                            max(u.end for u in group), " ".join(u.text.strip() for u in group),
+                            tuple(u.index for u in group)))
+
+    for u in ordered:
+        if not u.text.strip():
+            continue
+        if group and (u.speaker != group[-1].speaker or u.start - group[-1].end > TURN_GAP):
+            close()
+            group = []
+        group.append(u)
+    close()
+    return out
+
+
+def _pieces(text: str) -> list[tuple[int, str]]:
+    """(offset, text) of each sentence, and of the clauses of long sentences."""
+    out: list[tuple[int, str]] = []
+    pos = 0
+    for part in _SENTENCE_END.split(text):
+        offset = text.find(part, pos)
+        pos = offset + len(part)
+        if not part.strip():
+            continue
+        out.append((offset, part))
+        if len(part.split()) > LONG_SENTENCE_WORDS:
+            cpos = 0
+            for clause in _CLAUSE_SPLIT.split(part):
+                if clause is None:
+                    continue
+                coff = part.find(clause, cpos)
+                cpos = coff + len(clause)
+                if len(clause.split()) >= MIN_CLAUSE_WORDS and clause != part:
+                    out.append((offset + coff, clause))
+    return out
+
+
+def sentences(utterances: list[Utterance]) -> list[Sentence]:
+    by_index = {u.index: u for u in utterances}
+    out: list[Sentence] = []
+    for turn in turns(utterances):
+        # Where each segment's text lies in the turn's text, to map a sentence back to time.
+        spans: list[tuple[int, int, Utterance]] = []
+        cursor = 0
+        for idx in turn.segments:
+            seg = by_index[idx]
+            length = len(seg.text.strip())
+            spans.append((cursor, cursor + length, seg))
+            cursor += length + 1
+
+        def at(offset: int, spans: list[tuple[int, int, Utterance]] = spans) -> tuple[float, int]:
+            for a, b, seg in spans:
+                if offset <= b:
+                    share = 0.0 if b == a else max(0.0, min(1.0, (offset - a) / (b - a)))
+                    return seg.start + share * (seg.end - seg.start), seg.index
+            last = spans[-1][2]
+            return last.end, last.index
+
+        for offset, piece in _pieces(turn.text):
+            start, segment = at(offset)
+            end, _ = at(offset + len(piece))
+            out.append(Sentence(turn.index, turn.speaker, round(start, 3),
+                                round(max(end, start), 3), piece.strip(), segment))
+    return out
+
+
+def texts_to_embed(utterances: list[Utterance]) -> list[str]:
+    """Every distinct text scoring will embed for this transcript: its sentences and turns."""
+    seen = dict.fromkeys(s.text for s in sentences(utterances))
+    return list(seen)
