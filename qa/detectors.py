@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 
 from qa.metrics import Metrics
 from qa.scorecard import Criterion
-from qa.semantic import Match, Matcher
+from qa.semantic import Comparison, Match
 from qa.sentiment import Sentiment
 from qa.turns import Sentence, Turn
 from qa.types import CallFacts, Evidence, Utterance
@@ -217,10 +217,11 @@ def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Ou
                 break
     if not name:
         return Outcome(True, [], "the customer's name is not known; not judged", applicable=False)
-    target = name.lower().split()[0]
+    # First name or surname ("Mr Rezaei" is as personal in Persian as "Hamid" in English).
+    targets = [w for w in words(name) if len(w) >= 2]
     for u in ordered:
         if u.speaker == "agent" and u.start >= since and any(
-            fuzz.ratio(w, target) >= c.threshold for w in words(u.text)
+            fuzz.ratio(w, target) >= c.threshold for w in words(u.text) for target in targets
         ):
             return Outcome(True, [Evidence(u.start, u.end, name, u.index)],
                            f"agent used the name {name!r}")
@@ -228,19 +229,13 @@ def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Ou
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
 
-def _in_window(c: Criterion, sentences: list[Sentence], end_of_call: float) -> list[Sentence]:
-    out = [s for s in sentences if c.speaker == "any" or s.speaker == c.speaker]
-    if c.within_seconds is not None:
-        out = [s for s in out if s.start <= c.within_seconds]
-    if c.after_seconds_from_end is not None:
-        out = [s for s in out if s.end >= end_of_call - c.after_seconds_from_end]
-    return out
-
-
-def _vectors(sentences: list[Sentence], vectors: dict[str, np.ndarray], dim: int) -> np.ndarray:
-    if not sentences:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.stack([vectors[s.text] for s in sentences])
+def _in_window(c: Criterion, sentences: list[Sentence], end_of_call: float) -> list[int]:
+    """Indexes of the sentences a criterion reads: its speaker's, in its part of the call."""
+    return [i for i, s in enumerate(sentences)
+            if (c.speaker == "any" or s.speaker == c.speaker)
+            and (c.within_seconds is None or s.start <= c.within_seconds)
+            and (c.after_seconds_from_end is None
+                 or s.end >= end_of_call - c.after_seconds_from_end)]
 
 
 def _meaning_evidence(m: Match) -> Evidence:
@@ -254,22 +249,28 @@ def _as_utterance(s: Sentence) -> Utterance:
     return Utterance(s.segment, s.speaker, s.start, s.end, s.text)
 
 
-def examples(c: Criterion, sentences: list[Sentence], facts: CallFacts, matcher: Matcher,
-             vectors: dict[str, np.ndarray], end_of_call: float) -> Outcome:
+def examples(c: Criterion, comparison: Comparison, end_of_call: float) -> Outcome:
     """Said in any words (and any language) that mean one of the criterion's examples."""
+    sentences = comparison.sentences
     window = _in_window(c, sentences, end_of_call)
     strict = STRICT if c.expect == "absent" and c.auto_fail else 0.0
-    matches = matcher.match(c.id, window, _vectors(window, vectors, matcher.vectors.shape[1]),
-                            strict=strict)
-    hits = [_meaning_evidence(m) for m in matches]
+    hits = [_meaning_evidence(m) for m in comparison.match(c.id, window, strict=strict)]
+    said = [sentences[i] for i in window]
     exact = [Evidence(s.start, s.end, s.text, s.segment, f"says \u201c{p}\u201d as written")
-             for s in window for p in c.phrases if exact_phrase(p, s.text)]
+             for s in said for p in c.phrases if exact_phrase(p, s.text)]
     if c.pattern:
         rx = re.compile(c.pattern, 0 if c.case_sensitive else re.IGNORECASE)
         exact += [Evidence(s.start, s.end, s.text, s.segment, f"matches \u201c{m.group(0)}\u201d")
-                  for s in window if (m := rx.search(s.text))]
+                  for s in said if (m := rx.search(s.text))]
     seen = {e.segment for e in exact}
     hits = exact + [e for e in hits if e.segment not in seen]
+    if c.name_company and c.company and c.expect == "present":
+        named = [e for e in hits if e.quote and fuzz.partial_ratio(
+            c.company.lower(), e.quote.lower()) >= c.threshold]
+        if hits and not named:
+            note = f"\u201c{hits[0].quote}\u201d does not name {c.company}"
+            return Outcome(False, [Evidence(None, None, None, None, note)], note)
+        hits = named
     if c.after_seconds_from_end is not None:
         hits.sort(key=lambda e: -(e.start or 0.0))  # a closing is the last thing said
     if c.expect == "absent":
@@ -282,16 +283,15 @@ def examples(c: Criterion, sentences: list[Sentence], facts: CallFacts, matcher:
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
 
-def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], sentences: list[Sentence],
-                               polarity: list[float], matcher: Matcher,
-                               vectors: dict[str, np.ndarray]) -> Outcome:
+def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], comparison: Comparison,
+                               polarity: list[float]) -> Outcome:
     """Every customer turn that voices frustration (by meaning, or strongly negative) is
     answered, in the agent's next turn, by an acknowledgement or apology (by meaning)."""
-    dim = matcher.vectors.shape[1]
-    customer = [s for s in sentences if s.speaker == "customer"]
+    sentences = comparison.sentences
     upset: dict[int, str] = {}
-    if f"{c.id}:triggers" in matcher.sets:
-        for m in matcher.match(f"{c.id}:triggers", customer, _vectors(customer, vectors, dim)):
+    if f"{c.id}:triggers" in comparison.matcher.sets:
+        customer = [i for i, s in enumerate(sentences) if s.speaker == "customer"]
+        for m in comparison.match(f"{c.id}:triggers", customer):
             upset.setdefault(m.sentence.turn, m.sentence.text)
     for t, p in zip(turns, polarity, strict=True):
         if t.speaker == "customer" and p <= STRONGLY_NEGATIVE:
@@ -303,11 +303,12 @@ def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], sentences: list[
     for index in sorted(upset):
         turn = turns[index]
         reply = next((t for t in turns[index + 1:] if t.speaker == "agent"), None)
-        said = [s for s in sentences if reply is not None and s.turn == reply.index]
-        found = matcher.match(c.id, said, _vectors(said, vectors, dim)) if said else []
+        said = [i for i, s in enumerate(sentences) if reply is not None and s.turn == reply.index]
+        found = comparison.match(c.id, said) if c.id in comparison.matcher.sets and said else []
         # Listed phrases count too, fuzzily as ASR writes them.
-        phrase = next((q for p in c.phrases for s in said
-                       if (q := find_phrase(p, _as_utterance(s), c.threshold))), None)
+        phrase = next((q for p in c.phrases for i in said
+                       if (q := find_phrase(p, _as_utterance(sentences[i]), c.threshold))),
+                      None)
         if phrase is not None and reply is not None:
             evidence.append(Evidence(reply.start, reply.end, phrase, reply.segments[0],
                                      "acknowledged"))

@@ -104,7 +104,9 @@ def score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
     polarity = polarity_for(embedder)
     turn_values = turn_polarity(turns, sentences, vecs, polarity)
     sentiment = analyse(turns, sentences, vecs, polarity)
-    matcher = matcher_for(card, embedder)
+    matrix = (np.stack([vecs[x.text] for x in sentences]) if sentences
+              else np.zeros((0, embedder.dim), dtype=np.float32))
+    comparison = matcher_for(card, embedder).compare(sentences, matrix)
     end_of_call = max((u.end for u in utterances), default=facts.duration)
     results: dict[str, CriterionResult] = {}
     for c in card.criteria:
@@ -128,7 +130,7 @@ def score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
             continue
         crit = c if labelled else replace(c, speaker="any")
         if c.kind == "examples":
-            outcome = detectors.examples(crit, sentences, facts, matcher, vecs, end_of_call)
+            outcome = detectors.examples(crit, comparison, end_of_call)
         elif c.kind == "phrases":
             outcome = detectors.phrases(crit, utterances, facts)
         elif c.kind == "pattern":
@@ -140,8 +142,7 @@ def score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
         elif c.kind == "name_used":
             outcome = detectors.name_used(crit, utterances, facts)
         else:  # acknowledgement
-            outcome = detectors.acknowledgement_by_meaning(crit, turns, sentences, turn_values,
-                                                           matcher, vecs)
+            outcome = detectors.acknowledgement_by_meaning(crit, turns, comparison, turn_values)
         result.passed, result.evidence, result.reason = (outcome.passed, outcome.evidence,
                                                          outcome.reason)
         result.applicable = outcome.applicable

@@ -50,6 +50,9 @@ class Criterion:
     triggers: tuple[str, ...] = ()
     not_triggers: tuple[str, ...] = ()
     trigger_similarity: float = 0.86
+    # examples: with the scorecard's `company` set, a match must also name it (fuzzily)
+    name_company: bool = False
+    company: str | None = None
     # pattern
     pattern: str | None = None
     case_sensitive: bool = False  # e.g. to tell a capitalised name from an ordinary word
@@ -166,6 +169,8 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
     values: dict[str, Any] = {k: v for k, v in raw.items() if k in Criterion.__dataclass_fields__}
     values.update(id=cid, label=str(raw.get("label", cid)), weight=float(weight),
                   call_types=call_types, directions=directions, line=line)
+    if raw.get("name_company"):
+        values["company"] = company
     for name in ("examples", "not_examples", "triggers", "not_triggers"):
         values[name] = _examples(raw.get(name), line, name, company)
     for name in ("similarity", "trigger_similarity"):

@@ -81,43 +81,24 @@ class Matcher:
         self.embedder_name = embedder.name
         self.vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim))
 
+        # Per set, its rivals: ordinary talk (background and every counter-example: "no
+        # worries" is no guess) and the other sets' examples; never its own examples.
+        self._plain: dict[str, np.ndarray] = {}
+        self._others: dict[str, np.ndarray] = {}
+        negatives = np.concatenate([self._background, *(x.negatives for x in self.sets.values())])
+        for key, target in self.sets.items():
+            own = set(target.positives.tolist())
+            self._plain[key] = np.array(sorted(set(negatives.tolist()) - own), dtype=np.int64)
+            others = {int(r) for k, x in self.sets.items() if k != key for r in x.positives}
+            self._others[key] = np.array(sorted(others - own), dtype=np.int64)
+
+    def compare(self, sentences: list[Sentence], vectors: np.ndarray) -> Comparison:
+        """Every sentence against every example, once per call."""
+        return Comparison(self, sentences, vectors)
+
     def match(self, key: str, sentences: list[Sentence], vectors: np.ndarray,
               *, strict: float = 0.0) -> list[Match]:
-        """The sentences that mean what the set `key` describes, best first.
-
-        `strict` raises the bar: the similarity must clear the threshold by that much and the
-        set must win outright (no tie), as an auto-fail needs."""
-        target = self.sets[key]
-        if not sentences or not len(target.positives):
-            return []
-        sims = vectors @ self.vectors.T  # (sentences, examples)
-        own = sims[:, target.positives]
-        best_own = own.max(axis=1)
-        best_at = own.argmax(axis=1)
-        # The best rival of each sentence: background, counter-examples, and every other
-        # set's examples.
-        # Counter-examples of other sets are ordinary talk too ("no worries" is no guess).
-        plain = [self._background, target.negatives]
-        plain += [s.negatives for k, s in self.sets.items() if k != key]
-        others = [s.positives for k, s in self.sets.items() if k != key]
-        rivals = np.concatenate([r for r in plain + others if len(r)])
-        n_plain = sum(len(r) for r in plain)
-        rival_sims = sims[:, rivals]
-        # Another criterion may tie (within TIE); ordinary talk must be beaten outright.
-        margin = np.zeros(len(rivals))
-        margin[n_plain:] = 0.0 if strict else TIE
-        adjusted = rival_sims - margin
-        best_rival = adjusted.max(axis=1)
-        rival_at = adjusted.argmax(axis=1)
-        out = []
-        for i, s in enumerate(sentences):
-            if best_own[i] < target.threshold + strict or best_own[i] <= best_rival[i]:
-                continue
-            out.append(Match(s, float(best_own[i]), self.texts[target.positives[best_at[i]]],
-                             self.texts[rivals[rival_at[i]]],
-                             float(rival_sims[i, rival_at[i]])))
-        out.sort(key=lambda m: -m.similarity)
-        return out
+        return self.compare(sentences, vectors).match(key, strict=strict)
 
     def has(self, c: Criterion) -> bool:
         return c.id in self.sets
@@ -135,3 +116,51 @@ def matcher_for(card: Scorecard, embedder: Embedder) -> Matcher:
             _MATCHERS.clear()
         found = _MATCHERS[key] = Matcher(card, embedder)
     return found
+
+
+class Comparison:
+    """One call's sentences against a matcher's examples: the similarity matrix computed once,
+    then read per criterion."""
+
+    def __init__(self, matcher: Matcher, sentences: list[Sentence], vectors: np.ndarray) -> None:
+        self.matcher = matcher
+        self.sentences = sentences
+        self.sims = (vectors @ matcher.vectors.T if len(sentences)
+                     else np.zeros((0, len(matcher.texts)), dtype=np.float32))
+
+    def match(self, key: str, only: list[int] | None = None, *,
+              strict: float = 0.0) -> list[Match]:
+        """The sentences (all, or those at `only`) that mean what set `key` describes, best
+        first. `strict` raises the bar: the similarity must clear the threshold by that much
+        and beat every rival outright (no tie with another criterion), as an auto-fail needs."""
+        m = self.matcher
+        target = m.sets[key]
+        rows = np.arange(len(self.sentences)) if only is None else np.asarray(only, dtype=np.int64)
+        if not len(rows) or not len(target.positives):
+            return []
+        sims = self.sims[rows]
+        own = sims[:, target.positives]
+        best_own, best_at = own.max(axis=1), own.argmax(axis=1)
+        plain, others = m._plain[key], m._others[key]
+        plain_sims = sims[:, plain] if len(plain) else np.full((len(rows), 1), -1.0)
+        other_sims = sims[:, others] if len(others) else np.full((len(rows), 1), -1.0)
+        # Another criterion may tie (within TIE); ordinary talk must be beaten outright.
+        tie = 0.0 if strict else TIE
+        best_plain, best_other = plain_sims.max(axis=1), other_sims.max(axis=1) - tie
+        out = []
+        for j, i in enumerate(rows):
+            if best_own[j] < target.threshold + strict:
+                continue
+            if best_own[j] <= best_plain[j] or best_own[j] <= best_other[j]:
+                continue
+            if best_plain[j] >= best_other[j]:
+                rival_row = plain[int(plain_sims[j].argmax())] if len(plain) else -1
+                rival_sim = float(best_plain[j])
+            else:
+                rival_row = others[int(other_sims[j].argmax())]
+                rival_sim = float(best_other[j] + tie)
+            out.append(Match(self.sentences[int(i)], float(best_own[j]),
+                             m.texts[target.positives[best_at[j]]],
+                             m.texts[rival_row] if rival_row >= 0 else "", rival_sim))
+        out.sort(key=lambda x: -x.similarity)
+        return out

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from qa.types import Speaker, Utterance
 
 TURN_GAP = 3.0  # seconds: a longer pause (a hold, say) starts a new turn of the same speaker
-LONG_SENTENCE_WORDS = 18  # longer sentences are also read clause by clause
+LONG_SENTENCE_WORDS = 6  # longer sentences are also read clause by clause
 MIN_CLAUSE_WORDS = 3
 
 # Latin, Arabic-script (؟ ۔) and ellipsis sentence ends; Hebrew uses Latin punctuation.
 _SENTENCE_END = re.compile(r"(?<=[.!?؟…۔])\s+")
-_CLAUSE_SPLIT = re.compile(r"(?<=[,;،؛])\s+|\s+(?:but|and then|so|אבל|ولی|اما)\s+")
+_CLAUSE_SPLIT = re.compile(r"(?<=[,;،؛])\s+|\s+(?:but|and|so|אבל|ולכן|ولی|اما|و)\s+")
 
 
 @dataclass(frozen=True)

@@ -75,11 +75,11 @@ class Tally:
 
 
 def evaluate(dialogues: list[Dialogue], card: Scorecard,
-             scores: dict[Path, CallScore] | None = None) -> dict[str, Tally]:
+             scores: dict[str, CallScore] | None = None) -> dict[str, Tally]:
     """Per language: how often the machine agrees with the supervisor's labels."""
     tallies: dict[str, Tally] = defaultdict(Tally)
     for d in dialogues:
-        result = scores[d.path] if scores else score(d.utterances, d.facts, card)
+        result = scores[str(d.path)] if scores else score(d.utterances, d.facts, card)
         t = tallies[d.language]
         t.calls += 1
         by_id = {c.id: c for c in result.criteria}
