@@ -48,7 +48,7 @@ def test_good_call_passes_everything_with_quoted_evidence():
     assert greeting.evidence[0].quote.startswith("Thank you for calling Acme")
     assert greeting.evidence[0].start == 0.5
     closing = next(c for c in result.criteria if c.id == "closing")
-    assert closing.evidence[0].start == 29.0  # the latest match, not the greeting
+    assert closing.evidence[0].segment == 8  # the latest match, not the greeting
 
 
 def test_cold_agent_loses_empathy_only_where_it_should():
