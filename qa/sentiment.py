@@ -30,7 +30,8 @@ NEGATIVE = -0.3  # a turn at or below this is negative
 ANCHORS_FILE = Path(__file__).with_name("sentiment.yaml")
 TOP_K = 3  # anchors averaged per side: one odd anchor does not decide
 GAIN = 25.0  # cosine differences between anchor sides are a few hundredths; tanh spreads them
-VADER_WEIGHT = 0.5  # share of VADER in an English turn's polarity
+# Share of VADER in an English turn's polarity, chosen on tests/data/sentiment/tune.yaml.
+VADER_WEIGHT = 0.15
 
 
 @lru_cache(maxsize=1)
@@ -131,7 +132,9 @@ def _mean(values: list[float]) -> float | None:
 def turn_polarity(turns: list[Turn], sentences: list[Sentence],
                   vectors: Mapping[str, np.ndarray], polarity: Polarity) -> list[float]:
     """One polarity per turn: the mean of its sentences by meaning, with VADER on English."""
-    whole = [s for s in sentences if s.text in vectors]
+    # Whole sentences only: a clause cut from its negation ("terrified it's on its last leg")
+    # would read the opposite of what was said.
+    whole = [s for s in sentences if not s.clause and s.text in vectors]
     matrix = (np.stack([vectors[s.text] for s in whole]) if whole
               else np.zeros((0, 1), dtype=np.float32))
     by_turn: dict[int, list[float]] = {}

@@ -17,7 +17,8 @@ LONG_SENTENCE_WORDS = 6  # longer sentences are also read clause by clause
 MIN_CLAUSE_WORDS = 3
 
 # Latin, Arabic-script (؟ ۔) and ellipsis sentence ends; Hebrew uses Latin punctuation.
-_SENTENCE_END = re.compile(r"(?<=[.!?؟…۔])\s+")
+# Not after a single letter ("8 a.m. tomorrow", "Mr. J. Smith").
+_SENTENCE_END = re.compile(r"(?<=[.!?؟…۔])(?<![\s.]\w\.)(?<!^\w\.)\s+")
 _CLAUSE_SPLIT = re.compile(r"(?<=[,;،؛])\s+|\s+(?:but|and|so|אבל|ולכן|ولی|اما|و)\s+")
 
 
@@ -41,6 +42,7 @@ class Sentence:
     end: float
     text: str
     segment: int  # the utterance its first word came from
+    clause: bool = False  # a clause of a longer sentence, also read on its own
 
 
 def turns(utterances: list[Utterance]) -> list[Turn]:
@@ -65,16 +67,16 @@ def turns(utterances: list[Utterance]) -> list[Turn]:
     return out
 
 
-def _pieces(text: str) -> list[tuple[int, str]]:
-    """(offset, text) of each sentence, and of the clauses of long sentences."""
-    out: list[tuple[int, str]] = []
+def _pieces(text: str) -> list[tuple[int, str, bool]]:
+    """(offset, text, is a clause) of each sentence, and of the clauses of long sentences."""
+    out: list[tuple[int, str, bool]] = []
     pos = 0
     for part in _SENTENCE_END.split(text):
         offset = text.find(part, pos)
         pos = offset + len(part)
         if not part.strip():
             continue
-        out.append((offset, part))
+        out.append((offset, part, False))
         if len(part.split()) > LONG_SENTENCE_WORDS:
             cpos = 0
             for clause in _CLAUSE_SPLIT.split(part):
@@ -83,7 +85,7 @@ def _pieces(text: str) -> list[tuple[int, str]]:
                 coff = part.find(clause, cpos)
                 cpos = coff + len(clause)
                 if len(clause.split()) >= MIN_CLAUSE_WORDS and clause != part:
-                    out.append((offset + coff, clause))
+                    out.append((offset + coff, clause, True))
     return out
 
 
@@ -108,11 +110,11 @@ def sentences(utterances: list[Utterance]) -> list[Sentence]:
             last = spans[-1][2]
             return last.end, last.index
 
-        for offset, piece in _pieces(turn.text):
+        for offset, piece, clause in _pieces(turn.text):
             start, segment = at(offset)
             end, _ = at(offset + len(piece))
             out.append(Sentence(turn.index, turn.speaker, round(start, 3),
-                                round(max(end, start), 3), piece.strip(), segment))
+                                round(max(end, start), 3), piece.strip(), segment, clause))
     return out
 
 
