@@ -256,8 +256,12 @@ def examples(c: Criterion, comparison: Comparison, end_of_call: float) -> Outcom
     strict = STRICT if c.expect == "absent" and c.auto_fail else 0.0
     hits = [_meaning_evidence(m) for m in comparison.match(c.id, window, strict=strict)]
     said = [sentences[i] for i in window]
+    # Words as written count, unless the sentence means one of the near-misses ("I'd never
+    # tell anyone it's risk free" says "risk free" and means the opposite).
     exact = [Evidence(s.start, s.end, s.text, s.segment, f"says \u201c{p}\u201d as written")
-             for s in said for p in c.phrases if exact_phrase(p, s.text)]
+             for i, s in zip(window, said, strict=True) for p in c.phrases
+             if exact_phrase(p, s.text)
+             and not (c.expect == "absent" and comparison.nearer_counter_example(c.id, i))]
     if c.pattern:
         rx = re.compile(c.pattern, 0 if c.case_sensitive else re.IGNORECASE)
         exact += [Evidence(s.start, s.end, s.text, s.segment, f"matches \u201c{m.group(0)}\u201d")

@@ -128,6 +128,15 @@ class Comparison:
         self.sims = (vectors @ matcher.vectors.T if len(sentences)
                      else np.zeros((0, len(matcher.texts)), dtype=np.float32))
 
+    def nearer_counter_example(self, key: str, index: int) -> bool:
+        """Whether sentence `index` is nearer one of set `key`'s counter-examples than to any
+        of its examples ("I'd never say it's risk free" beside "it's risk free")."""
+        target = self.matcher.sets[key]
+        if not len(target.negatives):
+            return False
+        row = self.sims[index]
+        return bool(row[target.negatives].max() > row[target.positives].max())
+
     def match(self, key: str, only: list[int] | None = None, *,
               strict: float = 0.0) -> list[Match]:
         """The sentences (all, or those at `only`) that mean what set `key` describes, best

@@ -177,3 +177,9 @@ def test_same_transcript_and_scorecard_give_the_same_score():
              ("customer", "היי, החשבון שלי שגוי."),
              ("agent", "אני ממש מצטערת, אני מתקנת את זה עכשיו."))
     assert scored(*lines).to_dict() == scored(*lines).to_dict()
+
+
+def test_a_forbidden_phrase_said_to_deny_it_does_not_auto_fail():
+    assert not scored(("agent", "No catch, but I'd never tell anyone insurance is risk-free.")
+                      ).auto_fail
+    assert scored(("agent", "It's completely risk-free, trust me.")).auto_fail
