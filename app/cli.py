@@ -10,7 +10,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlmodel import Session
@@ -21,6 +21,9 @@ from app.users.models import Role
 from transcription.errors import TranscriptionError
 from transcription.types import Layout
 from transcription.types import Transcript as TranscriptResult
+
+if TYPE_CHECKING:
+    from app.calls.schemas import ConversationIn
 
 cli = typer.Typer(
     help="callqa: contact-center QA, self-hosted.",
@@ -293,7 +296,8 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="key name or prefix")])
         typer.echo(f"revoked {count} key(s)")
 
 
-def _transcribe_offline(file: Path, *, layout: Layout, model: str | None) -> TranscriptResult:
+def _transcribe_offline(file: Path, *, layout: Layout, model: str | None,
+                        hotwords: tuple[str, ...] = ()) -> TranscriptResult:
     """Validate and transcribe a file in this process; any problem is one line and exit 1."""
     from app.calls.tasks import engine_options, pipeline_options
     from transcription.audio import probe_audio
@@ -308,7 +312,8 @@ def _transcribe_offline(file: Path, *, layout: Layout, model: str | None) -> Tra
     try:
         probe_audio(file, max_seconds=settings.max_call_minutes * 60)
         engine = create_engine(settings.whisper_engine, engine_options(settings))
-        return transcribe_file(file, engine, layout=layout, options=pipeline_options(settings))
+        return transcribe_file(file, engine, layout=layout,
+                               options=pipeline_options(settings, hotwords=hotwords))
     except TranscriptionError as exc:
         _fail(str(exc))
         raise  # not reached: _fail exits
@@ -348,33 +353,72 @@ def transcribe(
         typer.echo(f"[{_clock(seg.start)} - {_clock(seg.end)}] {seg.speaker.value:>8}: {seg.text}")
 
 
+def _read_conversation(file: Path) -> ConversationIn:
+    """A conversation file (the POST /api/v1/conversations body), validated; else one line."""
+    from pydantic import ValidationError
+
+    from app.calls.schemas import ConversationIn
+
+    try:
+        return ConversationIn.model_validate_json(file.read_bytes())
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the file"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        _fail(f"{file}: {where}: {first['msg']}{more}")
+    raise AssertionError("not reached: _fail exits")
+
+
 @cli.command()
 def score(
-    file: Annotated[Path, typer.Argument(help="a recording")],
+    file: Annotated[Path, typer.Argument(help="a recording, or a conversation as JSON (.json)")],
     scorecard: Annotated[Path | None, typer.Option(help="scorecard YAML (default: built in)")]
     = None,
     layout: Annotated[Layout, typer.Option(help="where agent and customer are")] = Layout.auto,
-    call_type: Annotated[str, typer.Option(help="service, sales or other")] = "service",
+    call_type: Annotated[str, typer.Option(help="service, sales or other (a .json file says "
+                                             "its own)")] = "service",
     direction: Annotated[str, typer.Option(help="inbound or outbound")] = "inbound",
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     model: Annotated[str | None, typer.Option(help="Whisper model name or folder",
                                               envvar="CALLQA_WHISPER_MODEL")] = None,
 ) -> None:
-    """Transcribe and score one recording offline; print the scorecard with its evidence."""
+    """Score one recording (transcribed here) or one text conversation (FILE.json, the body of
+    POST /api/v1/conversations) offline; print the scorecard with its evidence."""
     from qa import CallFacts, ScorecardInvalid, Utterance, default_path, load
     from qa import score as score_call
+    from qa.embedder import EmbedderUnavailable, shared_embedder
 
     try:
         card = load(scorecard or default_path())
     except (ScorecardInvalid, OSError) as exc:
         _fail(f"scorecard {scorecard}: {exc}")
-    result = _transcribe_offline(file, layout=layout, model=model)
+    if file.suffix.lower() == ".json":
+        from app.calls.service import conversation_segments
+
+        conversation = _read_conversation(file)
+        segments, _ = conversation_segments(conversation)
+        facts = CallFacts(call_type=conversation.call_type.value,
+                          direction=conversation.direction.value,
+                          duration=conversation.duration,
+                          customer_name=conversation.customer_name,
+                          channel=conversation.channel.value, language=conversation.language)
+    else:
+        result = _transcribe_offline(file, layout=layout, model=model,
+                                     hotwords=card.vocabulary)
+        segments = result.segments
+        facts = CallFacts(call_type=call_type, direction=direction, duration=result.duration,
+                          language=result.language)
     utterances = [Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
-                  for i, s in enumerate(result.segments)]
-    scored = score_call(utterances, CallFacts(call_type=call_type, direction=direction,
-                                              duration=result.duration), card)
+                  for i, s in enumerate(segments)]
+    try:
+        scored = score_call(utterances, facts, card,
+                            embedder=shared_embedder(get_settings().embedder))
+    except EmbedderUnavailable as exc:
+        _fail(str(exc))
     if json_output:
-        typer.echo(json.dumps(scored.to_dict(), indent=1))
+        typer.echo(json.dumps(scored.to_dict(), indent=1, ensure_ascii=False))
         return
     overall = "n/a" if scored.overall is None else f"{scored.overall:.0f}/100"
     typer.echo(f"{file.name}: overall {overall}  (scorecard {card.name} v{card.version})")

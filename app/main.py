@@ -9,6 +9,7 @@ from sqlalchemy import text
 from app import models  # noqa: F401  (every table registered before first use)
 from app.alerts.routes import router as alerts_router
 from app.audit.routes import router as audit_router
+from app.calls.routes import conversations_router
 from app.calls.routes import router as calls_router
 from app.config import Settings, get_settings
 from app.dashboards.routes import router as dashboards_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     app.include_router(auth_router)
     app.include_router(calls_router)
+    app.include_router(conversations_router)
     app.include_router(scorecards_router)
     app.include_router(teams_router)
     app.include_router(reviews_router)

@@ -2,7 +2,7 @@
 
 from app.alerts.models import Alert, AlertRule
 from app.audit.models import AuditEvent
-from app.calls.models import Call, Transcript, TranscriptSegment
+from app.calls.models import Call, Transcript, TranscriptEmbedding, TranscriptSegment
 from app.incentives.models import BonusRuleVersion, IncentiveLine, IncentivePeriod
 from app.jobs.models import Job
 from app.reviews.models import Calibration, CalibrationReviewer, Dispute, Review
@@ -15,4 +15,5 @@ __all__ = ["Agent", "Alert", "AlertRule", "ApiKey", "AuditEvent", "BonusRuleVers
            "IncentiveLine", "IncentivePeriod", "Calibration",
            "CalibrationReviewer", "Call", "CallScore", "Dispute", "Job", "Review",
            "ScorecardVersion", "ShopperAssignment", "ShopperAttempt", "ShopperSubmission",
-           "ShopperTemplate", "Team", "TeamLead", "Transcript", "TranscriptSegment", "User"]
+           "ShopperTemplate", "Team", "TeamLead", "Transcript", "TranscriptEmbedding",
+           "TranscriptSegment", "User"]

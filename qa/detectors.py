@@ -202,8 +202,11 @@ def sentiment(c: Criterion, s: Sentiment) -> Outcome:
                    applicable=value is not None)
 
 
-# The intro in any case ("My name is"), the name itself capitalised as ASR writes names.
-_NAME_INTRO = re.compile(r"\b(?i:my name is|my name's|this is|it's|i am)\s+([A-Z][a-z]+)")
+# The intro in any case ("My name is"), the name itself capitalised as ASR writes names; in
+# Hebrew and Persian (no capitals) the word after "my name is" / "I am called".
+_NAME_INTRO = re.compile(r"\b(?i:my name is|my name's|this is|it's|i am)\s+([A-Z][a-z]+)"
+                         r"|(?:קוראים לי|שמי|זה|מדבר|מדברת)\s+([א-ת]{2,})"
+                         r"|(?:اسمم|اسم من|بنده)\s+([\u0600-\u06FF\u200c]{2,})")
 
 
 def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
@@ -213,7 +216,7 @@ def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Ou
     if not name:
         for u in ordered:
             if u.speaker == "customer" and (m := _NAME_INTRO.search(u.text)):
-                name, since = m.group(1), u.start
+                name, since = next(g for g in m.groups() if g), u.start
                 break
     if not name:
         return Outcome(True, [], "the customer's name is not known; not judged", applicable=False)

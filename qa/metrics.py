@@ -13,7 +13,11 @@ from qa.types import Utterance
 
 HOLD_CUES = re.compile(
     r"\b(hold|one moment|a moment|bear with me|let me (check|look|see|pull)"
-    r"|just a (second|sec|minute))\b",
+    r"|just a (second|sec|minute))\b"
+    # Hebrew: "a moment", "a second", "stay on the line", "I'm checking", "please wait"
+    r"|(רגע|שנייה|תישאר על הקו|תישארי על הקו|אני בודק|אני בודקת|המתן|המתיני)"
+    # Persian: "one moment", "a few moments", "stay on the line", "please wait", "let me check"
+    r"|(یک لحظه|یه لحظه|چند لحظه|گوشی دستتون|پشت خط بمونید|صبر کنید|بررسی کنم|چک کنم)",
     re.IGNORECASE,
 )
 HOLD_MIN_SECONDS = 15.0  # an announced pause at least this long is a hold

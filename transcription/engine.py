@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from faster_whisper.tokenizer import _LANGUAGE_CODES
 from faster_whisper.vad import VadOptions
 
 from transcription.errors import ModelUnavailable
 from transcription.types import Segment, Speaker, Word
 from transcription.vad import ChunkTimeline, speech_chunks
 from transcription.weights import resolve_model
+
+# The language codes Whisper knows (ISO 639-1, and a few more such as "haw", "yue").
+LANGUAGES: frozenset[str] = frozenset(_LANGUAGE_CODES)
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,10 @@ class Engine(Protocol):
     name: str
     model_name: str
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
-        """Raw segments (speaker unknown) with word times relative to `audio`, and the language."""
+    def transcribe(self, audio: np.ndarray, *, language: str | None,
+                   hotwords: str | None = None) -> tuple[list[Segment], str]:
+        """Raw segments (speaker unknown) with word times relative to `audio`, and the language.
+        `hotwords`: names and words to expect (the company, the agent, products)."""
         ...
 
 
@@ -69,7 +75,8 @@ class FasterWhisperEngine:
         # CTranslate2 models are safe across threads but one decode at a time keeps memory flat.
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
+    def transcribe(self, audio: np.ndarray, *, language: str | None,
+                   hotwords: str | None = None) -> tuple[list[Segment], str]:
         chunks = speech_chunks(audio, _VAD)
         if not chunks:
             return [], language or ""
@@ -86,6 +93,8 @@ class FasterWhisperEngine:
                 word_timestamps=True,
                 # Conditioning on earlier text is how one hallucination becomes a loop of them.
                 condition_on_previous_text=False,
+                # Prompted before every window, so "Callytics" is heard as a name, not "64".
+                hotwords=hotwords or None,
             )
             segments = []
             for s in decoded:
@@ -138,11 +147,14 @@ class OpenAIWhisperEngine:
             ) from exc
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str]:
+    def transcribe(self, audio: np.ndarray, *, language: str | None,
+                   hotwords: str | None = None) -> tuple[list[Segment], str]:
         with self._lock:
             result = self._model.transcribe(
                 audio,
                 language=language,
+                # This engine has no hotwords; the first window's prompt is the nearest thing.
+                initial_prompt=hotwords or None,
                 word_timestamps=True,
                 condition_on_previous_text=False,
                 beam_size=self.options.beam_size,

@@ -30,6 +30,13 @@ class PipelineOptions:
     auto_agent_channel: str = "left"
     max_word_gap: float = 1.0
     bleed_margin_db: float = 10.0
+    # Words to expect (company, agent's name, products): handed to the engine as hotwords.
+    hotwords: tuple[str, ...] = ()
+
+    @property
+    def hotword_text(self) -> str | None:
+        words = list(dict.fromkeys(w.strip() for w in self.hotwords if w and w.strip()))
+        return " ".join(words) or None
 
 
 def resolve_layout(audio: DecodedAudio, layout: Layout, *, auto_agent_channel: str) -> Layout:
@@ -81,7 +88,8 @@ def transcribe_audio(
     language: str | None = options.language
     segments: list[Segment] = []
     if resolved is Layout.mono:
-        raw, detected = engine.transcribe(audio.mono, language=options.language)
+        raw, detected = engine.transcribe(audio.mono, language=options.language,
+                                          hotwords=options.hotword_text)
         language = language or detected
         segments = _clean(raw, Speaker.unknown, options)
     else:
@@ -90,7 +98,8 @@ def transcribe_audio(
         cleaned: dict[Speaker, list[Segment]] = {}
         for speaker, idx in legs.items():
             own, other = audio.channels[idx], audio.channels[1 - idx]
-            raw, detected = engine.transcribe(own, language=options.language)
+            raw, detected = engine.transcribe(own, language=options.language,
+                                              hotwords=options.hotword_text)
             language = language or detected
             cleaned[speaker] = _clean(raw, speaker, options, legs=(own, other))
         for speaker, idx in legs.items():

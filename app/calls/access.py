@@ -138,10 +138,12 @@ def audio_response(request: Request, session: Session, settings: Settings, princ
             call = service.get_visible_call(session, principal=principal, call_id=call_id)
     else:
         call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    if call.audio_path is None:
+        raise NotFound("this conversation has no recording")
     path = settings.audio_dir / call.audio_path
     if not path.is_file():
         raise NotFound(f"the recording of call {call_id} is missing from storage")
     return FileResponse(
-        path, media_type=storage.MEDIA_TYPES.get(call.audio_format),
+        path, media_type=storage.MEDIA_TYPES.get(call.audio_format or ""),
         filename=f"call-{call_id}.{call.audio_format}",
         content_disposition_type="attachment" if download else "inline")

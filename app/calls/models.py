@@ -5,7 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import enum_type
@@ -32,6 +32,14 @@ class CallType(StrEnum):
     other = "other"
 
 
+class Channel(StrEnum):
+    """How the conversation happened: a phone call (a recording) or text (chat, e-mail)."""
+
+    phone = "phone"
+    chat = "chat"
+    email = "email"
+
+
 class Call(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     external_id: str | None = Field(default=None, max_length=200, unique=True)
@@ -40,6 +48,12 @@ class Call(SQLModel, table=True):
     direction: Direction = Field(sa_type=enum_type(Direction), index=True)
     call_type: CallType = Field(sa_type=enum_type(CallType), index=True)
     customer_ref: str | None = Field(default=None, max_length=200, index=True)
+    # As the customer is addressed: the name_used criterion looks for it.
+    customer_name: str | None = Field(default=None, max_length=200)
+    channel: Channel = Field(default=Channel.phone, sa_type=enum_type(Channel), index=True)
+    # Asked for at upload (ISO 639-1); None: Whisper detects it (the transcript keeps what it
+    # detected) or CALLQA_LANGUAGE decides.
+    language: str | None = Field(default=None, max_length=16)
     layout: str = Field(max_length=20)
     deal_closed: bool | None = None
     deal_value: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
@@ -50,14 +64,15 @@ class Call(SQLModel, table=True):
     # is below the configured share, so the sample is stable and the share can change later.
     review_draw: float | None = Field(default=None, index=True)
     duration_seconds: float
-    channels: int
-    sample_rate: int
-    audio_format: str = Field(max_length=40)
-    audio_codec: str = Field(max_length=40)
-    audio_size: int
-    audio_sha256: str = Field(max_length=64)
+    # The recording; all None for a conversation that came as text (there is none).
+    channels: int | None = None
+    sample_rate: int | None = None
+    audio_format: str | None = Field(default=None, max_length=40)
+    audio_codec: str | None = Field(default=None, max_length=40)
+    audio_size: int | None = None
+    audio_sha256: str | None = Field(default=None, max_length=64)
     # Relative to the audio directory; internal, never in a public model.
-    audio_path: str = Field(max_length=400)
+    audio_path: str | None = Field(default=None, max_length=400)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -89,3 +104,19 @@ class TranscriptSegment(SQLModel, table=True):
     text: str
     confidence: float
     words: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class TranscriptEmbedding(SQLModel, table=True):
+    """Sentence vectors of a transcript, per embedder: rescoring with a new scorecard version
+    embeds nothing again. Row i of `vectors` (float32, `dim` wide) belongs to `texts[i]`."""
+
+    __tablename__ = "transcript_embedding"
+    __table_args__ = (UniqueConstraint("transcript_id", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transcript_id: int = Field(foreign_key="transcript.id")
+    model: str = Field(max_length=400)
+    dim: int
+    texts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    vectors: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

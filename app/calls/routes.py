@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import AfterValidator
 from sqlalchemy.exc import IntegrityError
 
 from app import storage
@@ -13,6 +14,7 @@ from app.audit.service import audited
 from app.auth import CallManager, CallReader, CallWriter, SettingsDep
 from app.calls import service
 from app.calls.access import audio_response, call_filters, calls_csv
+from app.calls.languages import check_language
 from app.calls.models import Call, CallType, Direction
 from app.calls.schemas import (
     CallAccepted,
@@ -20,14 +22,16 @@ from app.calls.schemas import (
     CallPage,
     CallPublic,
     CallUpdate,
+    ConversationIn,
     ScorePublic,
 )
 from app.csvexport import wants_csv
 from app.db import SessionDep
-from app.jobs.ledger import TRANSCRIBE
+from app.jobs.ledger import SCORE, TRANSCRIBE
 from transcription.types import Layout
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+conversations_router = APIRouter(prefix="/api/v1/conversations", tags=["calls"])
 
 
 def _already_uploaded(response: Response, call: Call) -> CallAccepted:
@@ -53,6 +57,9 @@ def upload_call(
     layout: Annotated[Layout, Form()] = Layout.auto,
     deal_closed: Annotated[bool | None, Form()] = None,
     deal_value: Annotated[Decimal | None, Form(ge=0, max_digits=14, decimal_places=2)] = None,
+    language: Annotated[str | None, Form(max_length=16, description="ISO 639-1 (en, he, fa) or "
+                                         "auto: detect; default CALLQA_LANGUAGE"),
+                        AfterValidator(check_language)] = None,
 ) -> CallAccepted:
     """Upload a recording; transcription runs as a job. Same external_id again: 200, no copy."""
     if external_id:
@@ -72,13 +79,14 @@ def upload_call(
         customer_ref=customer_ref,
         deal_closed=deal_closed,
         deal_value=deal_value,
+        language=language,
     )
     try:
         call = service.ingest_call(session, settings=settings, audio=audio.file, meta=meta)
         try:
             session.commit()
         except BaseException:
-            storage.remove(settings.audio_dir, call.audio_path)
+            storage.remove(settings.audio_dir, call.audio_path or "")
             raise
     except IntegrityError:
         # Two uploads of one external_id raced; the other one won.
@@ -92,6 +100,33 @@ def upload_call(
         raise
     # Sent only after the commit; if this fails the reconciler sends it later.
     request.app.state.queue.enqueue(TRANSCRIBE, call.id)
+    return CallAccepted(id=call.id or 0, status=call.status, created=True)
+
+
+@conversations_router.post("", status_code=202, response_model=CallAccepted)
+def post_conversation(
+    request: Request, response: Response, session: SessionDep, settings: SettingsDep,
+    principal: CallWriter, conversation: ConversationIn,
+) -> CallAccepted:
+    """A conversation that came as text (chat, e-mail, another recorder's transcript), scored
+    like a call. Same external_id again: 200 with the existing one."""
+    if conversation.external_id:
+        existing = service.find_by_external_id(session, external_id=conversation.external_id)
+        if existing is not None:
+            return _already_uploaded(response, existing)
+    try:
+        call = service.ingest_conversation(session, settings=settings,
+                                           conversation=conversation)
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # two posts of one external_id raced; the other one won
+        existing = service.find_by_external_id(session,
+                                               external_id=conversation.external_id or "")
+        if existing is None:
+            raise
+        return _already_uploaded(response, existing)
+    # Sent only after the commit; if this fails the reconciler sends it later.
+    request.app.state.queue.enqueue(SCORE, call.id)
     return CallAccepted(id=call.id or 0, status=call.status, created=True)
 
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.calls.models import CallStatus, CallType, Direction
+from app.calls.languages import check_language
+from app.calls.models import CallStatus, CallType, Channel, Direction
 from app.reviews.schemas import DisputePublic, ReviewPublic
 
 
@@ -50,14 +51,19 @@ class CallPublic(BaseModel):
     direction: Direction
     call_type: CallType
     customer_ref: str | None
+    customer_name: str | None
+    channel: Channel = Field(description="phone (a recording), chat or email (came as text)")
+    language: str | None = Field(description="asked for at upload; the transcript has the "
+                                             "language used")
     layout: str
     deal_closed: bool | None
     deal_value: Decimal | None
     status: CallStatus
     failure_reason: str | None
     duration_seconds: float
-    channels: int
-    audio_format: str
+    has_recording: bool = Field(description="False for a conversation that came as text")
+    channels: int | None
+    audio_format: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -79,6 +85,9 @@ class ScorePublic(ScoreSummary):
         description="each criterion: passed, reason, evidence (segment, start, end, quote)")
     metrics: dict[str, Any]
     sentiment: dict[str, Any]
+    judged: dict[str, int] | None = Field(
+        None, description="how many criteria could be judged: applicable / total")
+    embedder: str | None = Field(None, description="the sentence embedder of this score")
 
 
 class CallDetail(CallPublic):
@@ -110,3 +119,68 @@ class CallUpdate(BaseModel):
     deal_closed: bool | None = None
     deal_value: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     customer_ref: str | None = Field(default=None, max_length=200)
+
+
+# Limits of one text conversation: far above a real chat or e-mail thread, low enough that one
+# request cannot make a scoring job run for minutes.
+MAX_UTTERANCES = 2000
+MAX_UTTERANCE_CHARS = 5000
+MAX_CONVERSATION_CHARS = 200_000
+
+
+class UtteranceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    speaker: Literal["agent", "customer"]
+    start: float = Field(ge=0, description="seconds from the start (chat: message times)")
+    end: float = Field(ge=0)
+    text: str = Field(min_length=1, max_length=MAX_UTTERANCE_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UtteranceIn:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
+class ConversationIn(BaseModel):
+    """A conversation that came as text: a chat, an e-mail thread, another recorder's
+    transcript. Scored like a call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(min_length=1, max_length=200, description="agent's external id")
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+    started_at: datetime
+    channel: Channel = Channel.chat
+    call_type: CallType = CallType.service
+    direction: Direction = Direction.inbound
+    language: str | None = Field(None, description="ISO 639-1 code, e.g. en, he, fa")
+    customer_name: str | None = Field(None, max_length=200)
+    customer_ref: str | None = Field(None, max_length=200)
+    utterances: list[UtteranceIn] = Field(min_length=1, max_length=MAX_UTTERANCES)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return check_language(value)
+
+    @field_validator("utterances")
+    @classmethod
+    def _size(cls, value: list[UtteranceIn]) -> list[UtteranceIn]:
+        total = sum(len(u.text) for u in value)
+        if total > MAX_CONVERSATION_CHARS:
+            raise ValueError(f"the conversation is {total} characters long; the limit is "
+                             f"{MAX_CONVERSATION_CHARS}")
+        return value
+
+    @property
+    def duration(self) -> float:
+        return max(u.end for u in self.utterances)

@@ -13,18 +13,27 @@ from sqlmodel import Session, col, select
 
 from app import storage
 from app.auth import Principal
-from app.calls.models import Call, CallStatus, CallType, Direction, Transcript, TranscriptSegment
+from app.calls.models import (
+    Call,
+    CallStatus,
+    CallType,
+    Channel,
+    Direction,
+    Transcript,
+    TranscriptSegment,
+)
 from app.calls.schemas import (
     CallDetail,
     CallPublic,
     CallUpdate,
+    ConversationIn,
     ScorePublic,
     ScoreSummary,
     SegmentPublic,
     TranscriptPublic,
 )
 from app.config import Settings
-from app.errors import Conflict, NotFound, PayloadTooLarge
+from app.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from app.jobs import ledger
 from app.scope import visible_calls
 from app.scorecards.models import CallScore
@@ -33,7 +42,12 @@ from app.timeutil import as_utc, utcnow
 from app.users.models import Agent
 from app.users.service import get_or_create_agent
 from transcription.audio import probe_audio
-from transcription.types import Layout
+from transcription.pci import redact_segments
+from transcription.types import Layout, Segment, Speaker
+
+# The transcript of a conversation that came as text: no recogniser, no recording layout.
+TEXT_ENGINE = "text"
+TEXT_LAYOUT = "text"
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class CallMeta:
     customer_ref: str | None = None
     deal_closed: bool | None = None
     deal_value: Decimal | None = None
+    language: str | None = None  # None: detected, or CALLQA_LANGUAGE
 
 
 def get_visible_call(session: Session, *, principal: Principal, call_id: int) -> Call:
@@ -75,6 +90,7 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
     try:
         info = probe_audio(staged.path, max_seconds=settings.max_call_minutes * 60)
         agent = get_or_create_agent(session, external_id=meta.agent)
+        extension = storage.extension_for(info.format)
         call = Call(
             external_id=meta.external_id,
             agent_id=agent.id,  # type: ignore[arg-type]
@@ -85,10 +101,11 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
             layout=meta.layout.value,
             deal_closed=meta.deal_closed,
             deal_value=meta.deal_value,
+            language=meta.language,
             duration_seconds=round(info.duration, 3),
             channels=info.channels,
             sample_rate=info.sample_rate,
-            audio_format=storage.extension_for(info.format),
+            audio_format=extension,
             audio_codec=info.codec,
             audio_size=staged.size,
             audio_sha256=staged.sha256,
@@ -100,13 +117,65 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
         assert call.id is not None
         ledger.add_job(session, call_id=call.id, stage=ledger.TRANSCRIBE)
         call.audio_path = storage.place(
-            staged, settings.audio_dir, call_id=call.id, extension=call.audio_format
+            staged, settings.audio_dir, call_id=call.id, extension=extension
         )
         session.add(call)
         session.flush()
         return call
     finally:
         staged.path.unlink(missing_ok=True)
+
+
+def conversation_segments(conversation: ConversationIn) -> tuple[list[Segment], int]:
+    """The utterances as transcript segments in time order, PCI-redacted as the pipeline
+    redacts a recording's, and how many spans were redacted."""
+    segments = [Segment(speaker=Speaker(u.speaker), start=u.start, end=u.end,
+                        text=u.text.strip(), confidence=1.0)
+                for u in sorted(conversation.utterances, key=lambda u: (u.start, u.end))]
+    return redact_segments(segments)
+
+
+def ingest_conversation(session: Session, *, settings: Settings,
+                        conversation: ConversationIn) -> Call:
+    """Store a conversation that came as text: the call (no recording), its transcript, and
+    its scoring job, which goes on exactly as a transcribed call's does."""
+    if (conversation.channel is Channel.phone
+            and conversation.duration > settings.max_call_minutes * 60):
+        raise Unprocessable(f"the call lasts {conversation.duration / 60:.0f} min; the limit is "
+                            f"{settings.max_call_minutes} min")
+    segments, redactions = conversation_segments(conversation)
+    agent = get_or_create_agent(session, external_id=conversation.agent)
+    call = Call(
+        external_id=conversation.external_id,
+        agent_id=agent.id,  # type: ignore[arg-type]
+        started_at=as_utc(conversation.started_at),
+        direction=conversation.direction,
+        call_type=conversation.call_type,
+        customer_ref=conversation.customer_ref,
+        customer_name=conversation.customer_name,
+        channel=conversation.channel,
+        language=conversation.language,
+        layout=TEXT_LAYOUT,
+        status=CallStatus.transcribed,
+        duration_seconds=round(conversation.duration, 3),
+        review_draw=random.random(),
+    )
+    session.add(call)
+    session.flush()
+    assert call.id is not None
+    transcript = Transcript(call_id=call.id, engine=TEXT_ENGINE, model="",
+                            language=conversation.language, layout=TEXT_LAYOUT,
+                            speakers_labelled=True, redactions=redactions)
+    session.add(transcript)
+    session.flush()
+    for position, seg in enumerate(segments):
+        session.add(TranscriptSegment(
+            transcript_id=transcript.id,  # type: ignore[arg-type]
+            position=position, speaker=seg.speaker.value, start=round(seg.start, 3),
+            end=round(seg.end, 3), text=seg.text, confidence=1.0, words=[]))
+    ledger.add_job(session, call_id=call.id, stage=ledger.SCORE)
+    session.flush()
+    return call
 
 
 def agent_external_ids(session: Session, calls: list[Call]) -> dict[int, str]:
@@ -118,7 +187,8 @@ def agent_external_ids(session: Session, calls: list[Call]) -> dict[int, str]:
 
 
 def to_public(call: Call, agent_external_id: str) -> CallPublic:
-    return CallPublic.model_validate({**call.model_dump(), "agent": agent_external_id})
+    return CallPublic.model_validate({**call.model_dump(), "agent": agent_external_id,
+                                      "has_recording": call.audio_path is not None})
 
 
 CALL_SORTS = ("started_at", "duration_seconds", "id")
@@ -256,6 +326,7 @@ def _score_public(score: CallScore, summary: ScoreSummary) -> ScorePublic:
         **summary.model_dump(), dimensions=d["dimensions"],
         script_compliance=d["script_compliance"], auto_fail_reasons=d["auto_fail_reasons"],
         criteria=d["criteria"], metrics=d["metrics"], sentiment=d["sentiment"],
+        judged=d.get("judged"), embedder=d.get("embedder"),
     )
 
 

@@ -7,19 +7,24 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 import qa
-from app.calls.models import Call, CallStatus, Transcript, TranscriptSegment
+from app.calls.models import Call, CallStatus, Transcript, TranscriptEmbedding, TranscriptSegment
 from app.config import Settings
 from app.db import engine_for
 from app.jobs import ledger
 from app.scorecards.models import CallScore
 from app.timeutil import utcnow
+from app.users.models import Agent
+from qa.embedder import Embedder, EmbedderUnavailable, shared_embedder
+from qa.score import vectors_for
+from qa.turns import texts_to_embed
 from transcription.engine import Engine, EngineOptions, create_engine
 from transcription.errors import TranscriptionError
 from transcription.pipeline import PipelineOptions, transcribe_file
@@ -65,14 +70,18 @@ def engine_options(settings: Settings) -> EngineOptions:
     )
 
 
-def pipeline_options(settings: Settings) -> PipelineOptions:
+def pipeline_options(settings: Settings, *, language: str | None = None,
+                     hotwords: Sequence[str] = ()) -> PipelineOptions:
+    """`language`: the call's own (asked for at upload), else CALLQA_LANGUAGE, else detected."""
     return PipelineOptions(
-        language=settings.language_code, auto_agent_channel=settings.stereo_agent_channel
+        language=language or settings.language_code,
+        auto_agent_channel=settings.stereo_agent_channel,
+        hotwords=tuple(hotwords),
     )
 
 
 def describe(exc: BaseException) -> str:
-    if isinstance(exc, TranscriptionError):
+    if isinstance(exc, TranscriptionError | EmbedderUnavailable):
         return str(exc)
     if isinstance(exc, FileNotFoundError):
         return f"the recording file is missing from storage ({exc.filename})"
@@ -108,12 +117,47 @@ def save_transcript(session: Session, *, call: Call, result: TranscriptResult) -
     return transcript
 
 
+def stored_vectors(session: Session, *, transcript_id: int,
+                   embedder: Embedder) -> dict[str, np.ndarray]:
+    """The vectors stored with a transcript by this embedder (none when the model changed)."""
+    row = session.exec(select(TranscriptEmbedding).where(
+        TranscriptEmbedding.transcript_id == transcript_id,
+        TranscriptEmbedding.model == embedder.name)).first()
+    if row is None or row.dim != embedder.dim:
+        return {}
+    matrix = np.frombuffer(row.vectors, dtype=np.float32)
+    if matrix.size != len(row.texts) * row.dim:
+        return {}  # a damaged row: embed again rather than score with wrong vectors
+    return dict(zip(row.texts, matrix.reshape(len(row.texts), row.dim), strict=True))
+
+
+def store_vectors(session: Session, *, transcript_id: int, embedder: Embedder,
+                  texts: list[str], vectors: Mapping[str, np.ndarray]) -> None:
+    """Write (or replace) the transcript's vectors of this embedder. A concurrent run that
+    stored them first wins; its vectors are the same."""
+    matrix = np.stack([np.asarray(vectors[t], dtype=np.float32) for t in texts]) if texts \
+        else np.zeros((0, embedder.dim), dtype=np.float32)
+    row = session.exec(select(TranscriptEmbedding).where(
+        TranscriptEmbedding.transcript_id == transcript_id,
+        TranscriptEmbedding.model == embedder.name)).first()
+    row = row or TranscriptEmbedding(transcript_id=transcript_id, model=embedder.name,
+                                     dim=embedder.dim, vectors=b"")
+    row.dim, row.texts = embedder.dim, list(texts)
+    row.vectors = np.ascontiguousarray(matrix, dtype=np.float32).tobytes()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        pass
+
+
 class StageRunner:
     def __init__(self, settings: Settings, *, requeue: Callable[..., None]) -> None:
         self.settings = settings
         self._requeue = requeue
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
+        self._embedder: Embedder | None = None
 
     @property
     def db(self):  # type: ignore[no-untyped-def]
@@ -127,6 +171,13 @@ class StageRunner:
                     self.settings.whisper_engine, engine_options(self.settings)
                 )
             return self._engine
+
+    def embedder(self) -> Embedder:
+        # One per worker process (shared_embedder caches it), like the Whisper engine.
+        with self._engine_lock:
+            if self._embedder is None:
+                self._embedder = shared_embedder(self.settings.embedder)
+            return self._embedder
 
     def _attempt_failed(self, claim: ledger.Claim, exc: Exception) -> None:
         """Record why an attempt failed; send the job again, later, while attempts remain."""
@@ -176,15 +227,18 @@ class StageRunner:
                 call = session.get(Call, call_id)
                 if call is None:
                     raise LookupError(f"call {call_id} no longer exists")
+                if call.audio_path is None:
+                    raise LookupError(f"call {call_id} has no recording to transcribe")
                 path = s.audio_dir / call.audio_path
                 layout = Layout(call.layout)
+                options = pipeline_options(s, language=call.language,
+                                           hotwords=self._hints(session, call))
+                session.commit()  # the default scorecard may just have been stored
             with _Heartbeat(
                 lambda: ledger.renew(self.db, claim, lease_seconds=s.job_lease_seconds),
                 every=max(1.0, s.job_lease_seconds / 3),
             ):
-                result = transcribe_file(
-                    path, self.whisper(), layout=layout, options=pipeline_options(s)
-                )
+                result = transcribe_file(path, self.whisper(), layout=layout, options=options)
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
@@ -196,6 +250,16 @@ class StageRunner:
         self._finish(claim, CallStatus.transcribed, store)
         log.info("call %s transcribed: %d segments", call_id, len(result.segments))
         self._requeue(ledger.SCORE, call_id)
+
+    @staticmethod
+    def _hints(session: Session, call: Call) -> list[str]:
+        """What Whisper should expect to hear: the current scorecard's vocabulary (the company
+        name among it) and the agent's name."""
+        from app.scorecards import service as scorecards
+
+        card = scorecards.to_scorecard(scorecards.current_version(session))
+        agent = session.get(Agent, call.agent_id)
+        return [*card.vocabulary, *([agent.name] if agent and agent.name else [])]
 
     def score(self, call_id: int, stage: str = ledger.SCORE) -> None:
         """Score a transcribed call with the current scorecard, or `score:<version id>`."""
@@ -230,14 +294,28 @@ class StageRunner:
                                            seg.text) for seg in segments]
                 facts = qa.CallFacts(call_type=call.call_type.value,
                                      direction=call.direction.value,
-                                     duration=call.duration_seconds)
-                version_pk = version.id
-                result = qa.score(utterances, facts, scorecards.to_scorecard(version))
+                                     duration=call.duration_seconds,
+                                     customer_name=call.customer_name,
+                                     channel=call.channel.value,
+                                     language=transcript.language or call.language)
+                version_pk, transcript_id = version.id, transcript.id or 0
+                card = scorecards.to_scorecard(version)
+                embedder = self.embedder()
+                known = stored_vectors(session, transcript_id=transcript_id, embedder=embedder)
+            # Embedding takes seconds for a long call: no transaction is open meanwhile.
+            texts = texts_to_embed(utterances)
+            vectors = vectors_for(texts, embedder=embedder, known=known)
+            embedded = any(t not in known for t in texts)
+            result = qa.score(utterances, facts, card, vectors=vectors, embedder=embedder)
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
         def store(session: Session, call: Call) -> None:
-            row = score_row(call_id=call_id, version_id=version_pk or 0, result=result)
+            if embedded:
+                store_vectors(session, transcript_id=transcript_id, embedder=embedder,
+                              texts=texts, vectors=vectors)
+            row = score_row(call_id=call_id, version_id=version_pk or 0, result=result,
+                            channel=facts.channel)
             session.add(row)
             session.flush()
             # Alerts are born with the score: a crash cannot leave a scored call unchecked.
@@ -251,7 +329,8 @@ class StageRunner:
             log.exception("alert delivery failed")
 
 
-def score_row(*, call_id: int, version_id: int, result: qa.CallScore) -> CallScore:
+def score_row(*, call_id: int, version_id: int, result: qa.CallScore,
+              channel: str = "phone") -> CallScore:
     data = result.to_dict()
     dims = data["dimensions"]
     return CallScore(
@@ -259,13 +338,15 @@ def score_row(*, call_id: int, version_id: int, result: qa.CallScore) -> CallSco
         reliability=dims["reliability"], responsiveness=dims["responsiveness"],
         empathy=dims["empathy"], competence=dims["competence"],
         personal_touch=dims["personal_touch"], script_compliance=data["script_compliance"],
-        auto_fail=result.auto_fail, detail=data, **score_facts(data),
+        auto_fail=result.auto_fail, detail=data,
+        **score_facts(data, timed=channel == "phone"),
     )
 
 
-def score_facts(detail: dict[str, Any]) -> dict[str, Any]:
-    """The columns kept beside a score's detail for the incentive figures."""
-    metrics = detail.get("metrics", {})
+def score_facts(detail: dict[str, Any], *, timed: bool = True) -> dict[str, Any]:
+    """The columns kept beside a score's detail for the incentive figures. A chat or e-mail
+    (`timed` False) has message times, not speech: no talk share, no holds."""
+    metrics = detail.get("metrics", {}) if timed else {}
     transfer = next((c for c in detail.get("criteria", []) if c["id"] == "no_transfer"), None)
     return {
         "agent_talk_share": (metrics.get("talk_share") or {}).get("agent"),

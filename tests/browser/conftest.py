@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from sqlmodel import Session
 
+from app.config import Settings
 from app.db import engine_for
 from app.main import create_app
 from tests.app import world as world_module
@@ -39,8 +40,8 @@ def screenshots_dir(tmp: Path) -> Path:
 
 
 class Live:
-    def __init__(self, url: str, world: World, shots: Path) -> None:
-        self.url, self.world, self.shots = url, world, shots
+    def __init__(self, url: str, world: World, shots: Path, settings: Settings) -> None:
+        self.url, self.world, self.shots, self.settings = url, world, shots, settings
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     while not server.started:
         assert time.monotonic() < deadline, "the live server did not start"
         time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", world, screenshots_dir(tmp / "shots"))
+    yield Live(f"http://127.0.0.1:{port}", world, screenshots_dir(tmp / "shots"), settings)
     server.should_exit = True
     thread.join(timeout=10)
     drop()  # type: ignore[operator]

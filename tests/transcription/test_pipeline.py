@@ -147,3 +147,38 @@ def test_real_mono_call_is_labelled_unknown():
     assert not result.speakers_labelled
     assert {s.speaker for s in result.segments} == {Speaker.unknown}
     assert "Big Jim" in text and "oil light" in text.lower()
+
+
+def test_hotwords_are_deduplicated_and_blank_ones_dropped():
+    options = PipelineOptions(hotwords=("Callytics", " Michelle ", "", "Callytics"))
+    assert options.hotword_text == "Callytics Michelle"
+    assert PipelineOptions().hotword_text is None
+
+
+class _Recording:
+    def __init__(self, inner: FasterWhisperEngine) -> None:
+        self.inner, self.name, self.model_name = inner, inner.name, inner.model_name
+        self.hotwords: list[str | None] = []
+
+    def transcribe(self, audio, *, language, hotwords=None):  # type: ignore[no-untyped-def]
+        self.hotwords.append(hotwords)
+        return self.inner.transcribe(audio, language=language, hotwords=hotwords)
+
+
+def test_hotwords_reach_the_engine_on_every_leg():
+    recording = _Recording(engine("tiny.en"))
+    transcribe_file(DATA / "basic.flac", recording, layout=Layout.auto,  # type: ignore[arg-type]
+                    options=PipelineOptions(hotwords=("Callytics",)))
+    assert recording.hotwords == ["Callytics", "Callytics"]  # agent leg, customer leg
+
+
+def test_a_hint_makes_whisper_hear_a_product_name():
+    # "Then you go into your ComfyUI folder again in the ComfyUI": without a hint, base hears
+    # "confu i"; with the name as a hotword it writes the name.
+    path = SHARED_AUDIO / "fw_hotwords.mp3"
+    plain = transcribe_file(path, engine("base"), layout=Layout.auto,
+                            options=PipelineOptions(language="en"))
+    hinted = transcribe_file(path, engine("base"), layout=Layout.auto,
+                             options=PipelineOptions(language="en", hotwords=("ComfyUI",)))
+    assert "comfyui" not in plain.text.lower().replace(" ", "")
+    assert hinted.text.count("ComfyUI") == 2

@@ -262,3 +262,19 @@ def test_health_and_docs_are_public(client):
     assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/").status_code == 200
+
+
+def test_upload_language_is_kept_for_transcription(client, admin, session):
+    response = upload(client, admin, language="HE")
+    assert response.status_code == 202, response.text
+    assert session.get(Call, response.json()["id"]).language == "he"
+    detected = upload(client, admin, language="auto").json()["id"]
+    assert session.get(Call, detected).language is None
+
+
+def test_unknown_upload_language_is_refused_with_a_message(client, admin, session):
+    response = upload(client, admin, language="klingon")
+    assert response.status_code == 422
+    assert "language" in str(response.json()["detail"])
+    assert "unknown language 'klingon'" in response.text
+    assert session.exec(select(Call)).all() == []

@@ -1,0 +1,16 @@
+"""The languages a call may be asked to be transcribed and scored in: Whisper's list."""
+
+from __future__ import annotations
+
+from transcription.engine import LANGUAGES
+
+
+def check_language(value: str | None) -> str | None:
+    """An ISO 639-1 code Whisper knows, or None for "auto" / nothing: detect it."""
+    code = (value or "").strip().lower()
+    if code in ("", "auto"):
+        return None
+    if code not in LANGUAGES:
+        raise ValueError(f"unknown language {value!r}: use an ISO 639-1 code such as en, he "
+                         "or fa, or auto")
+    return code
