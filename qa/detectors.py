@@ -52,6 +52,7 @@ def _window(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> list
     return out
 
 
+@lru_cache(maxsize=65536)
 def normalised(text: str) -> str:
     return " ".join(_tokens(text))
 
@@ -232,13 +233,25 @@ def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Ou
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
 
-def _in_window(c: Criterion, sentences: list[Sentence], end_of_call: float) -> list[int]:
+def _in_window(c: Criterion, comparison: Comparison, end_of_call: float) -> list[int]:
     """Indexes of the sentences a criterion reads: its speaker's, in its part of the call."""
-    return [i for i, s in enumerate(sentences)
-            if (c.speaker == "any" or s.speaker == c.speaker)
-            and (c.within_seconds is None or s.start <= c.within_seconds)
-            and (c.after_seconds_from_end is None
-                 or s.end >= end_of_call - c.after_seconds_from_end)]
+    keep = np.ones(len(comparison.sentences), dtype=bool)
+    if c.speaker != "any":
+        keep &= comparison.speakers == c.speaker
+    if c.within_seconds is not None:
+        keep &= comparison.starts <= c.within_seconds
+    if c.after_seconds_from_end is not None:
+        keep &= comparison.ends >= end_of_call - c.after_seconds_from_end
+    return [int(i) for i in np.flatnonzero(keep)]
+
+
+@lru_cache(maxsize=1024)
+def _phrase_regex(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """All of a criterion's phrases, normalised, as whole-word alternatives in one regex."""
+    targets = [normalised(p) for p in phrases if normalised(p)]
+    if not targets:
+        return None
+    return re.compile(r"(?<!\S)(?:" + "|".join(re.escape(t) for t in targets) + r")(?!\S)")
 
 
 def _meaning_evidence(m: Match) -> Evidence:
@@ -255,15 +268,17 @@ def _as_utterance(s: Sentence) -> Utterance:
 def examples(c: Criterion, comparison: Comparison, end_of_call: float) -> Outcome:
     """Said in any words (and any language) that mean one of the criterion's examples."""
     sentences = comparison.sentences
-    window = _in_window(c, sentences, end_of_call)
+    window = _in_window(c, comparison, end_of_call)
     strict = STRICT if c.expect == "absent" and c.auto_fail else 0.0
     hits = [_meaning_evidence(m) for m in comparison.match(c.id, window, strict=strict)]
     said = [sentences[i] for i in window]
     # Words as written count, unless the sentence means one of the near-misses ("I'd never
     # tell anyone it's risk free" says "risk free" and means the opposite).
-    exact = [Evidence(s.start, s.end, s.text, s.segment, f"says \u201c{p}\u201d as written")
-             for i, s in zip(window, said, strict=True) for p in c.phrases
-             if exact_phrase(p, s.text)
+    rx_phrases = _phrase_regex(c.phrases)
+    exact = [Evidence(s.start, s.end, s.text, s.segment,
+                      f"says \u201c{m.group(0)}\u201d as written")
+             for i, s in zip(window, said, strict=True)
+             if rx_phrases is not None and (m := rx_phrases.search(normalised(s.text)))
              and not (c.expect == "absent" and comparison.nearer_counter_example(c.id, i))]
     if c.pattern:
         rx = re.compile(c.pattern, 0 if c.case_sensitive else re.IGNORECASE)
@@ -306,11 +321,14 @@ def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], comparison: Comp
     if not upset:
         return Outcome(True, [], "the customer voiced no frustration to acknowledge",
                        applicable=False)
+    by_turn: dict[int, list[int]] = {}
+    for i, s in enumerate(sentences):
+        by_turn.setdefault(s.turn, []).append(i)
     evidence, missed = [], []
     for index in sorted(upset):
         turn = turns[index]
         reply = next((t for t in turns[index + 1:] if t.speaker == "agent"), None)
-        said = [i for i, s in enumerate(sentences) if reply is not None and s.turn == reply.index]
+        said = by_turn.get(reply.index, []) if reply is not None else []
         found = comparison.match(c.id, said) if c.id in comparison.matcher.sets and said else []
         # Listed phrases count too, fuzzily as ASR writes them.
         phrase = next((q for p in c.phrases for i in said

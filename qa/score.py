@@ -123,11 +123,11 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
     timed = facts.channel == "phone"
     metrics = compute(utterances, duration=facts.duration)
     turns = merge_turns(utterances)
-    sentences = split_sentences(utterances)
+    sentences = split_sentences(utterances, turns)
     vecs = vectors_for([s.text for s in sentences], embedder=embedder, known=vectors)
     polarity = polarity_for(embedder)
     turn_values = turn_polarity(turns, sentences, vecs, polarity)
-    sentiment = analyse(turns, sentences, vecs, polarity)
+    sentiment = analyse(turns, turn_values)
     matrix = (np.stack([vecs[x.text] for x in sentences]) if sentences
               else np.zeros((0, embedder.dim), dtype=np.float32))
     comparison = matcher_for(card, embedder).compare(sentences, matrix)

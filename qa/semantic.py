@@ -86,11 +86,18 @@ class Matcher:
         self._plain: dict[str, np.ndarray] = {}
         self._others: dict[str, np.ndarray] = {}
         negatives = np.concatenate([self._background, *(x.negatives for x in self.sets.values())])
+        self.plain_rows = np.array(sorted(set(negatives.tolist())), dtype=np.int64)
+        self.keys = list(self.sets)
+        # A set none of whose examples is also a rival's row can use the per-call maxima that
+        # Comparison computes once for all sets; the rare others are read row by row.
+        self.shared: set[str] = set()
         for key, target in self.sets.items():
             own = set(target.positives.tolist())
             self._plain[key] = np.array(sorted(set(negatives.tolist()) - own), dtype=np.int64)
             others = {int(r) for k, x in self.sets.items() if k != key for r in x.positives}
             self._others[key] = np.array(sorted(others - own), dtype=np.int64)
+            if own & (others | set(negatives.tolist())):
+                self.shared.add(key)
 
     def compare(self, sentences: list[Sentence], vectors: np.ndarray) -> Comparison:
         """Every sentence against every example, once per call."""
@@ -125,8 +132,32 @@ class Comparison:
     def __init__(self, matcher: Matcher, sentences: list[Sentence], vectors: np.ndarray) -> None:
         self.matcher = matcher
         self.sentences = sentences
+        # Who said each sentence and when, for the criteria's windows.
+        self.speakers = np.array([x.speaker for x in sentences], dtype=object)
+        self.starts = np.array([x.start for x in sentences], dtype=float)
+        self.ends = np.array([x.end for x in sentences], dtype=float)
         self.sims = (vectors @ matcher.vectors.T if len(sentences)
                      else np.zeros((0, len(matcher.texts)), dtype=np.float32))
+        # Per sentence: each set's best example (value, row), the best ordinary talk, and the
+        # two best sets, so that any set's best rival set is read without another pass.
+        n, keys = len(sentences), matcher.keys
+        self.own_max = np.full((n, max(1, len(keys))), -1.0, dtype=np.float32)
+        self.own_row = np.zeros((n, max(1, len(keys))), dtype=np.int64)
+        for k, key in enumerate(keys):
+            pos = matcher.sets[key].positives
+            if n and len(pos):
+                sub = self.sims[:, pos]
+                self.own_max[:, k] = sub.max(axis=1)
+                self.own_row[:, k] = pos[sub.argmax(axis=1)]
+        plain = matcher.plain_rows
+        if n and len(plain):
+            sub = self.sims[:, plain]
+            self.plain_max, self.plain_row = sub.max(axis=1), plain[sub.argmax(axis=1)]
+        else:
+            self.plain_max, self.plain_row = np.full(n, -1.0), np.full(n, -1, dtype=np.int64)
+        ranked = np.argsort(-self.own_max, axis=1)
+        self.top1 = ranked[:, 0]
+        self.top2 = ranked[:, 1] if ranked.shape[1] > 1 else ranked[:, 0]
 
     def nearer_counter_example(self, key: str, index: int) -> bool:
         """Whether sentence `index` is nearer one of set `key`'s counter-examples than to any
@@ -147,6 +178,8 @@ class Comparison:
         rows = np.arange(len(self.sentences)) if only is None else np.asarray(only, dtype=np.int64)
         if not len(rows) or not len(target.positives):
             return []
+        if key not in m.shared:
+            return self._match_fast(key, rows, strict)
         sims = self.sims[rows]
         own = sims[:, target.positives]
         best_own, best_at = own.max(axis=1), own.argmax(axis=1)
@@ -156,12 +189,11 @@ class Comparison:
         # Another criterion may tie (within TIE); ordinary talk must be beaten outright.
         tie = 0.0 if strict else TIE
         best_plain, best_other = plain_sims.max(axis=1), other_sims.max(axis=1) - tie
+        winners = np.flatnonzero((best_own >= target.threshold + strict)
+                                 & (best_own > best_plain) & (best_own > best_other))
         out = []
-        for j, i in enumerate(rows):
-            if best_own[j] < target.threshold + strict:
-                continue
-            if best_own[j] <= best_plain[j] or best_own[j] <= best_other[j]:
-                continue
+        for j in winners:
+            i = rows[j]
             if best_plain[j] >= best_other[j]:
                 rival_row = plain[int(plain_sims[j].argmax())] if len(plain) else -1
                 rival_sim = float(best_plain[j])
@@ -171,5 +203,33 @@ class Comparison:
             out.append(Match(self.sentences[int(i)], float(best_own[j]),
                              m.texts[target.positives[best_at[j]]],
                              m.texts[rival_row] if rival_row >= 0 else "", rival_sim))
+        out.sort(key=lambda x: -x.similarity)
+        return out
+
+    def _match_fast(self, key: str, rows: np.ndarray, strict: float) -> list[Match]:
+        m = self.matcher
+        target, k = m.sets[key], m.keys.index(key)
+        tie = 0.0 if strict else TIE
+        best_own = self.own_max[rows, k]
+        best_plain = self.plain_max[rows]
+        if len(m.keys) > 1:
+            rival_set = np.where(self.top1[rows] == k, self.top2[rows], self.top1[rows])
+            best_other = self.own_max[rows, rival_set] - tie
+        else:
+            rival_set = np.zeros(len(rows), dtype=np.int64)
+            best_other = np.full(len(rows), -1.0)
+        winners = np.flatnonzero((best_own >= target.threshold + strict)
+                                 & (best_own > best_plain) & (best_own > best_other))
+        out = []
+        for j in winners:
+            i = int(rows[j])
+            if best_plain[j] >= best_other[j]:
+                rival, rival_sim = int(self.plain_row[i]), float(best_plain[j])
+            else:
+                rival = int(self.own_row[i, rival_set[j]])
+                rival_sim = float(best_other[j] + tie)
+            out.append(Match(self.sentences[i], float(best_own[j]),
+                             m.texts[int(self.own_row[i, k])],
+                             m.texts[rival] if rival >= 0 else "", rival_sim))
         out.sort(key=lambda x: -x.similarity)
         return out

@@ -2,9 +2,10 @@
 
 Two signals:
 - by meaning: each sentence's nearest labelled anchors (qa/sentiment.yaml: positive, negative
-  and neutral call talk in English, Hebrew and Persian) in the multilingual embedding space; the
-  polarity is how much closer the sentence is to the positive than to the negative anchors,
-  and 0 when ordinary neutral talk is nearer than either;
+  and neutral call talk in English, Hebrew and Persian) in the multilingual embedding space,
+  read as a three-way nearest-centroid classifier: a softmax over the mean similarity to each
+  side's nearest anchors gives P(positive), P(negative), P(neutral), and the polarity is
+  P(positive) - P(negative) (near 0 when plain neutral talk is nearest);
 - VADER, the requested English lexicon model, on English turns only (it knows no Hebrew or
   Persian words and would read them as neutral). On English it is averaged with the first.
 Turns, not segments, are read, so "I'm not" / "unhappy at all" is one negation.
@@ -29,7 +30,9 @@ from qa.turns import Sentence, Turn
 NEGATIVE = -0.3  # a turn at or below this is negative
 ANCHORS_FILE = Path(__file__).with_name("sentiment.yaml")
 TOP_K = 3  # anchors averaged per side: one odd anchor does not decide
-GAIN = 25.0  # cosine differences between anchor sides are a few hundredths; tanh spreads them
+# Softmax gain (1/temperature): cosine differences between the sides are a few hundredths.
+# Chosen with TOP_K on tests/data/sentiment/tune.yaml.
+GAIN = 80.0
 # Share of VADER in an English turn's polarity, chosen on tests/data/sentiment/tune.yaml.
 VADER_WEIGHT = 0.15
 
@@ -52,9 +55,12 @@ def compound(text: str) -> float:
     return float(_analyzer().polarity_scores(_POLITE_DECLINE.sub("", text))["compound"])
 
 
+@lru_cache(maxsize=65536)
 def is_english_script(text: str) -> bool:
-    letters = _LETTER.findall(text)
-    return bool(letters) and sum(1 for ch in letters if _LATIN.match(ch)) / len(letters) > 0.8
+    if text.isascii():
+        return bool(_LATIN.search(text))
+    letters = len(_LETTER.findall(text))
+    return letters > 0 and len(_LATIN.findall(text)) / letters > 0.8
 
 
 @lru_cache(maxsize=2)
@@ -81,11 +87,10 @@ class Polarity:
             k = min(TOP_K, sims.shape[1])
             return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
 
-        pos, neg, neu = top("positive"), top("negative"), top("neutral")
-        polarity = np.tanh(GAIN * (pos - neg))
-        # Nearer to plain neutral talk than to either side: no feeling either way.
-        polarity[np.maximum(pos, neg) < neu] *= 0.25
-        return np.asarray(polarity, dtype=float)
+        z = GAIN * np.stack([top("positive"), top("negative"), top("neutral")], axis=1)
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        return np.asarray(p[:, 0] - p[:, 1], dtype=float)
 
 
 _POLARITY: dict[int, Polarity] = {}
@@ -152,9 +157,8 @@ def turn_polarity(turns: list[Turn], sentences: list[Sentence],
     return out
 
 
-def analyse(turns: list[Turn], sentences: list[Sentence], vectors: Mapping[str, np.ndarray],
-            polarity: Polarity) -> Sentiment:
-    values = turn_polarity(turns, sentences, vectors, polarity)
+def analyse(turns: list[Turn], values: list[float]) -> Sentiment:
+    """The call's sentiment from each turn's polarity (turn_polarity)."""
     scored = list(zip(turns, values, strict=True))
     customer = [v for t, v in scored if t.speaker == "customer"]
     third = max(1, len(customer) // 3)

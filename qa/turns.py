@@ -7,8 +7,10 @@ segments. A turn is the run of one speaker's consecutive segments; a sentence ke
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from qa.types import Speaker, Utterance
 
@@ -32,9 +34,9 @@ class Turn:
     segments: tuple[int, ...]  # utterance indexes, in order
 
 
-@dataclass(frozen=True)
-class Sentence:
-    """A sentence (or a clause of a long one) of a turn, with where its words were said."""
+class Sentence(NamedTuple):
+    """A sentence (or a clause of a long one) of a turn, with where its words were said.
+    (A named tuple: a long call has thousands, and they are built on every rescore.)"""
 
     turn: int
     speaker: Speaker
@@ -89,10 +91,11 @@ def _pieces(text: str) -> list[tuple[int, str, bool]]:
     return out
 
 
-def sentences(utterances: list[Utterance]) -> list[Sentence]:
+def sentences(utterances: list[Utterance], merged: list[Turn] | None = None) -> list[Sentence]:
+    """The sentences of `merged` (the turns of `utterances`, merged here when not given)."""
     by_index = {u.index: u for u in utterances}
     out: list[Sentence] = []
-    for turn in turns(utterances):
+    for turn in turns(utterances) if merged is None else merged:
         # Where each segment's text lies in the turn's text, to map a sentence back to time.
         spans: list[tuple[int, int, Utterance]] = []
         cursor = 0
@@ -102,13 +105,16 @@ def sentences(utterances: list[Utterance]) -> list[Sentence]:
             spans.append((cursor, cursor + length, seg))
             cursor += length + 1
 
-        def at(offset: int, spans: list[tuple[int, int, Utterance]] = spans) -> tuple[float, int]:
-            for a, b, seg in spans:
-                if offset <= b:
-                    share = 0.0 if b == a else max(0.0, min(1.0, (offset - a) / (b - a)))
-                    return seg.start + share * (seg.end - seg.start), seg.index
-            last = spans[-1][2]
-            return last.end, last.index
+        ends = [b for _, b, _ in spans]
+
+        def at(offset: int, spans: list[tuple[int, int, Utterance]] = spans,
+               ends: list[int] = ends) -> tuple[float, int]:
+            k = bisect.bisect_left(ends, offset)
+            if k == len(spans):
+                return spans[-1][2].end, spans[-1][2].index
+            a, b, seg = spans[k]
+            share = 0.0 if b == a else max(0.0, min(1.0, (offset - a) / (b - a)))
+            return seg.start + share * (seg.end - seg.start), seg.index
 
         for offset, piece, clause in _pieces(turn.text):
             start, segment = at(offset)
