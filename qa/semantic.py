@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from qa.embedder import Embedder
+from qa.embedder import Embedder, embed_known
 from qa.scorecard import Criterion, Scorecard
 from qa.turns import Sentence
 
@@ -79,7 +79,7 @@ class Matcher:
                                       c.trigger_similarity)
         self.texts = texts
         self.embedder_name = embedder.name
-        self.vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim))
+        self.vectors = embed_known(embedder, texts) if texts else np.zeros((0, embedder.dim))
 
         # Per set, its rivals: ordinary talk (background and every counter-example: "no
         # worries" is no guess) and the other sets' examples; never its own examples.

@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from qa.embedder import Embedder
+from qa.embedder import Embedder, embed_known
 from qa.turns import Sentence, Turn
 
 NEGATIVE = -0.3  # a turn at or below this is negative
@@ -76,7 +76,7 @@ class Polarity:
     def __init__(self, embedder: Embedder) -> None:
         sides = anchors()
         self.embedder_name = embedder.name
-        self._sides = {side: embedder.embed(list(texts)) for side, texts in sides.items()}
+        self._sides = {side: embed_known(embedder, list(texts)) for side, texts in sides.items()}
 
     def of(self, vectors: np.ndarray) -> np.ndarray:
         if not len(vectors):

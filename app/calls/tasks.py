@@ -176,7 +176,8 @@ class StageRunner:
         # One per worker process (shared_embedder caches it), like the Whisper engine.
         with self._engine_lock:
             if self._embedder is None:
-                self._embedder = shared_embedder(self.settings.embedder)
+                self._embedder = shared_embedder(self.settings.embedder,
+                                                 self.settings.models_dir / "embeddings")
             return self._embedder
 
     def _attempt_failed(self, claim: ledger.Claim, exc: Exception) -> None:
