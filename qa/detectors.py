@@ -42,8 +42,20 @@ class Outcome:
     applicable: bool = True
 
 
+# A chat or e-mail has message times, not a recording's clock: "in the first 20 s" becomes the
+# speaker's first turns, "in the last 45 s" their last ones.
+POSITIONAL_TURNS = 2
+
+
 def _window(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> list[Utterance]:
     out = [u for u in utterances if c.speaker == "any" or u.speaker == c.speaker]
+    if facts.channel != "phone":
+        ordered = sorted(out, key=lambda u: u.start)
+        if c.within_seconds is not None:
+            ordered = ordered[:POSITIONAL_TURNS]
+        if c.after_seconds_from_end is not None:
+            ordered = ordered[-POSITIONAL_TURNS:]
+        return ordered
     if c.within_seconds is not None:
         out = [u for u in out if u.start <= c.within_seconds]
     if c.after_seconds_from_end is not None:
@@ -154,9 +166,12 @@ def pattern(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outc
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
 
+_UNMEASURABLE = "not measurable on this call"
+
+
 def _bounds(value: float | None, c: Criterion, name: str, unit: str) -> tuple[bool, str]:
     if value is None:
-        return True, f"{name}: not measurable on this call"
+        return True, f"{name}: {_UNMEASURABLE}"
     if c.max is not None and value > c.max:
         return False, f"{name} {value:.2f}{unit} is above {c.max:g}{unit}"
     if c.min is not None and value < c.min:
@@ -166,7 +181,7 @@ def _bounds(value: float | None, c: Criterion, name: str, unit: str) -> tuple[bo
 
 def metric(c: Criterion, metrics: Metrics) -> Outcome:
     outcome = _metric(c, metrics)
-    if outcome.reason.endswith("not measurable on this call"):
+    if outcome.reason.endswith(_UNMEASURABLE):
         # Nothing to measure (no reply to time, say): not judged, rather than passed.
         return Outcome(True, outcome.evidence, outcome.reason, applicable=False)
     return outcome
@@ -206,8 +221,10 @@ def sentiment(c: Criterion, s: Sentiment) -> Outcome:
 # The intro in any case ("My name is"), the name itself capitalised as ASR writes names; in
 # Hebrew and Persian (no capitals) the word after "my name is" / "I am called".
 _NAME_INTRO = re.compile(r"\b(?i:my name is|my name's|this is|it's|i am)\s+([A-Z][a-z]+)"
-                         r"|(?:קוראים לי|שמי|זה|מדבר|מדברת)\s+([א-ת]{2,})"
-                         r"|(?:اسمم|اسم من|بنده)\s+([\u0600-\u06FF\u200c]{2,})")
+                         r"|(?<![א-ת])(?:קוראים לי|שמי|מדבר|מדברת)\s+(?!על|עם|איתך|איתכם)"
+                         r"([א-ת]{2,})"
+                         r"|(?<![\u0600-\u06FF])(?:اسمم|اسم من)\s+"
+                         r"([\u0621-\u064A\u067E-\u06CC\u200c]{2,})")
 
 
 def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
@@ -238,6 +255,16 @@ def _in_window(c: Criterion, comparison: Comparison, end_of_call: float) -> list
     keep = np.ones(len(comparison.sentences), dtype=bool)
     if c.speaker != "any":
         keep &= comparison.speakers == c.speaker
+    if comparison.positional and (c.within_seconds is not None
+                                  or c.after_seconds_from_end is not None):
+        mine = [int(i) for i in np.flatnonzero(keep)]
+        order = list(dict.fromkeys(comparison.sentences[i].turn for i in mine))
+        if c.within_seconds is not None:
+            order = order[:POSITIONAL_TURNS]
+        if c.after_seconds_from_end is not None:
+            order = order[-POSITIONAL_TURNS:]
+        chosen = set(order)
+        return [i for i in mine if comparison.sentences[i].turn in chosen]
     if c.within_seconds is not None:
         keep &= comparison.starts <= c.within_seconds
     if c.after_seconds_from_end is not None:
@@ -310,11 +337,16 @@ def examples(c: Criterion, comparison: Comparison, end_of_call: float) -> Outcom
 def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], comparison: Comparison,
                                polarity: list[float]) -> Outcome:
     """Every customer turn that voices frustration (by meaning, or strongly negative) is
-    answered, in the agent's next turn, by an acknowledgement or apology (by meaning)."""
+    answered by an acknowledgement or apology (by meaning): in what the agent says from the
+    start of that turn to the end of the agent's next turn (in stereo the agent often says
+    "oh, I'm so sorry" while the customer is still talking)."""
     sentences = comparison.sentences
     upset: dict[int, str] = {}
     if f"{c.id}:triggers" in comparison.matcher.sets:
-        customer = [i for i, s in enumerate(sentences) if s.speaker == "customer"]
+        # Whole sentences: a clause cut from its negation ("terrified it's on its last leg")
+        # is no complaint.
+        customer = [i for i, s in enumerate(sentences)
+                    if s.speaker == "customer" and not s.clause]
         for m in comparison.match(f"{c.id}:triggers", customer):
             upset.setdefault(m.sentence.turn, m.sentence.text)
     for t, p in zip(turns, polarity, strict=True):
@@ -323,21 +355,22 @@ def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], comparison: Comp
     if not upset:
         return Outcome(True, [], "the customer voiced no frustration to acknowledge",
                        applicable=False)
-    by_turn: dict[int, list[int]] = {}
-    for i, s in enumerate(sentences):
-        by_turn.setdefault(s.turn, []).append(i)
+    agent = [i for i, s in enumerate(sentences) if s.speaker == "agent"]
     evidence, missed = [], []
     for index in sorted(upset):
         turn = turns[index]
-        reply = next((t for t in turns[index + 1:] if t.speaker == "agent"), None)
-        said = by_turn.get(reply.index, []) if reply is not None else []
+        reply = next((t for t in turns if t.speaker == "agent" and t.start >= turn.end - 0.5),
+                     None)
+        until = reply.end if reply is not None else turn.end
+        said = [i for i in agent if turn.start <= sentences[i].start <= until]
         found = comparison.match(c.id, said) if c.id in comparison.matcher.sets and said else []
         # Listed phrases count too, fuzzily as ASR writes them.
         phrase = next((q for p in c.phrases for i in said
                        if (q := find_phrase(p, _as_utterance(sentences[i]), c.threshold))),
                       None)
-        if phrase is not None and reply is not None:
-            evidence.append(Evidence(reply.start, reply.end, phrase, reply.segments[0],
+        if phrase is not None:
+            first = sentences[said[0]]
+            evidence.append(Evidence(first.start, first.end, phrase, first.segment,
                                      "acknowledged"))
         elif found:
             evidence.append(_meaning_evidence(found[0]))

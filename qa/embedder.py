@@ -82,7 +82,9 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(name)
         except Exception as exc:  # the library raises many kinds; all mean "cannot load"
             raise EmbedderUnavailable(f"cannot load sentence embedder {name!r}: {exc}") from exc
-        self.name = f"st:{Path(name).name or name}"
+        # Two folders called "model" must never share stored vectors: the resolved path counts.
+        where = str(Path(name).resolve()) if Path(name).exists() else name
+        self.name = f"st:{Path(name).name or name}:{hashlib.sha256(where.encode()).hexdigest()[:8]}"
         self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
         self._lock = threading.Lock()
 
@@ -134,11 +136,14 @@ class CachedEmbedder:
             known = self._load_known()
             missing = list(dict.fromkeys(t for t in texts if _key(t) not in known))
         if missing:
-            for text, vector in zip(missing, self.embed(missing), strict=True):
-                known[_key(text)] = vector
-            self._save(known)
-        return np.stack([known[_key(t)] for t in texts]) if texts else \
-            np.zeros((0, self.dim), dtype=np.float32)
+            vectors = self.embed(missing)
+            with self._lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    known[_key(text)] = vector
+                self._save(known)
+        with self._lock:
+            rows = [known[_key(t)] for t in texts]
+        return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
 
     def _save(self, known: dict[str, np.ndarray]) -> None:
         if self._store is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -119,6 +119,7 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
            vectors: Mapping[str, np.ndarray] | None,
            embedder: Embedder | None) -> CallScore:
     embedder = embedder or shared_embedder()
+    utterances = [u for u in utterances if u.text.strip()]
     labelled = any(u.speaker in ("agent", "customer") for u in utterances)
     timed = facts.channel == "phone"
     metrics = compute(utterances, duration=facts.duration)
@@ -130,7 +131,7 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
     sentiment = analyse(turns, turn_values)
     matrix = (np.stack([vecs[x.text] for x in sentences]) if sentences
               else np.zeros((0, embedder.dim), dtype=np.float32))
-    comparison = matcher_for(card, embedder).compare(sentences, matrix)
+    comparison = matcher_for(card, embedder).compare(sentences, matrix, positional=not timed)
     end_of_call = max((u.end for u in utterances), default=facts.duration)
     results: dict[str, CriterionResult] = {}
     for c in card.criteria:
@@ -143,6 +144,10 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
         if not result.applicable:
             result.reason = f"does not apply to {facts.direction} {facts.call_type} calls"
             continue
+        if not utterances:
+            result.applicable = False
+            result.reason = "nothing was said: not judged"
+            continue
         if not labelled and _needs_speakers(c):
             # Never passed by default: with speakers unknown the machine cannot tell who said it.
             result.applicable = False
@@ -152,7 +157,7 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
             result.applicable = False
             result.reason = f"timing criteria apply to phone calls, not {facts.channel}"
             continue
-        crit = c if labelled else replace(c, speaker="any")
+        crit = c
         if c.kind == "examples":
             outcome = detectors.examples(crit, comparison, end_of_call)
         elif c.kind == "phrases":

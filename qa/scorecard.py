@@ -121,7 +121,8 @@ def _examples(value: Any, line: int, name: str, company: str | None) -> tuple[st
 
 
 def _similarity(value: Any, line: int, name: str) -> float:
-    if not isinstance(value, int | float) or not 0.5 <= float(value) <= 1.0:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not 0.5 <= float(value) <= 1.0:
         raise _fail(line, f"{name} must be a cosine similarity between 0.5 and 1.0")
     return float(value)
 
@@ -166,7 +167,9 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
                           "applies_to.call_types")
     directions = _strings(applies.get("directions", ["inbound", "outbound"]), line,
                           "applies_to.directions")
-    values: dict[str, Any] = {k: v for k, v in raw.items() if k in Criterion.__dataclass_fields__}
+    # Lists become tuples: a criterion is hashable (scoring caches per scorecard content).
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in raw.items() if k in Criterion.__dataclass_fields__}
     values.update(id=cid, label=str(raw.get("label", cid)), weight=float(weight),
                   call_types=call_types, directions=directions, line=line)
     if raw.get("name_company"):

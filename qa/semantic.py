@@ -99,9 +99,10 @@ class Matcher:
             if own & (others | set(negatives.tolist())):
                 self.shared.add(key)
 
-    def compare(self, sentences: list[Sentence], vectors: np.ndarray) -> Comparison:
+    def compare(self, sentences: list[Sentence], vectors: np.ndarray, *,
+                positional: bool = False) -> Comparison:
         """Every sentence against every example, once per call."""
-        return Comparison(self, sentences, vectors)
+        return Comparison(self, sentences, vectors, positional=positional)
 
     def match(self, key: str, sentences: list[Sentence], vectors: np.ndarray,
               *, strict: float = 0.0) -> list[Match]:
@@ -129,9 +130,11 @@ class Comparison:
     """One call's sentences against a matcher's examples: the similarity matrix computed once,
     then read per criterion."""
 
-    def __init__(self, matcher: Matcher, sentences: list[Sentence], vectors: np.ndarray) -> None:
+    def __init__(self, matcher: Matcher, sentences: list[Sentence], vectors: np.ndarray,
+                 *, positional: bool = False) -> None:
         self.matcher = matcher
         self.sentences = sentences
+        self.positional = positional  # windows by turn order (chat, e-mail), not by seconds
         # Who said each sentence and when, for the criteria's windows.
         self.speakers = np.array([x.speaker for x in sentences], dtype=object)
         self.starts = np.array([x.start for x in sentences], dtype=float)
