@@ -128,12 +128,18 @@ MAX_UTTERANCE_CHARS = 5000
 MAX_CONVERSATION_CHARS = 200_000
 
 
+# A week in seconds: message times of a long e-mail thread fit, an absurd number does not.
+MAX_SECONDS = 7 * 24 * 3600.0
+
+
 class UtteranceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Infinity and NaN would be stored and then fail every JSON response that shows them.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     speaker: Literal["agent", "customer"]
-    start: float = Field(ge=0, description="seconds from the start (chat: message times)")
-    end: float = Field(ge=0)
+    start: float = Field(ge=0, le=MAX_SECONDS,
+                         description="seconds from the start (chat: message times)")
+    end: float = Field(ge=0, le=MAX_SECONDS)
     text: str = Field(min_length=1, max_length=MAX_UTTERANCE_CHARS)
 
     @field_validator("text")

@@ -183,3 +183,25 @@ def test_a_forbidden_phrase_said_to_deny_it_does_not_auto_fail():
     assert not scored(("agent", "No catch, but I'd never tell anyone insurance is risk-free.")
                       ).auto_fail
     assert scored(("agent", "It's completely risk-free, trust me.")).auto_fail
+
+
+def test_a_chat_is_judged_by_turn_order_not_by_seconds():
+    lines = [("customer", "Hi, is anyone there?"),
+             ("agent", "Thanks for contacting Acme, this is Dana, how can I help?"),
+             ("customer", "My parcel is late."),
+             ("agent", "I've sent a replacement today, you'll have it by Friday."),
+             ("agent", "Is there anything else I can help you with?"),
+             ("customer", "No, that's all."),
+             ("agent", "Thanks for your time, have a lovely weekend.")]
+    u = [Utterance(i, s, 300.0 + 90 * i, 301.0 + 90 * i, t)  # type: ignore[arg-type]
+         for i, (s, t) in enumerate(lines)]  # minutes apart, after five in the queue
+    result = score(u, CallFacts(duration=u[-1].end, channel="chat"), CARD)
+    for cid in ("greeting", "agent_introduction", "anything_else", "closing"):
+        assert item(result, cid).passed, cid
+    assert not item(result, "reply_speed").applicable
+
+
+def test_a_blank_transcript_judges_nothing():
+    blank = [Utterance(0, "agent", 0.0, 1.0, "   "), Utterance(1, "customer", 1.0, 2.0, "")]
+    result = score(blank, CallFacts(duration=3), CARD)
+    assert result.overall is None and result.to_dict()["judged"]["applicable"] == 0

@@ -96,6 +96,8 @@ def test_same_external_id_again_returns_the_existing_conversation(client, admin,
          "5000 characters"),
         ({"utterances": [{"speaker": "agent", "start": i, "end": i, "text": "y" * 4000}
                          for i in range(60)]}, "the limit is 200000"),
+        ({"utterances": [{"speaker": "agent", "start": 0, "end": 1e9, "text": "hi"}]},
+         "less than or equal"),
         ({"channel": "fax"}, "channel"),
         ({"language": "klingon"}, "unknown language 'klingon'"),
         ({"started_at": "yesterday"}, "started_at"),
@@ -105,6 +107,17 @@ def test_invalid_conversations_say_what_is_wrong(client, admin, session, overrid
     response = post(client, admin, **overrides)
     assert response.status_code == 422
     assert says in response.text
+    assert session.exec(select(Call)).all() == []
+
+
+def test_infinite_times_are_refused_not_stored(client, admin, session):
+    import json
+
+    body = json.dumps(conversation(utterances=[
+        {"speaker": "agent", "start": 0, "end": float("inf"), "text": "hi"}]))  # "Infinity"
+    response = client.post("/api/v1/conversations", content=body,
+                           headers={**admin, "Content-Type": "application/json"})
+    assert response.status_code == 422 and "finite number" in response.text
     assert session.exec(select(Call)).all() == []
 
 
