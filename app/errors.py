@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from transcription.errors import (
@@ -106,3 +111,21 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScorecardInvalid, _scorecard_handler)
     app.add_exception_handler(CallqaError, _callqa_handler)
     app.add_exception_handler(TranscriptionError, _audio_handler)
+
+
+def _finite(value: Any) -> Any:
+    """The payload as JSON can carry it: Infinity and NaN become their names."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 saying what is wrong. FastAPI's own handler echoes the input, and a body with
+    Infinity in it then fails to render as JSON (a 500 instead of the 422)."""
+    return JSONResponse(status_code=422,
+                        content={"detail": _finite(jsonable_encoder(exc.errors()))})

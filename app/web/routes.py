@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -29,7 +28,14 @@ from app.csvexport import csv_response
 from app.dashboards import service as dashboards
 from app.dashboards.schemas import AGENT_CSV_HEADER, agent_csv_rows
 from app.db import SessionDep
-from app.errors import BadRequest, CallqaError, Forbidden, NotFound, _callqa_handler
+from app.errors import (
+    BadRequest,
+    CallqaError,
+    Forbidden,
+    NotFound,
+    _callqa_handler,
+    validation_handler,
+)
 from app.reviews import service as reviews
 from app.reviews.effective import FIELDS, review_queue
 from app.reviews.models import DisputeStatus
@@ -565,7 +571,7 @@ def install(app: FastAPI) -> None:
     async def invalid_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if not _is_web(request):
-            return await request_validation_exception_handler(request, exc)
+            return await validation_handler(request, exc)
         message = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}"
                             for e in exc.errors())
         return render(request, "error.html", None, code=422, message=message, status=422)
