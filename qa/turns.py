@@ -125,6 +125,7 @@ def sentences(utterances: list[Utterance], merged: list[Turn] | None = None) -> 
 
 
 def texts_to_embed(utterances: list[Utterance]) -> list[str]:
-    """Every distinct text scoring will embed for this transcript: its sentences and turns."""
+    """Every distinct text scoring will embed for this transcript: its sentences (and the
+    clauses of long ones)."""
     seen = dict.fromkeys(s.text for s in sentences(utterances))
     return list(seen)

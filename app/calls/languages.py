@@ -6,10 +6,13 @@ from transcription.engine import LANGUAGES
 
 
 def check_language(value: str | None) -> str | None:
-    """An ISO 639-1 code Whisper knows, or None for "auto" / nothing: detect it."""
+    """An ISO 639-1 code Whisper knows, "auto" (detect it, whatever CALLQA_LANGUAGE says), or
+    None (nothing said: CALLQA_LANGUAGE decides)."""
     code = (value or "").strip().lower()
-    if code in ("", "auto"):
+    if code == "":
         return None
+    if code == "auto":
+        return "auto"
     if code not in LANGUAGES:
         raise ValueError(f"unknown language {value!r}: use an ISO 639-1 code such as en, he "
                          "or fa, or auto")

@@ -176,7 +176,8 @@ class ConversationIn(BaseModel):
     @field_validator("language")
     @classmethod
     def _language(cls, value: str | None) -> str | None:
-        return check_language(value)
+        code = check_language(value)
+        return None if code == "auto" else code  # text has nothing to detect it from here
 
     @field_validator("utterances")
     @classmethod

@@ -61,7 +61,7 @@ class CallMeta:
     customer_ref: str | None = None
     deal_closed: bool | None = None
     deal_value: Decimal | None = None
-    language: str | None = None  # None: detected, or CALLQA_LANGUAGE
+    language: str | None = None  # None: CALLQA_LANGUAGE decides; "auto": detected
 
 
 def get_visible_call(session: Session, *, principal: Principal, call_id: int) -> Call:

@@ -74,7 +74,7 @@ def pipeline_options(settings: Settings, *, language: str | None = None,
                      hotwords: Sequence[str] = ()) -> PipelineOptions:
     """`language`: the call's own (asked for at upload), else CALLQA_LANGUAGE, else detected."""
     return PipelineOptions(
-        language=language or settings.language_code,
+        language=None if language == "auto" else (language or settings.language_code),
         auto_agent_channel=settings.stereo_agent_channel,
         hotwords=tuple(hotwords),
     )

@@ -269,7 +269,17 @@ def test_upload_language_is_kept_for_transcription(client, admin, session):
     assert response.status_code == 202, response.text
     assert session.get(Call, response.json()["id"]).language == "he"
     detected = upload(client, admin, language="auto").json()["id"]
-    assert session.get(Call, detected).language is None
+    assert session.get(Call, detected).language == "auto"
+
+
+def test_an_uploads_auto_overrides_a_fixed_center_language():
+    from app.calls.tasks import pipeline_options
+    from app.config import Settings
+
+    fixed = Settings(language="en")
+    assert pipeline_options(fixed, language="auto").language is None  # Whisper detects
+    assert pipeline_options(fixed, language=None).language == "en"
+    assert pipeline_options(fixed, language="fa").language == "fa"
 
 
 def test_unknown_upload_language_is_refused_with_a_message(client, admin, session):
