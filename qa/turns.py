@@ -116,11 +116,21 @@ def sentences(utterances: list[Utterance], merged: list[Turn] | None = None) -> 
             share = 0.0 if b == a else max(0.0, min(1.0, (offset - a) / (b - a)))
             return seg.start + share * (seg.end - seg.start), seg.index
 
+        if len(spans) == 1:  # most turns: one segment, times by share of its characters
+            seg = spans[0][2]
+            width = max(1, spans[0][1])
+            span = seg.end - seg.start
+            for offset, piece, clause in _pieces(turn.text):
+                start = seg.start + span * min(1.0, offset / width)
+                end = seg.start + span * min(1.0, (offset + len(piece)) / width)
+                out.append(Sentence(turn.index, turn.speaker, start, end, piece.strip(),
+                                    seg.index, clause))
+            continue
         for offset, piece, clause in _pieces(turn.text):
             start, segment = at(offset)
             end, _ = at(offset + len(piece))
-            out.append(Sentence(turn.index, turn.speaker, round(start, 3),
-                                round(max(end, start), 3), piece.strip(), segment, clause))
+            out.append(Sentence(turn.index, turn.speaker, start, max(end, start),
+                                piece.strip(), segment, clause))
     return out
 
 

@@ -42,7 +42,8 @@ class Evidence:
     similarity: float | None = None  # for a match by meaning: cosine to the nearest example
 
     def to_dict(self) -> dict[str, Any]:
-        return {"segment": self.segment, "start": self.start, "end": self.end,
+        r = lambda v: None if v is None else round(v, 3)  # noqa: E731
+        return {"segment": self.segment, "start": r(self.start), "end": r(self.end),
                 "quote": self.quote, "note": self.note, "similarity": self.similarity}
 
 
