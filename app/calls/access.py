@@ -14,7 +14,7 @@ from app import storage
 from app.audit.service import audited
 from app.auth import Principal
 from app.calls import service
-from app.calls.models import CallStatus, CallType, Direction
+from app.calls.models import Call, CallStatus, CallType, Direction
 from app.calls.schemas import CallPublic
 from app.config import Settings
 from app.csvexport import csv_response
@@ -125,6 +125,15 @@ def calls_csv(items: list[CallPublic]) -> Response:
         filename="calls.csv")
 
 
+def _recorded_call(session: Session, *, principal: Principal,
+                   call_id: int) -> tuple[Call, str]:
+    """The call one may see, and where its recording is; a conversation has none (404)."""
+    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    if call.audio_path is None:
+        raise NotFound("this conversation has no recording")
+    return call, call.audio_path
+
+
 def audio_response(request: Request, session: Session, settings: Settings, principal: Principal,
                    call_id: int, *, download: bool) -> FileResponse:
     """The recording, audited as a play or a download. The player's Range requests after
@@ -133,14 +142,14 @@ def audio_response(request: Request, session: Session, settings: Settings, princ
     first = ranged.startswith("bytes=0-")
     action = "download" if download else "play"
     if first or download:
+        # Inside the audit: a play of a conversation that has no recording is logged as the
+        # refusal it is, not as a play.
         with audited(session, principal=principal, action=action, target_type="call",
                      target_id=call_id):
-            call = service.get_visible_call(session, principal=principal, call_id=call_id)
+            call, audio_path = _recorded_call(session, principal=principal, call_id=call_id)
     else:
-        call = service.get_visible_call(session, principal=principal, call_id=call_id)
-    if call.audio_path is None:
-        raise NotFound("this conversation has no recording")
-    path = settings.audio_dir / call.audio_path
+        call, audio_path = _recorded_call(session, principal=principal, call_id=call_id)
+    path = settings.audio_dir / audio_path
     if not path.is_file():
         raise NotFound(f"the recording of call {call_id} is missing from storage")
     return FileResponse(

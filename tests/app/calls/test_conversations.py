@@ -161,6 +161,9 @@ def test_a_conversation_has_no_recording_to_play(client, admin, users):
     response = client.get(f"/api/v1/calls/{call_id}/audio", headers=admin)
     assert response.status_code == 404
     assert response.json()["detail"] == "this conversation has no recording"
+    plays = client.get("/api/v1/audit?action=play", headers=admin).json()
+    rows = plays["items"] if isinstance(plays, dict) else plays
+    assert rows and all(r["outcome"] == "denied" for r in rows)  # refused, not played
     # Someone else's conversation is not found at all, recording or not.
     _, other = users.make(Role.agent, agent="david")
     response = client.get(f"/api/v1/calls/{call_id}/audio", headers=other)
