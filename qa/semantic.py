@@ -81,35 +81,17 @@ class Matcher:
         self.embedder_name = embedder.name
         self.vectors = embed_known(embedder, texts) if texts else np.zeros((0, embedder.dim))
 
-        # Per set, its rivals: ordinary talk (background and every counter-example: "no
-        # worries" is no guess) and the other sets' examples; never its own examples.
-        self._plain: dict[str, np.ndarray] = {}
-        self._others: dict[str, np.ndarray] = {}
+        # Ordinary talk every set must beat outright: background and every counter-example
+        # ("no worries" is no guess). A text listed as both an example and a counter-example
+        # reads as ordinary talk.
         negatives = np.concatenate([self._background, *(x.negatives for x in self.sets.values())])
         self.plain_rows = np.array(sorted(set(negatives.tolist())), dtype=np.int64)
         self.keys = list(self.sets)
-        # A set none of whose examples is also a rival's row can use the per-call maxima that
-        # Comparison computes once for all sets; the rare others are read row by row.
-        self.shared: set[str] = set()
-        for key, target in self.sets.items():
-            own = set(target.positives.tolist())
-            self._plain[key] = np.array(sorted(set(negatives.tolist()) - own), dtype=np.int64)
-            others = {int(r) for k, x in self.sets.items() if k != key for r in x.positives}
-            self._others[key] = np.array(sorted(others - own), dtype=np.int64)
-            if own & (others | set(negatives.tolist())):
-                self.shared.add(key)
 
     def compare(self, sentences: list[Sentence], vectors: np.ndarray, *,
                 positional: bool = False) -> Comparison:
         """Every sentence against every example, once per call."""
         return Comparison(self, sentences, vectors, positional=positional)
-
-    def match(self, key: str, sentences: list[Sentence], vectors: np.ndarray,
-              *, strict: float = 0.0) -> list[Match]:
-        return self.compare(sentences, vectors).match(key, strict=strict)
-
-    def has(self, c: Criterion) -> bool:
-        return c.id in self.sets
 
 
 _MATCHERS: dict[tuple[int, tuple[Criterion, ...]], Matcher] = {}
@@ -181,37 +163,7 @@ class Comparison:
         rows = np.arange(len(self.sentences)) if only is None else np.asarray(only, dtype=np.int64)
         if not len(rows) or not len(target.positives):
             return []
-        if key not in m.shared:
-            return self._match_fast(key, rows, strict)
-        sims = self.sims[rows]
-        own = sims[:, target.positives]
-        best_own, best_at = own.max(axis=1), own.argmax(axis=1)
-        plain, others = m._plain[key], m._others[key]
-        plain_sims = sims[:, plain] if len(plain) else np.full((len(rows), 1), -1.0)
-        other_sims = sims[:, others] if len(others) else np.full((len(rows), 1), -1.0)
-        # Another criterion may tie (within TIE); ordinary talk must be beaten outright.
-        tie = 0.0 if strict else TIE
-        best_plain, best_other = plain_sims.max(axis=1), other_sims.max(axis=1) - tie
-        winners = np.flatnonzero((best_own >= target.threshold + strict)
-                                 & (best_own > best_plain) & (best_own > best_other))
-        out = []
-        for j in winners:
-            i = rows[j]
-            if best_plain[j] >= best_other[j]:
-                rival_row = plain[int(plain_sims[j].argmax())] if len(plain) else -1
-                rival_sim = float(best_plain[j])
-            else:
-                rival_row = others[int(other_sims[j].argmax())]
-                rival_sim = float(best_other[j] + tie)
-            out.append(Match(self.sentences[int(i)], float(best_own[j]),
-                             m.texts[target.positives[best_at[j]]],
-                             m.texts[rival_row] if rival_row >= 0 else "", rival_sim))
-        out.sort(key=lambda x: -x.similarity)
-        return out
-
-    def _match_fast(self, key: str, rows: np.ndarray, strict: float) -> list[Match]:
-        m = self.matcher
-        target, k = m.sets[key], m.keys.index(key)
+        k = m.keys.index(key)
         tie = 0.0 if strict else TIE
         best_own = self.own_max[rows, k]
         best_plain = self.plain_max[rows]
