@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install sysdeps lint synth bench screenshots clean
+.PHONY: run test install sysdeps lint lock synth bench screenshots clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# The image's pinned runtime dependencies, taken from this (tested) virtual environment.
+lock: $(STAMP)
+	$(BIN)/python scripts/lock.py > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock
 
 test: $(STAMP) sysdeps lint
 	$(BIN)/pytest

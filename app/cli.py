@@ -8,22 +8,43 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from sqlmodel import Session
+import uvicorn
+from pydantic import ValidationError
+from sqlmodel import Session, select
 
+from app import models  # noqa: F401  (every table known before the first query)
+from app.alerts.service import run_sweep
+from app.calls.models import Call
+from app.calls.schemas import ConversationIn
+from app.calls.service import conversation_segments
+from app.calls.tasks import engine_options, pipeline_options
 from app.config import Settings, get_settings
-from app.errors import CallqaError
+from app.db import engine_for, unit_of_work
+from app.errors import CallqaError, NotFound
+from app.incentives.service import import_outcomes, lock, read_lines, refresh
+from app.migrate import upgrade
+from app.scorecards import service as scorecards
+from app.teams import service as teams
 from app.users.models import Role
+from app.users.service import create_api_key, create_user, ensure_admin, revoke_api_key
+from app.worker import CallqaQueue
+from qa import CallFacts, ScorecardInvalid, Utterance, default_path, load
+from qa import score as score_call
+from qa.embedder import EmbedderUnavailable, shared_embedder
+from transcription.audio import probe_audio
+from transcription.engine import create_engine
 from transcription.errors import TranscriptionError
+from transcription.pipeline import transcribe_file
 from transcription.types import Layout
 from transcription.types import Transcript as TranscriptResult
-
-if TYPE_CHECKING:
-    from app.calls.schemas import ConversationIn
+from transcription.weights import resolve_model
 
 cli = typer.Typer(
     help="callqa: contact-center QA, self-hosted.",
@@ -51,16 +72,22 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _session(settings: Settings) -> Session:
-    from app import models  # noqa: F401  (every table known before the first query)
-    from app.db import engine_for
+@contextmanager
+def _unit(settings: Settings, *, writes: bool = True) -> Iterator[Session]:
+    """One unit of work for a command: committed when it ends well; a CallqaError inside is
+    one line and exit 1, with nothing written."""
+    try:
+        with unit_of_work(engine_for(settings.db_url), writes=writes) as session:
+            yield session
+    except CallqaError as exc:
+        _fail(exc.message)
 
+
+def _session(settings: Settings) -> Session:
     return Session(engine_for(settings.db_url))
 
 
 def _migrate(settings: Settings) -> None:
-    from app.migrate import upgrade
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.db_url)
 
@@ -80,24 +107,17 @@ def serve(
     worker: Annotated[bool, typer.Option(help="start a job worker beside the API")] = True,
 ) -> None:
     """Migrate, create the admin on first start, and serve API, web root and a worker."""
-    import uvicorn
-
-    from app.users.service import ensure_admin
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
     _migrate(settings)
-    with _session(settings) as session:
+    with _unit(settings) as session:
         generated = ensure_admin(session, password=settings.admin_password)
-        session.commit()
     if generated:
         typer.echo(
             f"\n  Created user 'admin' with password: {generated}\n"
             "  (shown once; set CALLQA_ADMIN_PASSWORD to choose it)\n"
         )
     # Assemble the offline weights now, not on the first call a worker takes.
-    from transcription.weights import resolve_model
-
     typer.echo(
         f"Whisper model: {resolve_model(settings.whisper_model, cache_dir=settings.models_dir)}"
     )
@@ -124,12 +144,10 @@ def serve(
 @cli.command()
 def worker() -> None:
     """Run a job worker (transcription) until stopped; start as many as you need."""
-    from app.jobs.queue import JobQueue
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
     typer.echo(f"worker {os.getpid()}: queue {settings.queue_url or 'sqlite'}", err=True)
-    JobQueue(settings).run_worker()
+    CallqaQueue(settings).run_worker()
 
 
 @users_cli.command("add")
@@ -140,18 +158,11 @@ def users_add(
     agent: Annotated[str | None, typer.Option(help="agent's external id (agents only)")] = None,
 ) -> None:
     """Create a user."""
-    from app.users.service import create_user
-
-    settings = get_settings()
-    with _session(settings) as session:
-        try:
-            user = create_user(
-                session, email=email, password=password, role=role, agent_external_id=agent
-            )
-            session.commit()
-        except CallqaError as exc:
-            _fail(exc.message)
-        typer.echo(f"created {user.role.value} {user.email}")
+    with _unit(get_settings()) as session:
+        user = create_user(
+            session, email=email, password=password, role=role, agent_external_id=agent
+        )
+    typer.echo(f"created {user.role.value} {user.email}")
 
 
 @teams_cli.command("add")
@@ -162,33 +173,23 @@ def teams_add(
     = None,
 ) -> None:
     """Create a team (or add to an existing one): its supervisors and agents."""
-    from app.errors import NotFound
-    from app.teams import service as teams
-
-    settings = get_settings()
-    with _session(settings) as session:
+    with _unit(get_settings()) as session:
         try:
-            try:
-                team = teams.get_team(session, name_or_id=name)
-            except NotFound:
-                team = teams.create_team(session, name=name)
-            for email in lead or []:
-                teams.add_lead(session, team=team, email=email)
-            for external_id in agent or []:
-                teams.set_agent_team(session, agent_external_id=external_id, team=team)
-            session.commit()
-        except CallqaError as exc:
-            _fail(exc.message)
-        typer.echo(f"team {team.name}: {len(lead or [])} lead(s), {len(agent or [])} agent(s) "
-                   "added")
+            team = teams.get_team(session, name_or_id=name)
+        except NotFound:
+            team = teams.create_team(session, name=name)
+        for email in lead or []:
+            teams.add_lead(session, team=team, email=email)
+        for external_id in agent or []:
+            teams.set_agent_team(session, agent_external_id=external_id, team=team)
+    typer.echo(f"team {team.name}: {len(lead or [])} lead(s), {len(agent or [])} agent(s) "
+               "added")
 
 
 @teams_cli.command("list")
 def teams_list() -> None:
     """Every team with its supervisors and agents."""
-    from app.teams import service as teams
-
-    with _session(get_settings()) as session:
+    with _unit(get_settings(), writes=False) as session:
         for team, leads, agents in teams.list_teams(session):
             typer.echo(f"{team.name}\tleads: {', '.join(leads) or '-'}\t"
                        f"agents: {', '.join(agents) or '-'}")
@@ -197,9 +198,6 @@ def teams_list() -> None:
 @alerts_cli.command("sweep")
 def alerts_sweep() -> None:
     """Evaluate the rules over time now and deliver pending webhooks (workers do it too)."""
-    from app.alerts.service import run_sweep
-    from app.db import engine_for
-
     settings = get_settings()
     result = run_sweep(engine_for(settings.db_url), settings)
     typer.echo(f"{result.raised} alert(s) raised, {result.delivered} delivered")
@@ -211,56 +209,39 @@ def outcomes_import(
     dry_run: Annotated[bool, typer.Option(help="check only; change nothing")] = False,
 ) -> None:
     """Apply a CRM export to the calls, all or nothing: any bad row and nothing changes."""
-    from app.incentives.service import import_outcomes
-
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read {file}: {exc}")
-    with _session(get_settings()) as session:
-        try:
-            report = import_outcomes(session, text=text, dry_run=dry_run)
-        except CallqaError as exc:
-            _fail(exc.message)
+    with _unit(get_settings()) as session:
+        report = import_outcomes(session, text=text, dry_run=dry_run)
         for r in report.rejected:
             typer.echo(f"line {r['line']} ({r['external_id'] or '-'}): {r['reason']}")
-        if report.rejected:
-            session.rollback()
+        if report.rejected:  # leaving the unit by an error rolls everything back
             _fail(f"{len(report.rejected)} row(s) rejected; nothing was applied")
-        session.commit()
-        typer.echo(f"{report.applied} of {report.rows} row(s) applied"
-                   + (" (dry run: none applied)" if dry_run else ""))
+    typer.echo(f"{report.applied} of {report.rows} row(s) applied"
+               + (" (dry run: none applied)" if dry_run else ""))
 
 
 @incentives_cli.command("compute")
 def incentives_compute(period: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
-    """Compute an open month's lines (and the adjustments it carries) and print them."""
-    from app.incentives.service import read_lines
-
-    with _session(get_settings()) as session:
-        try:
-            row, lines = read_lines(session, period, principal=None)
-            session.commit()
-        except CallqaError as exc:
-            _fail(exc.message)
-        typer.echo(f"{period} {row.status.value}: {len(lines)} agent(s)")
-        for p in lines:
-            eligible = "eligible" if p.regular and p.regular.eligible else "not eligible"
-            typer.echo(f"  {p.agent.external_id:<20} {eligible:<13} {p.amount:>10}")
+    """Compute an open month's lines (and the adjustments it carries) and print them; a locked
+    month's are printed as they were frozen."""
+    with _unit(get_settings()) as session:
+        refresh(session, period)
+        row, lines = read_lines(session, period, principal=None)
+    typer.echo(f"{period} {row.status.value}: {len(lines)} agent(s)")
+    for p in lines:
+        eligible = "eligible" if p.regular and p.regular.eligible else "not eligible"
+        typer.echo(f"  {p.agent.external_id:<20} {eligible:<13} {p.amount:>10}")
 
 
 @incentives_cli.command("lock")
 def incentives_lock(period: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
     """Freeze a month (refused while disputes on its calls are open)."""
-    from app.incentives.service import lock
-
-    with _session(get_settings()) as session:
-        try:
-            lock(session, period, by="cli")
-            session.commit()
-        except CallqaError as exc:
-            _fail(exc.message)
-        typer.echo(f"{period} locked")
+    with _unit(get_settings()) as session:
+        lock(session, period, by="cli")
+    typer.echo(f"{period} locked")
 
 
 @keys_cli.command("create")
@@ -269,41 +250,22 @@ def keys_create(
     scope: Annotated[list[str], typer.Option(help="calls:read, calls:write, incentives:read")],
 ) -> None:
     """Create an API key; it is printed once and only its hash is stored."""
-    from app.users.service import create_api_key
-
-    settings = get_settings()
-    with _session(settings) as session:
-        try:
-            issued = create_api_key(session, name=name, scopes=scope)
-            session.commit()
-        except CallqaError as exc:
-            _fail(exc.message)
-        typer.echo(issued.secret)
+    with _unit(get_settings()) as session:
+        issued = create_api_key(session, name=name, scopes=scope)
+    typer.echo(issued.secret)
 
 
 @keys_cli.command("revoke")
 def keys_revoke(name: Annotated[str, typer.Argument(help="key name or prefix")]) -> None:
     """Revoke every active key with this name (or prefix)."""
-    from app.users.service import revoke_api_key
-
-    settings = get_settings()
-    with _session(settings) as session:
-        try:
-            count = revoke_api_key(session, name_or_prefix=name)
-            session.commit()
-        except CallqaError as exc:
-            _fail(exc.message)
-        typer.echo(f"revoked {count} key(s)")
+    with _unit(get_settings()) as session:
+        count = revoke_api_key(session, name_or_prefix=name)
+    typer.echo(f"revoked {count} key(s)")
 
 
 def _transcribe_offline(file: Path, *, layout: Layout, model: str | None,
                         hotwords: tuple[str, ...] = ()) -> TranscriptResult:
     """Validate and transcribe a file in this process; any problem is one line and exit 1."""
-    from app.calls.tasks import engine_options, pipeline_options
-    from transcription.audio import probe_audio
-    from transcription.engine import create_engine
-    from transcription.pipeline import transcribe_file
-
     settings = get_settings()
     if model:
         settings.whisper_model = model
@@ -355,10 +317,6 @@ def transcribe(
 
 def _read_conversation(file: Path) -> ConversationIn:
     """A conversation file (the POST /api/v1/conversations body), validated; else one line."""
-    from pydantic import ValidationError
-
-    from app.calls.schemas import ConversationIn
-
     try:
         return ConversationIn.model_validate_json(file.read_bytes())
     except OSError as exc:
@@ -386,17 +344,11 @@ def score(
 ) -> None:
     """Score one recording (transcribed here) or one text conversation (FILE.json, the body of
     POST /api/v1/conversations) offline; print the scorecard with its evidence."""
-    from qa import CallFacts, ScorecardInvalid, Utterance, default_path, load
-    from qa import score as score_call
-    from qa.embedder import EmbedderUnavailable, shared_embedder
-
     try:
         card = load(scorecard or default_path())
     except (ScorecardInvalid, OSError) as exc:
         _fail(f"scorecard {scorecard}: {exc}")
     if file.suffix.lower() == ".json":
-        from app.calls.service import conversation_segments
-
         conversation = _read_conversation(file)
         segments, _ = conversation_segments(conversation)
         facts = CallFacts(call_type=conversation.call_type.value,
@@ -449,25 +401,15 @@ def rescore(
     started_to: Annotated[datetime | None, typer.Option("--to", help="calls before")] = None,
 ) -> None:
     """Queue calls to be scored again with a scorecard version (workers do the work)."""
-    from sqlmodel import select
-
-    from app.calls.models import Call
-    from app.jobs.queue import JobQueue
-    from app.scorecards import service as scorecards
-
     settings = get_settings()
-    with _session(settings) as session:
-        try:
-            version = scorecards.get_version(session, version_id=version_id)
-            calls = scorecards.calls_in_range(session, call_ids=call, started_from=started_from,
-                                              started_to=started_to, base=select(Call))
-            queued = scorecards.queue_rescore(session, version=version, calls=calls)
-            session.commit()
-        except CallqaError as exc:
-            _fail(exc.message)
-    queue = JobQueue(settings)
-    for stage, call_id in queued:
-        queue.enqueue(stage, call_id)
+    queue = CallqaQueue(settings)
+    with _unit(settings) as session:
+        version = scorecards.get_version(session, version_id=version_id)
+        calls = scorecards.calls_in_range(session, call_ids=call, started_from=started_from,
+                                          started_to=started_to, base=select(Call))
+        queued = scorecards.queue_rescore(session, version=version, calls=calls)
+        for stage, call_id in queued:
+            queue.enqueue_after_commit(session, stage, call_id)
     typer.echo(f"queued {len(queued)} call(s) for {version.name} v{version.version}")
 
 

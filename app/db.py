@@ -1,14 +1,32 @@
-"""Database engine and the session dependency."""
+"""Database engine, the unit of work, and the request's session dependency.
+
+One unit of work per request or job: the request's session commits when the route returns and
+rolls back when it raises; a worker or CLI command opens `unit_of_work()`. Everything below
+(services, the audit helper) only adds and flushes. Only the job ledger commits on its own,
+because a claim must be visible to other workers before the work starts.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
+
+# Execution option that marks a connection whose transactions will write (see _sqlite_begin).
+_WRITES = "callqa_writes"
+_AFTER_COMMIT = "callqa_after_commit"
+_ON_ROLLBACK = "callqa_on_rollback"
+_KEEP_ON_ERROR = "callqa_keep_on_error"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A read-only unit of work (a GET) tried to write."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -24,10 +42,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # IMMEDIATE takes the write lock up front: a transaction that reads and then writes waits
-    # for the lock (busy_timeout) instead of failing with SQLITE_BUSY when the API and a worker
-    # write at once. Sessions are therefore kept short (see get_session).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A transaction that will write takes the write lock up front (IMMEDIATE): one that read
+    # first and wrote later would fail with SQLITE_BUSY instead of waiting (busy_timeout) when
+    # a worker wrote in between. Reads begin DEFERRED and, in WAL, never wait for a writer.
+    immediate = conn.get_execution_options().get(_WRITES, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -44,11 +63,124 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        changed = sorted({type(o).__name__ for o in (*session.new, *session.dirty,
+                                                     *session.deleted)})
+        raise ReadOnlyViolation(f"a read-only request tried to write {', '.join(changed)}")
+
+
+def open_session(engine: Engine, *, writes: bool) -> Session:
+    """A session whose transactions write (SQLite: BEGIN IMMEDIATE) or only read."""
+    # expire_on_commit=False: what a route or job returns stays readable after the commit.
+    return Session(engine.execution_options(**{_WRITES: writes}), expire_on_commit=False)
+
+
+@contextmanager
+def read_only(session: Session) -> Iterator[Session]:
+    """Refuse, at flush, any change made through `session` meanwhile."""
+    event.listen(session, "before_flush", _refuse_writes)
+    try:
+        yield session
+    finally:
+        event.remove(session, "before_flush", _refuse_writes)
+
+
+def after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run `action` once the unit of work has committed (enqueue a job for a row it created);
+    dropped if it rolls back."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def on_rollback(session: Session, action: Callable[[], object]) -> None:
+    """Run `action` if the unit of work ends without committing (remove a file placed for a row
+    that was never stored)."""
+    session.info.setdefault(_ON_ROLLBACK, []).append(action)
+
+
+def keep_on_error(session: Session) -> None:
+    """Commit what is pending even though the request fails: the audit row of a refusal, written
+    after the rollback of everything else."""
+    session.info[_KEEP_ON_ERROR] = True
+
+
+def rollback(session: Session) -> None:
+    """Undo what the unit of work did so far (its on-rollback actions run, its after-commit ones
+    are dropped) and go on in a fresh transaction."""
+    session.rollback()
+    _run(session, _ON_ROLLBACK)
+
+
+def finish(session: Session, error: BaseException | None) -> None:
+    """End a unit of work: commit (read-only: just end it) and run the after-commit actions;
+    on `error`, roll back instead, unless `keep_on_error` asked to keep what is pending."""
+    keep = session.info.pop(_KEEP_ON_ERROR, False)
+    if error is not None and not keep:
+        rollback(session)
+        return
+    try:
+        # A read-only unit commits too: nothing is written, and unlike a rollback a commit
+        # leaves what was read loaded (expire_on_commit=False) for the caller.
+        session.commit()
+    except BaseException:
+        rollback(session)
+        raise
+    _run(session, _AFTER_COMMIT)
+
+
+def _run(session: Session, key: str) -> None:
+    actions = session.info.pop(key, [])
+    session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_ON_ROLLBACK, None)
+    for action in actions:
+        action()
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
+    """One transaction for a request, a job step or a CLI command: committed on success,
+    rolled back on error, then the after-commit (or on-rollback) actions run."""
+    with open_session(engine, writes=writes) as session, (
+        nullcontext() if writes else read_only(session)
+    ):
+        try:
+            yield session
+        except BaseException as exc:
+            finish(session, exc)
+            raise
+        finish(session, None)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes_audit(endpoint: F) -> F:
+    """Mark a GET route that records an audit row (a play, an export, a transcript view), so its
+    unit of work opens as a write; every other GET is read-only."""
+    endpoint.__dict__[_WRITES] = True
+    return endpoint
+
+
+def request_writes(request: Request) -> bool:
+    """Whether the request's unit of work writes: any method but GET/HEAD/OPTIONS, and the GET
+    routes marked with `writes_audit`."""
+    endpoint = request.scope.get("endpoint")
+    return request.method not in _SAFE_METHODS or bool(getattr(endpoint, _WRITES, False))
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
+    with unit_of_work(request.app.state.engine, writes=request_writes(request)) as session:
         yield session
 
 
-# scope="function": the session closes when the route returns, before the response body is
-# sent, so a streamed recording never holds a database transaction open.
+def get_read_session(request: Request) -> Iterator[Session]:
+    with unit_of_work(request.app.state.engine, writes=False) as session:
+        yield session
+
+
+# scope="function": the unit of work ends when the route returns (after the response is
+# rendered, before it is sent), so a streamed recording never holds a transaction open.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# Reads that must not hold the request's write transaction: who is asking (resolved before the
+# route runs) and a look-up made before slow work such as decoding an upload.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
+from qa.scorecard import ScorecardInvalid
 from transcription.errors import (
     AudioTooLong,
     CorruptAudio,
@@ -85,15 +88,90 @@ _AUDIO_STATUS: dict[type[TranscriptionError], int] = {
 }
 
 
-def _callqa_handler(request: Request, exc: Exception) -> JSONResponse:
+class ErrorPage(Protocol):
+    """Renders an error for a person in a browser (the web layer registers one)."""
+
+    def __call__(self, request: Request, exc: Exception, *, status: int,
+                 message: str) -> Response: ...
+
+
+def set_html_renderer(app: FastAPI, render: ErrorPage) -> None:
+    """Answer errors as HTML pages when the client asked for HTML. Registered by app.web: the
+    handler lives here, once, and this module must not import the web layer (a cycle)."""
+    app.state.error_page = render
+
+
+def _prefers_html(accept: str) -> bool:
+    """Whether the Accept header ranks text/html above application/json; `*/*` alone (curl,
+    httpx, fetch) does not. The most specific matching range gives a type its q."""
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media:
+            ranges.append((media.lower(), q))
+
+    def quality(media_type: str) -> float:
+        major = media_type.split("/")[0]
+        for wanted in (media_type, f"{major}/*", "*/*"):
+            found = [q for m, q in ranges if m == wanted]
+            if found:
+                return max(found)
+        return 0.0
+
+    return quality("text/html") > quality("application/json")
+
+
+def wants_html(request: Request) -> bool:
+    """A page (any path outside /api/), or an API URL opened in a browser tab."""
+    return (not request.url.path.startswith("/api/")
+            or _prefers_html(request.headers.get("accept", "")))
+
+
+def _error_page(request: Request) -> ErrorPage | None:
+    render: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    return render if render is not None and wants_html(request) else None
+
+
+def _callqa_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CallqaError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     if isinstance(exc, TooManyRequests):
         headers = {"Retry-After": "3600"}
+    if (page := _error_page(request)) is not None:
+        response = page(request, exc, status=exc.status_code, message=exc.message)
+        response.headers.update(headers or {})
+        return response
     body: dict[str, object] = {"detail": exc.message}
     if isinstance(exc, FormInvalid):
         body["errors"] = exc.errors
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+async def _http_handler(request: Request, exc: Exception) -> Response:
+    """No such route (404) or method (405): a page for a browser, FastAPI's JSON otherwise."""
+    assert isinstance(exc, HTTPException)
+    if (page := _error_page(request)) is not None:
+        response = page(request, exc, status=exc.status_code, message=str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+    return await http_exception_handler(request, exc)
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if (page := _error_page(request)) is not None:
+        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}"
+                            for e in exc.errors())
+        return page(request, exc, status=422, message=message)
+    return await validation_handler(request, exc)
 
 
 def _audio_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -106,10 +184,10 @@ def _scorecard_handler(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_handlers(app: FastAPI) -> None:
-    from qa.scorecard import ScorecardInvalid
-
     app.add_exception_handler(ScorecardInvalid, _scorecard_handler)
     app.add_exception_handler(CallqaError, _callqa_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(HTTPException, _http_handler)
     app.add_exception_handler(TranscriptionError, _audio_handler)
 
 

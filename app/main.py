@@ -6,9 +6,13 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app import models  # noqa: F401  (every table registered before first use)
+from app import (
+    models,  # noqa: F401  (every table registered before first use)
+    web,
+)
 from app.alerts.routes import router as alerts_router
 from app.audit.routes import router as audit_router
+from app.auth.routes import router as auth_router
 from app.calls.routes import conversations_router
 from app.calls.routes import router as calls_router
 from app.config import Settings, get_settings
@@ -16,14 +20,12 @@ from app.dashboards.routes import router as dashboards_router
 from app.db import SessionDep, engine_for
 from app.errors import install_handlers
 from app.incentives.routes import router as incentives_router
-from app.jobs.queue import JobQueue
 from app.limits import BodySizeLimit
 from app.reviews.routes import router as reviews_router
 from app.scorecards.routes import router as scorecards_router
 from app.shopper.routes import router as shopper_router
 from app.teams.routes import router as teams_router
-from app.users.routes import router as auth_router
-from app.web import routes as web
+from app.worker import CallqaQueue
 
 # Routes reachable without credentials; tests/app/test_auth_coverage.py checks every other one.
 PUBLIC_PATHS = frozenset(
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine_for(settings.db_url)
-    app.state.queue = JobQueue(settings)
+    app.state.queue = CallqaQueue(settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb * 1024 * 1024)
     install_handlers(app)
     app.include_router(auth_router)

@@ -7,13 +7,18 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+# The `migrations` package sits beside `app` both in a source checkout and in an installed
+# wheel (site-packages), so one path serves both; an installed wheel has no alembic.ini.
+SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
-    ini = ROOT / "alembic.ini"
-    config = Config(str(ini))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    """The Alembic configuration, built here rather than read from alembic.ini (which is for
+    developers running `alembic` by hand and points at the same scripts)."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    config.set_main_option("path_separator", "os")
+    # Alembic's options are interpolated: a literal % (in a password) must be doubled.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

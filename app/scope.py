@@ -1,41 +1,93 @@
-"""Who may see whom: every read of calls, agents, reviews and alerts is filtered here.
+"""Who may see whom: every read of calls, agents, teams, reviews and alerts is filtered here.
 
 An admin (and an API key with the right scope) sees everything; a supervisor the agents of the
 teams they lead; an agent only themself. Anything outside one's scope answers 404, the same as
-something that does not exist.
+something that does not exist, on the API and on the pages alike.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import false
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement, false
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth import Principal
 from app.calls.models import Call
+from app.errors import NotFound
+from app.teams.models import Team
 from app.users.models import Agent, Role
 
 
-def agent_filter(principal: Principal, agent_id_column: Any) -> Any | None:
-    """A WHERE clause limiting `agent_id_column` to the agents one may see, or None for all."""
+class Reach(StrEnum):
+    """How far one's view goes."""
+
+    everyone = "everyone"  # admins and API keys
+    teams = "teams"  # supervisors: the teams they lead
+    self = "self"  # agents: their own calls
+
+
+def reach(principal: Principal) -> Reach:
     if principal.role is Role.agent:
-        return agent_id_column == (principal.agent_id or -1)
+        return Reach.self
     if principal.role is Role.supervisor:
-        if not principal.team_ids:
-            return false()
-        team_agents = select(Agent.id).where(col(Agent.team_id).in_(principal.team_ids))
-        return col(agent_id_column).in_(team_agents)
+        return Reach.teams
+    return Reach.everyone
+
+
+def agent_filter(principal: Principal, agent_id_column: Any) -> ColumnElement[bool] | None:
+    """A WHERE clause limiting `agent_id_column` to the agents one may see, or None for all."""
+    match reach(principal):
+        case Reach.self:
+            return col(agent_id_column) == (principal.agent_id or -1)
+        case Reach.teams:
+            if not principal.team_ids:
+                return false()
+            team_agents = select(Agent.id).where(col(Agent.team_id).in_(principal.team_ids))
+            return col(agent_id_column).in_(team_agents)
     return None
 
 
-def visible_calls(principal: Principal) -> Any:
-    query = select(Call)
-    clause = agent_filter(principal, Call.agent_id)
+def team_filter(principal: Principal, team_id_column: Any) -> ColumnElement[bool] | None:
+    """A WHERE clause limiting `team_id_column` to the teams one may see, or None for all."""
+    match reach(principal):
+        case Reach.self:
+            return false()
+        case Reach.teams:
+            return col(team_id_column).in_(principal.team_ids or {-1})
+    return None
+
+
+def _where(query: Any, clause: ColumnElement[bool] | None) -> Any:
     return query if clause is None else query.where(clause)
 
 
-def visible_agents(principal: Principal) -> Any:
-    query = select(Agent)
-    clause = agent_filter(principal, Agent.id)
-    return query if clause is None else query.where(clause)
+def visible_calls(principal: Principal) -> SelectOfScalar[Call]:
+    return _where(select(Call), agent_filter(principal, Call.agent_id))  # type: ignore[no-any-return]
+
+
+def visible_agents(principal: Principal) -> SelectOfScalar[Agent]:
+    return _where(select(Agent), agent_filter(principal, Agent.id))  # type: ignore[no-any-return]
+
+
+def visible_teams(principal: Principal) -> SelectOfScalar[Team]:
+    query = select(Team).order_by(col(Team.name))
+    return _where(query, team_filter(principal, Team.id))  # type: ignore[no-any-return]
+
+
+def visible_call(session: Session, principal: Principal, call_id: int) -> Call:
+    """The call, or 404 whether it does not exist or belongs to someone one may not see."""
+    call = session.exec(visible_calls(principal).where(Call.id == call_id)).first()
+    if call is None:
+        raise NotFound(f"call {call_id} not found")
+    return call
+
+
+def visible_team(session: Session, principal: Principal, team_id: int) -> Team:
+    """The team, or 404 outside one's scope (a supervisor asking for another team's figures)."""
+    team = session.exec(visible_teams(principal).where(Team.id == team_id)).first()
+    if team is None:
+        raise NotFound(f"team {team_id} not found")
+    return team

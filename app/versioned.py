@@ -1,13 +1,12 @@
 """Immutable, numbered versions of a named YAML definition: scorecards, shopper forms and bonus
-rules are all stored this way. An edit adds the next version; nothing is changed in place."""
+rules are all stored this way. An edit adds the next version; nothing is changed in place. The
+built-in defaults are version 1 of `default`, stored by a migration."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 T = TypeVar("T", bound=Any)  # a table with name, version, definition, created_by
@@ -24,16 +23,8 @@ def add_version(session: Session, model: type[T], *, name: str, definition: str,
     return row
 
 
-def latest_version(session: Session, model: type[T], *, name: str,
-                   store_default: Callable[[], T] | None = None) -> T | None:
-    """The newest version of `name`. With `store_default`, a missing one is stored as version 1
-    on first use; when two processes race to do so, the loser reads the winner's row."""
-    row = session.exec(select(model).where(model.name == name)
-                       .order_by(col(model.version).desc())).first()
-    if row is not None or store_default is None:
-        return row
-    try:
-        with session.begin_nested():
-            return store_default()
-    except IntegrityError:
-        return latest_version(session, model, name=name)
+def latest_version(session: Session, model: type[T], *, name: str) -> T | None:
+    """The newest version of `name`, if there is one."""
+    return session.exec(select(model).where(model.name == name)
+                        .order_by(col(model.version).desc())).first()
+

@@ -56,7 +56,8 @@ class Metrics:
         out = asdict(self)
         out["holds"] = [{"start": h.start, "end": h.end, "seconds": round(h.seconds, 2),
                          "announced": h.announced} for h in self.holds]
-        return _rounded(out)
+        rounded: dict[str, Any] = _rounded(out)
+        return rounded
 
 
 def _rounded(value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from qa.score import combine
 from qa.scorecard import Scorecard
 from qa.types import DIMENSIONS
 
@@ -91,13 +92,10 @@ def apply(detail: dict[str, Any], card: Scorecard, overrides: list[Override]) ->
     script_ids = {c.id for c in card.criteria if c.script}
     script = _share([(c["weight"], passed[c["id"]]) for c in applicable if c["id"] in script_ids])
     failed = any(c["auto_fail"] and not passed[c["id"]] for c in applicable)
-    parts = [(card.dimension_weights[d], v) for d, v in dimensions.items() if v is not None]
-    if script is not None:
-        parts.append((card.script_weight, script))
-    total = sum(w for w, _ in parts)
-    overall = sum(w * v for w, v in parts) / total if total else None
-    if failed:
-        overall = 0.0
-    r = lambda v: None if v is None else round(v, 1)  # noqa: E731
+    overall = combine(card, dimensions, script, auto_fail=failed)
+
+    def r(v: float | None) -> float | None:
+        return None if v is None else round(v, 1)
+
     return Reviewed(overall=r(overall), dimensions={d: r(v) for d, v in dimensions.items()},
                     script_compliance=r(script), auto_fail=failed, changes=changes)

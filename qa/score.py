@@ -47,7 +47,9 @@ class CallScore:
         return sum(1 for c in self.criteria if c.applicable)
 
     def to_dict(self) -> dict[str, Any]:
-        r = lambda v: None if v is None else round(v, 1)  # noqa: E731
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 1)
+
         return {
             "scorecard": self.scorecard, "scorecard_version": self.scorecard_version,
             "overall": r(self.overall),
@@ -185,19 +187,26 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
     script_ids = {c.id for c in card.criteria if c.script}
     script = _share([r for r in applicable if r.id in script_ids])
     failures = [r for r in applicable if r.auto_fail and not r.passed]
-    parts = [(card.dimension_weights[d], v) for d, v in dimensions.items() if v is not None]
-    if script is not None:
-        parts.append((card.script_weight, script))
-    total_weight = sum(w for w, _ in parts)
-    overall = sum(w * v for w, v in parts) / total_weight if total_weight else None
-    if failures:
-        overall = 0.0
+    overall = combine(card, dimensions, script, auto_fail=bool(failures))
     return CallScore(
         scorecard=card.name, scorecard_version=card.version, overall=overall,
         dimensions=dimensions, script_compliance=script, auto_fail=bool(failures),
         auto_fail_reasons=[f"{r.label}: {r.reason}" for r in failures], criteria=ordered,
         metrics=metrics, sentiment=sentiment, embedder=embedder.name,
     )
+
+
+def combine(card: Scorecard, dimensions: Mapping[str, float | None],
+            script_compliance: float | None, *, auto_fail: bool) -> float | None:
+    """The overall: the scorecard's weighted mean of the dimensions and script compliance that
+    apply (None when none does), 0 on an auto-fail. Scoring and reviews both use this one."""
+    if auto_fail:
+        return 0.0
+    parts = [(card.dimension_weights[d], v) for d, v in dimensions.items() if v is not None]
+    if script_compliance is not None:
+        parts.append((card.script_weight, script_compliance))
+    total_weight = sum(w for w, _ in parts)
+    return sum(w * v for w, v in parts) / total_weight if total_weight else None
 
 
 def _order(c: Criterion, results: dict[str, CriterionResult], facts: CallFacts) -> CriterionResult:

@@ -85,7 +85,8 @@ class Polarity:
         def top(side: str) -> np.ndarray:
             sims = vectors @ self._sides[side].T
             k = min(TOP_K, sims.shape[1])
-            return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+            nearest: np.ndarray = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+            return nearest
 
         z = GAIN * np.stack([top("positive"), top("negative"), top("neutral")], axis=1)
         p = np.exp(z - z.max(axis=1, keepdims=True))
@@ -120,7 +121,9 @@ class Sentiment:
         return self.customer_end - self.customer_start
 
     def to_dict(self) -> dict[str, Any]:
-        r = lambda v: None if v is None else round(v, 3)  # noqa: E731
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 3)
+
         return {"agent_mean": r(self.agent_mean), "customer_mean": r(self.customer_mean),
                 "customer_start": r(self.customer_start), "customer_end": r(self.customer_end),
                 "customer_trend": r(self.customer_trend),

@@ -216,11 +216,13 @@ def points(q: Question, answer: Any) -> float:
     if q.kind == "yes_no":
         return 1.0 if answer == (q.good == "yes") else 0.0
     if q.kind == "scale":
-        return (answer - 1) / 4
+        level: int = answer  # 1 to 5 (_parse_answer)
+        return (level - 1) / 4
     if q.kind == "choice":
         return q.options[answer]
     assert q.best is not None and q.worst is not None
-    share = (answer - q.worst) / (q.best - q.worst)
+    number: float = answer
+    share = (number - q.worst) / (q.best - q.worst)
     return min(1.0, max(0.0, share))
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.auth import create_token
 from app.config import Settings
-from app.db import engine_for, get_session
+from app.db import engine_for, finish, get_read_session, get_session, read_only, request_writes
 from app.main import create_app
 from app.migrate import upgrade
 from app.users.models import Role, User
@@ -103,10 +104,34 @@ def session(db_engine: Engine) -> Iterator[Session]:
     connection.close()
 
 
+def request_unit_of_work(session: Session):  # type: ignore[no-untyped-def]
+    """The request's unit of work on the test's session: what `get_session` does (commit on
+    success, roll back on error, GETs refused any write), with the test's outer transaction
+    rolled back at the end instead of a commit that lasts."""
+
+    def dependency(request: Request) -> Iterator[Session]:
+        # What the test set up before the request is committed (inside the outer transaction),
+        # as it would be in a real deployment; a request that fails rolls back only its own.
+        session.commit()
+        if not request_writes(request):
+            with read_only(session):
+                yield session
+            return
+        try:
+            yield session
+        except BaseException as exc:
+            finish(session, exc)
+            raise
+        finish(session, None)
+
+    return dependency
+
+
 @pytest.fixture
 def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
     application = create_app(settings)
-    application.dependency_overrides[get_session] = lambda: session
+    application.dependency_overrides[get_session] = request_unit_of_work(session)
+    application.dependency_overrides[get_read_session] = lambda: session
     return application
 
 

@@ -42,7 +42,8 @@ class DecodedAudio:
     def mono(self) -> np.ndarray:
         if len(self.channels) == 1:
             return self.channels[0]
-        return np.mean(np.stack(self.channels), axis=0).astype(np.float32)
+        mixed: np.ndarray = np.mean(np.stack(self.channels), axis=0).astype(np.float32)
+        return mixed
 
 
 def _open(path: Path) -> av.container.InputContainer:

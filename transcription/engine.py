@@ -132,7 +132,7 @@ class OpenAIWhisperEngine:
 
     def __init__(self, options: EngineOptions) -> None:
         try:
-            import whisper  # type: ignore[import-not-found]
+            import whisper
         except ImportError as exc:
             raise ModelUnavailable(
                 "engine openai-whisper is not installed: pip install 'callqa[openai]'"

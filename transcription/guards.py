@@ -130,7 +130,7 @@ def _rms_db(audio: np.ndarray, rate: int, spans: list[tuple[float, float]]) -> f
     parts = [audio[int(a * rate) : max(int(a * rate) + 1, int(b * rate))] for a, b in spans]
     joined = np.concatenate(parts) if parts else np.zeros(1, dtype=np.float32)
     rms = float(np.sqrt(np.mean(np.square(joined, dtype=np.float64)))) if joined.size else 0.0
-    return 20 * np.log10(max(rms, 1e-6))
+    return float(20 * np.log10(max(rms, 1e-6)))
 
 
 def drop_bleed(

@@ -10,12 +10,12 @@ from sqlmodel import col, select
 
 from app.alerts import service
 from app.alerts.models import Alert, AlertRule, RuleKind
+from app.alerts.params import validate_params
 from app.audit.service import audited
 from app.auth import AlertManager, AlertReader, SettingsDep
 from app.csvexport import csv_response, wants_csv
-from app.db import SessionDep
+from app.db import SessionDep, after_commit, writes_audit
 from app.errors import NotFound
-from app.users.models import Agent
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -64,7 +64,8 @@ class RulePublic(BaseModel):
 
 class SweepPublic(BaseModel):
     raised: int
-    delivered: int
+    # Sent to the webhook once the sweep's alerts are committed, after this answer is ready.
+    delivery: str
 
 
 def _public(alert: Alert, agent: str | None) -> AlertPublic:
@@ -76,6 +77,7 @@ def _public(alert: Alert, agent: str | None) -> AlertPublic:
 
 
 @router.get("/alerts", response_model=AlertPage)
+@writes_audit
 def list_alerts(
     request: Request, session: SessionDep, settings: SettingsDep, principal: AlertReader,
     open_only: Annotated[bool, Query(alias="open")] = False, kind: RuleKind | None = None,
@@ -92,19 +94,14 @@ def list_alerts(
         with audited(session, principal=principal, action="export", target_type="alerts",
                      target_id="list", detail=f"{len(items)} rows"):
             pass
-        return csv_response(
-            ["id", "kind", "message", "call_id", "agent", "created_at", "acknowledged_at"],
-            [(a.id, a.kind.value, a.message, a.call_id, a.agent, a.created_at,
-              a.acknowledged_at) for a in items], filename="alerts.csv")
+        return csv_response(service.CSV_HEADER, service.csv_rows(rows), filename="alerts.csv")
     return AlertPage(items=items, total=total)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
 def acknowledge(alert_id: int, session: SessionDep, principal: AlertReader) -> AlertPublic:
     alert = service.acknowledge(session, principal=principal, alert_id=alert_id)
-    session.commit()
-    agent = session.get(Agent, alert.agent_id) if alert.agent_id else None
-    return _public(alert, agent.external_id if agent else None)
+    return _public(alert, service.agent_of(session, alert))
 
 
 @router.get("/alert-rules", response_model=list[RulePublic])
@@ -119,10 +116,10 @@ def create_rule(body: RuleIn, session: SessionDep, principal: AlertManager) -> R
     negative_ending (threshold), dead_air (seconds), weekly_below (dimension, target,
     min_calls), review_sla (hours), repeat_call (days)."""
     rule = AlertRule(name=body.name, kind=body.kind,
-                     params=service.validate_params(body.kind, body.params),
+                     params=validate_params(body.kind, body.params),
                      enabled=body.enabled)
     session.add(rule)
-    session.commit()
+    session.flush()
     return RulePublic.model_validate(rule)
 
 
@@ -133,13 +130,13 @@ def update_rule(rule_id: int, body: RuleUpdate, session: SessionDep,
     if rule is None:
         raise NotFound(f"alert rule {rule_id} not found")
     if body.params is not None:
-        rule.params = service.validate_params(rule.kind, body.params)
+        rule.params = validate_params(rule.kind, body.params)
     if body.name is not None:
         rule.name = body.name
     if body.enabled is not None:
         rule.enabled = body.enabled
     session.add(rule)
-    session.commit()
+    session.flush()
     return RulePublic.model_validate(rule)
 
 
@@ -148,6 +145,8 @@ def sweep(request: Request, session: SessionDep, settings: SettingsDep,
           principal: AlertManager) -> SweepPublic:
     """Evaluate the rules over time now (workers also do it every CALLQA_ALERT_SWEEP_SECONDS)."""
     raised = service.sweep(session, settings=settings)
-    session.commit()
-    delivered = service.deliver_pending(request.app.state.engine, settings)
-    return SweepPublic(raised=raised, delivered=delivered)
+    if not settings.alert_webhook_url:
+        return SweepPublic(raised=raised, delivery="no webhook configured")
+    engine = request.app.state.engine
+    after_commit(session, lambda: service.deliver_pending(engine, settings))
+    return SweepPublic(raised=raised, delivery="to the webhook after commit")

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from statistics import mean
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_
+from sqlalchemy import Engine, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,47 +23,15 @@ from app.alerts.models import Alert, AlertRule, RuleKind
 from app.auth import Principal
 from app.calls.models import Call
 from app.config import Settings
-from app.errors import BadRequest, NotFound
-from app.reviews.effective import FIELDS, review_queue, scored_calls
+from app.db import unit_of_work
+from app.errors import NotFound
+from app.reviews.effective import review_queue, scored_calls
 from app.scope import agent_filter
 from app.scorecards.models import CallScore
 from app.timeutil import as_utc, utcnow
 from app.users.models import Agent
 
 log = logging.getLogger(__name__)
-
-PARAMS: dict[RuleKind, dict[str, type]] = {
-    RuleKind.score_below: {"dimension": str, "threshold": float},
-    RuleKind.auto_fail: {},
-    RuleKind.negative_ending: {"threshold": float},
-    RuleKind.dead_air: {"seconds": float},
-    RuleKind.weekly_below: {"dimension": str, "target": float, "min_calls": int},
-    RuleKind.review_sla: {"hours": float},
-    RuleKind.repeat_call: {"days": float},
-}
-
-
-def validate_params(kind: RuleKind, params: dict[str, Any]) -> dict[str, Any]:
-    wanted = PARAMS[kind]
-    unknown = set(params) - set(wanted)
-    if unknown:
-        raise BadRequest(f"{kind.value} takes {', '.join(wanted) or 'no parameters'}; "
-                         f"unknown: {', '.join(sorted(unknown))}")
-    out: dict[str, Any] = {}
-    for name, typ in wanted.items():
-        if name not in params:
-            raise BadRequest(f"{kind.value} needs the parameter {name!r}")
-        value = params[name]
-        if typ is str:
-            if value not in FIELDS:
-                raise BadRequest(f"{name}: use one of {', '.join(FIELDS)}")
-            out[name] = value
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise BadRequest(f"{name} must be a number")
-        out[name] = typ(value)
-    return out
-
 
 def _add(session: Session, alert: Alert) -> Alert | None:
     """Insert unless an alert with the same key exists (a savepoint keeps the transaction)."""
@@ -85,21 +53,21 @@ def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]
     """Evaluate the per-call rules on a freshly scored call."""
     raised: list[Alert] = []
     rules = session.exec(select(AlertRule).where(col(AlertRule.enabled))).all()
-    detail = score.detail
+    stored = score.result()
     for rule in rules:
         p, message = rule.params, None
         if rule.kind is RuleKind.auto_fail and score.auto_fail:
-            message = "auto-fail: " + "; ".join(detail.get("auto_fail_reasons", []))
+            message = "auto-fail: " + "; ".join(stored.auto_fail_reasons)
         elif rule.kind is RuleKind.score_below:
             value = getattr(score, p["dimension"])
             if value is not None and value < p["threshold"]:
                 message = f"{_label(p['dimension'])} {value:.0f} under {p['threshold']:.0f}"
         elif rule.kind is RuleKind.negative_ending:
-            end = detail.get("sentiment", {}).get("customer_end")
+            end = stored.sentiment.get("customer_end")
             if end is not None and end <= p["threshold"]:
                 message = f"the customer ended the call negative (sentiment {end:+.2f})"
         elif rule.kind is RuleKind.dead_air:
-            longest = detail.get("metrics", {}).get("longest_dead_air") or 0
+            longest = stored.metrics.get("longest_dead_air") or 0
             if longest > p["seconds"]:
                 message = f"{longest:.0f} s of dead air (limit {p['seconds']:.0f} s)"
         elif rule.kind is RuleKind.repeat_call and call.customer_ref:
@@ -187,35 +155,36 @@ def payload(alert: Alert, agent: str | None) -> dict[str, Any]:
 
 
 def deliver_pending(engine: Engine, settings: Settings, *, max_attempts: int = 5) -> int:
-    """Send undelivered alerts to the webhook; a failure is kept and retried next sweep."""
+    """Send undelivered alerts to the webhook; a failure is kept and retried next sweep. No
+    transaction is open while a request is in flight: each outcome is written on its own."""
     if not settings.alert_webhook_url:
         return 0
     secret = settings.alert_webhook_secret or settings.signing_key
     sent = 0
-    with Session(engine) as session:
+    with unit_of_work(engine, writes=False) as session:
         pending = session.exec(
             select(Alert, Agent.external_id).outerjoin(Agent, col(Agent.id) == Alert.agent_id)
             .where(col(Alert.delivered_at).is_(None), Alert.delivery_attempts < max_attempts)
             .order_by(col(Alert.id)).limit(100)).all()
-        session.commit()  # no lock held while sending
-        for alert, agent in pending:
-            try:
-                webhook.deliver(settings.alert_webhook_url, secret, payload(alert, agent))
-                alert.delivered_at, alert.delivery_error = utcnow(), None
-                sent += 1
-            except Exception as exc:  # the receiver's problem must not stop the sweep
-                alert.delivery_error = f"{type(exc).__name__}: {exc}"[:2000]
-                log.warning("alert %s not delivered: %s", alert.id, alert.delivery_error)
-            alert.delivery_attempts += 1
-            session.add(alert)
-            session.commit()
+    for alert, agent in pending:
+        delivered_at, error = None, None
+        try:
+            webhook.deliver(settings.alert_webhook_url, secret, payload(alert, agent))
+            delivered_at = utcnow()
+            sent += 1
+        except Exception as exc:  # the receiver's problem must not stop the sweep
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            log.warning("alert %s not delivered: %s", alert.id, error)
+        with unit_of_work(engine) as session:
+            session.exec(update(Alert).where(col(Alert.id) == alert.id).values(  # type: ignore[call-overload]
+                delivered_at=delivered_at, delivery_error=error,
+                delivery_attempts=Alert.delivery_attempts + 1))
     return sent
 
 
 def run_sweep(engine: Engine, settings: Settings) -> SweepResult:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         raised = sweep(session, settings=settings)
-        session.commit()
     return SweepResult(raised=raised, delivered=deliver_pending(engine, settings))
 
 
@@ -227,8 +196,6 @@ def visible_alerts(principal: Principal) -> Any:
 
 def list_alerts(session: Session, *, principal: Principal, open_only: bool, kind: RuleKind | None,
                 limit: int, offset: int) -> tuple[list[tuple[Alert, str | None]], int]:
-    from sqlalchemy import func
-
     query = visible_alerts(principal)
     if open_only:
         query = query.where(col(Alert.acknowledged_at).is_(None))
@@ -250,3 +217,18 @@ def acknowledge(session: Session, *, principal: Principal, alert_id: int) -> Ale
         session.add(alert)
         session.flush()
     return alert
+
+
+def agent_of(session: Session, alert: Alert) -> str | None:
+    """The external id of the alert's agent, if it is about one."""
+    agent = session.get(Agent, alert.agent_id) if alert.agent_id else None
+    return agent.external_id if agent else None
+
+
+CSV_HEADER = ["id", "kind", "message", "call_id", "agent", "created_at", "acknowledged_at"]
+
+
+def csv_rows(rows: list[tuple[Alert, str | None]]) -> list[tuple[object, ...]]:
+    """`list_alerts` rows as the export has them."""
+    return [(a.id, a.kind.value, a.message, a.call_id, agent, a.created_at, a.acknowledged_at)
+            for a, agent in rows]

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent
 from app.auth import Principal
+from app.db import keep_on_error, rollback
 from app.errors import Forbidden, NotFound
 from app.timeutil import as_utc
 
@@ -31,29 +33,24 @@ def record(session: Session, *, principal: Principal, action: str, target_type: 
 @contextmanager
 def audited(session: Session, *, principal: Principal, action: str, target_type: str,
             target_id: object, detail: str | None = None) -> Iterator[None]:
-    """Run an audited action: success is recorded and committed with the action's own writes;
-    a refusal (404 outside one's scope, 403) is recorded and committed on its own, then raised."""
+    """Run an audited action: success is recorded with the action's own writes, in its unit of
+    work; a refusal (404 outside one's scope, 403) rolls the action back, is recorded, and is
+    kept although the request then fails."""
     try:
         yield
     except (NotFound, Forbidden) as exc:
-        session.rollback()
+        rollback(session)
         record(session, principal=principal, action=action, target_type=target_type,
                target_id=target_id, outcome="denied", detail=exc.message)
-        session.commit()
-        raise
-    except BaseException:
-        session.rollback()
+        keep_on_error(session)
         raise
     record(session, principal=principal, action=action, target_type=target_type,
            target_id=target_id, detail=detail)
-    session.commit()
 
 
 def list_events(session: Session, *, action: str | None, actor: str | None,
                 outcome: str | None, started_from: datetime | None, started_to: datetime | None,
                 limit: int, offset: int) -> tuple[list[AuditEvent], int]:
-    from sqlalchemy import func
-
     query = select(AuditEvent)
     if action:
         query = query.where(AuditEvent.action == action)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import FileResponse
 from pydantic import AfterValidator
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
-from app import storage
 from app.audit.service import audited
 from app.auth import CallManager, CallReader, CallWriter, SettingsDep
 from app.calls import service
@@ -26,7 +26,8 @@ from app.calls.schemas import (
     ScorePublic,
 )
 from app.csvexport import wants_csv
-from app.db import SessionDep
+from app.db import ReadSessionDep, SessionDep, rollback, writes_audit
+from app.errors import Conflict
 from app.jobs.ledger import SCORE, TRANSCRIBE
 from transcription.types import Layout
 
@@ -45,6 +46,7 @@ def upload_call(
     request: Request,
     response: Response,
     session: SessionDep,
+    reader: ReadSessionDep,
     settings: SettingsDep,
     principal: CallWriter,
     audio: Annotated[UploadFile, File(description="the recording: WAV, FLAC, MP3, OGG/Opus, M4A")],
@@ -62,13 +64,12 @@ def upload_call(
                         AfterValidator(check_language)] = None,
 ) -> CallAccepted:
     """Upload a recording; transcription runs as a job. Same external_id again: 200, no copy."""
+    # Looked up in a read-only session: the request's write transaction (and, on SQLite, the
+    # write lock) starts only after the recording is decoded, which takes seconds.
     if external_id:
-        existing = service.find_by_external_id(session, external_id=external_id)
+        existing = service.find_by_external_id(reader, external_id=external_id)
         if existing is not None:
             return _already_uploaded(response, existing)
-    # End the read transaction (nothing to write yet) before decoding, which takes seconds for
-    # a long call, so no lock is held meanwhile.
-    session.commit()
     meta = service.CallMeta(
         agent=agent,
         started_at=started_at,
@@ -83,24 +84,20 @@ def upload_call(
     )
     try:
         call = service.ingest_call(session, settings=settings, audio=audio.file, meta=meta)
-        try:
-            session.commit()
-        except BaseException:
-            storage.remove(settings.audio_dir, call.audio_path or "")
-            raise
     except IntegrityError:
         # Two uploads of one external_id raced; the other one won.
-        session.rollback()
-        existing = service.find_by_external_id(session, external_id=external_id or "")
-        if existing is None:
-            raise
+        existing = _winner(session, external_id)
         return _already_uploaded(response, existing)
-    except BaseException:
-        session.rollback()
-        raise
-    # Sent only after the commit; if this fails the reconciler sends it later.
-    request.app.state.queue.enqueue(TRANSCRIBE, call.id)
+    request.app.state.queue.enqueue_after_commit(session, TRANSCRIBE, call.id)
     return CallAccepted(id=call.id or 0, status=call.status, created=True)
+
+
+def _winner(session: Session, external_id: str | None) -> Call:
+    rollback(session)
+    existing = service.find_by_external_id(session, external_id=external_id or "")
+    if existing is None:
+        raise Conflict("the call could not be stored: another upload changed it meanwhile")
+    return existing
 
 
 @conversations_router.post("", status_code=202, response_model=CallAccepted)
@@ -117,20 +114,15 @@ def post_conversation(
     try:
         call = service.ingest_conversation(session, settings=settings,
                                            conversation=conversation)
-        session.commit()
     except IntegrityError:
-        session.rollback()  # two posts of one external_id raced; the other one won
-        existing = service.find_by_external_id(session,
-                                               external_id=conversation.external_id or "")
-        if existing is None:
-            raise
+        existing = _winner(session, conversation.external_id)
         return _already_uploaded(response, existing)
-    # Sent only after the commit; if this fails the reconciler sends it later.
-    request.app.state.queue.enqueue(SCORE, call.id)
+    request.app.state.queue.enqueue_after_commit(session, SCORE, call.id)
     return CallAccepted(id=call.id or 0, status=call.status, created=True)
 
 
 @router.get("", response_model=CallPage)
+@writes_audit
 def list_calls(
     request: Request,
     session: SessionDep,
@@ -157,6 +149,7 @@ def list_calls(
 
 
 @router.get("/{call_id}", response_model=CallDetail)
+@writes_audit
 def get_call(call_id: int, session: SessionDep, principal: CallReader) -> CallDetail:
     """A call's metadata, status and speaker-labelled transcript."""
     with audited(session, principal=principal, action="transcript_view", target_type="call",
@@ -181,7 +174,6 @@ def update_call(
     """Set a call's outcome (deal closed, deal value) or customer reference."""
     call = service.get_visible_call(session, principal=principal, call_id=call_id)
     service.update_call(session, call=call, changes=changes)
-    session.commit()
     return service.call_detail(session, call=call)
 
 
@@ -191,14 +183,13 @@ def retry_call(
 ) -> CallAccepted:
     """Queue a failed call again from its failed stage."""
     call = service.get_visible_call(session, principal=principal, call_id=call_id)
-    stages = service.retry_call(session, call=call)
-    session.commit()
-    for stage in stages:
-        request.app.state.queue.enqueue(stage, call_id)
+    for stage in service.retry_call(session, call=call):
+        request.app.state.queue.enqueue_after_commit(session, stage, call_id)
     return CallAccepted(id=call_id, status=call.status, created=False)
 
 
 @router.get("/{call_id}/audio", response_class=FileResponse)
+@writes_audit
 def get_audio(
     request: Request, call_id: int, session: SessionDep, settings: SettingsDep,
     principal: CallReader, download: bool = False,

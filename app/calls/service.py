@@ -33,9 +33,13 @@ from app.calls.schemas import (
     TranscriptPublic,
 )
 from app.config import Settings
+from app.db import on_rollback
 from app.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from app.jobs import ledger
-from app.scope import visible_calls
+from app.reviews.effective import latest_scores, latest_verdicts
+from app.reviews.models import Review
+from app.reviews.service import disputes_of_call, reviews_of
+from app.scope import visible_call, visible_calls, visible_team
 from app.scorecards.models import CallScore
 from app.scorecards.service import score_history
 from app.timeutil import as_utc, utcnow
@@ -65,11 +69,7 @@ class CallMeta:
 
 
 def get_visible_call(session: Session, *, principal: Principal, call_id: int) -> Call:
-    call = session.exec(visible_calls(principal).where(Call.id == call_id)).first()
-    if call is None:
-        # Same answer whether the call does not exist or belongs to someone else.
-        raise NotFound(f"call {call_id} not found")
-    return call
+    return visible_call(session, principal, call_id)
 
 
 def find_by_external_id(session: Session, *, external_id: str) -> Call | None:
@@ -116,9 +116,11 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
         session.flush()
         assert call.id is not None
         ledger.add_job(session, call_id=call.id, stage=ledger.TRANSCRIBE)
-        call.audio_path = storage.place(
+        call.audio_path = path = storage.place(
             staged, settings.audio_dir, call_id=call.id, extension=extension
         )
+        # Nothing half-stored: the file goes if the row is not committed after all.
+        on_rollback(session, lambda: storage.remove(settings.audio_dir, path))
         session.add(call)
         session.flush()
         return call
@@ -227,6 +229,7 @@ def list_calls(
             Agent.external_id == filters.agent
         )
     if filters.team_id is not None:
+        visible_team(session, principal, filters.team_id)  # another team's: 404, as on pages
         query = query.where(col(Call.agent_id).in_(
             select(Agent.id).where(Agent.team_id == filters.team_id)))
     if filters.deal_closed is not None:
@@ -245,9 +248,6 @@ def list_calls(
     if filters.on_score or key in SCORE_SORTS:
         # Scores here are the ones that count: the latest review where a person reviewed the
         # call, else the latest machine score.
-        from app.reviews.effective import latest_scores, latest_verdicts
-        from app.reviews.models import Review
-
         ls, lv = latest_scores(), latest_verdicts()
         query = (query.outerjoin(ls, ls.c.call_id == Call.id)
                  .outerjoin(CallScore, col(CallScore.id) == ls.c.score_id)
@@ -311,8 +311,6 @@ def call_detail(session: Session, *, call: Call) -> CallDetail:
     ]
     latest = _score_public(history[-1][0], summaries[-1]) if history else None
     public = to_public(call, agent.external_id if agent else "")
-    from app.reviews.service import disputes_of_call, reviews_of
-
     reviews = reviews_of(session, call_id=call.id or 0)
     return CallDetail(**public.model_dump(), transcript=transcript_public, score=latest,
                       score_history=summaries, reviews=reviews,

@@ -1,4 +1,8 @@
-"""Jobs of the calls domain: ids in, their own session, idempotent."""
+"""The stages of a call (transcribe, score): ids in, their own units of work, idempotent.
+
+What other domains do when a call is scored (alerts) is handed in as hooks by the task registry
+(app/worker.py), so this module imports nothing above the calls domain.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,24 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 import qa
 from app.calls.models import Call, CallStatus, Transcript, TranscriptEmbedding, TranscriptSegment
+from app.calls.stages import CallStages
 from app.config import Settings
-from app.db import engine_for
+from app.db import engine_for, unit_of_work
 from app.jobs import ledger
+from app.scorecards import service as scorecards
 from app.scorecards.models import CallScore
 from app.timeutil import utcnow
 from app.users.models import Agent
 from qa.embedder import Embedder, EmbedderUnavailable, shared_embedder
 from qa.score import vectors_for
 from qa.turns import texts_to_embed
+from qa.types import StoredScore
 from transcription.engine import Engine, EngineOptions, create_engine
 from transcription.errors import TranscriptionError
 from transcription.pipeline import PipelineOptions, transcribe_file
@@ -151,16 +159,27 @@ def store_vectors(session: Session, *, transcript_id: int, embedder: Embedder,
         pass
 
 
+# Runs inside the transaction that stores a score (alerts are born with it).
+ScoredHook = Callable[[Session, Call, CallScore], object]
+# Runs after that transaction committed (alert delivery).
+CommittedHook = Callable[[], object]
+
+
 class StageRunner:
-    def __init__(self, settings: Settings, *, requeue: Callable[..., None]) -> None:
+    def __init__(self, settings: Settings, *, requeue: Callable[..., None],
+                 on_scored: Sequence[ScoredHook] = (),
+                 after_scored: Sequence[CommittedHook] = ()) -> None:
         self.settings = settings
         self._requeue = requeue
+        self._on_scored = tuple(on_scored)
+        self._after_scored = tuple(after_scored)
+        self.subject = CallStages()
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self._embedder: Embedder | None = None
 
     @property
-    def db(self):  # type: ignore[no-untyped-def]
+    def db(self) -> SqlEngine:
         return engine_for(self.settings.db_url)
 
     def whisper(self) -> Engine:
@@ -183,7 +202,7 @@ class StageRunner:
     def _attempt_failed(self, claim: ledger.Claim, exc: Exception) -> None:
         """Record why an attempt failed; send the job again, later, while attempts remain."""
         log.warning("%s of call %s failed: %s", claim.stage, claim.call_id, describe(exc))
-        if ledger.record_failure(self.db, claim, error=describe(exc),
+        if ledger.record_failure(self.db, claim, subject=self.subject, error=describe(exc),
                                  max_attempts=self.settings.job_max_attempts):
             self._requeue(claim.stage, claim.call_id, delay=min(300, 10 * claim.attempt))
 
@@ -192,28 +211,28 @@ class StageRunner:
     ) -> None:
         """Write a stage's result, the call's new status and the ledger's `done` in one
         transaction. A duplicate run hits a unique constraint and only marks itself done."""
-        with Session(self.db) as session:
-            call = session.get(Call, claim.call_id)
-            if call is None:
-                return
-            try:
+        try:
+            with unit_of_work(self.db) as session:
+                call = session.get(Call, claim.call_id)
+                if call is None:
+                    return
                 store(session, call)
                 call.status = status
                 call.failure_reason = None
                 call.updated_at = utcnow()
                 session.add(call)
                 ledger.mark_done(session, claim)
-                session.commit()
-            except IntegrityError:
-                session.rollback()  # the result was stored by an earlier run: keep it
+        except IntegrityError:
+            # The result was stored by an earlier run: keep it, and only mark this one done.
+            with unit_of_work(self.db) as session:
                 ledger.mark_done(session, claim)
-                session.commit()
 
     def transcribe(self, call_id: int) -> None:
         s = self.settings
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         claim = ledger.claim(
             self.db,
+            subject=self.subject,
             call_id=call_id,
             stage=ledger.TRANSCRIBE,
             owner=owner,
@@ -224,7 +243,7 @@ class StageRunner:
             return  # done already, failed for good, or a live worker holds it
         log.info("transcribing call %s (attempt %s)", call_id, claim.attempt)
         try:
-            with Session(self.db) as session:
+            with unit_of_work(self.db, writes=False) as session:
                 call = session.get(Call, call_id)
                 if call is None:
                     raise LookupError(f"call {call_id} no longer exists")
@@ -234,7 +253,6 @@ class StageRunner:
                 layout = Layout(call.layout)
                 options = pipeline_options(s, language=call.language,
                                            hotwords=self._hints(session, call))
-                session.commit()  # the default scorecard may just have been stored
             with _Heartbeat(
                 lambda: ledger.renew(self.db, claim, lease_seconds=s.job_lease_seconds),
                 every=max(1.0, s.job_lease_seconds / 3),
@@ -256,27 +274,22 @@ class StageRunner:
     def _hints(session: Session, call: Call) -> list[str]:
         """What Whisper should expect to hear: the current scorecard's vocabulary (the company
         name among it) and the agent's name."""
-        from app.scorecards import service as scorecards
-
         card = scorecards.to_scorecard(scorecards.current_version(session))
         agent = session.get(Agent, call.agent_id)
         return [*card.vocabulary, *([agent.name] if agent and agent.name else [])]
 
     def score(self, call_id: int, stage: str = ledger.SCORE) -> None:
         """Score a transcribed call with the current scorecard, or `score:<version id>`."""
-        from app.alerts import service as alerts
-        from app.scorecards import service as scorecards
-
         s = self.settings
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         claim = ledger.claim(
-            self.db, call_id=call_id, stage=stage, owner=owner,
+            self.db, subject=self.subject, call_id=call_id, stage=stage, owner=owner,
             lease_seconds=s.job_lease_seconds, max_attempts=s.job_max_attempts,
         )
         if claim is None:
             return
         try:
-            with Session(self.db) as session:
+            with unit_of_work(self.db, writes=False) as session:
                 call = session.get(Call, call_id)
                 transcript = session.exec(
                     select(Transcript).where(Transcript.call_id == call_id)).first()
@@ -285,7 +298,6 @@ class StageRunner:
                 _, _, version_id = stage.partition(":")
                 version = (scorecards.get_version(session, version_id=int(version_id))
                            if version_id else scorecards.current_version(session))
-                session.commit()  # the default scorecard may just have been stored
                 segments = session.exec(
                     select(TranscriptSegment)
                     .where(TranscriptSegment.transcript_id == transcript.id)
@@ -320,14 +332,16 @@ class StageRunner:
             session.add(row)
             session.flush()
             # Alerts are born with the score: a crash cannot leave a scored call unchecked.
-            alerts.check_call(session, call=call, score=row)
+            for hook in self._on_scored:
+                hook(session, call, row)
 
         self._finish(claim, CallStatus.scored, store)
         log.info("call %s scored: overall %s", call_id, result.overall)
-        try:
-            alerts.deliver_pending(self.db, s)
-        except Exception:  # delivery is retried by the sweep
-            log.exception("alert delivery failed")
+        for after in self._after_scored:
+            try:
+                after()
+            except Exception:  # e.g. alert delivery, retried by the sweep
+                log.exception("after-scoring step failed")
 
 
 def score_row(*, call_id: int, version_id: int, result: qa.CallScore,
@@ -347,11 +361,12 @@ def score_row(*, call_id: int, version_id: int, result: qa.CallScore,
 def score_facts(detail: dict[str, Any], *, timed: bool = True) -> dict[str, Any]:
     """The columns kept beside a score's detail for the incentive figures. A chat or e-mail
     (`timed` False) has message times, not speech: no talk share, no holds."""
-    metrics = detail.get("metrics", {}) if timed else {}
-    transfer = next((c for c in detail.get("criteria", []) if c["id"] == "no_transfer"), None)
+    stored = StoredScore.from_dict(detail)
+    metrics = stored.metrics if timed else {}
+    transfer = stored.criterion("no_transfer")
     return {
         "agent_talk_share": (metrics.get("talk_share") or {}).get("agent"),
         "hold_seconds": round(sum(h["seconds"] for h in metrics.get("holds", [])), 2),
         # A scorecard without the transfer criterion cannot tell: count the call as kept.
-        "transferred": bool(transfer and transfer["applicable"] and not transfer["passed"]),
+        "transferred": bool(transfer and transfer.applicable and not transfer.passed),
     }

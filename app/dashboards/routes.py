@@ -17,7 +17,7 @@ from app.dashboards.schemas import (
     EstimatePublic,
     agent_csv_rows,
 )
-from app.db import SessionDep
+from app.db import SessionDep, writes_audit
 from app.errors import BadRequest, NotFound
 from app.reviews.service import reviews_of
 from app.shopper import service as shopper
@@ -76,6 +76,7 @@ def _range(started_from: datetime | None, started_to: datetime | None) -> None:
 
 
 @router.get("/dashboard", response_model=DashboardPublic)
+@writes_audit
 def dashboard(request: Request, session: SessionDep, settings: SettingsDep,
               principal: ReviewWriter, team: int | None = None, agent: int | None = None,
               started_from: From = None, started_to: To = None,

@@ -11,7 +11,7 @@ from app.auth import Principal
 from app.calls.models import Call, Direction
 from app.errors import NotFound
 from app.reviews.effective import FIELDS, Scored, scored_calls
-from app.scope import visible_agents
+from app.scope import visible_agents, visible_team
 from app.teams.models import Team
 from app.timeutil import as_utc, utcnow
 from app.users.models import Agent
@@ -54,6 +54,7 @@ def _agents_in_scope(session: Session, principal: Principal, *, team_id: int | N
                      agent_id: int | None) -> list[Agent]:
     query = visible_agents(principal)
     if team_id is not None:
+        visible_team(session, principal, team_id)  # another team's: 404, on API and pages
         query = query.where(Agent.team_id == team_id)
     if agent_id is not None:
         query = query.where(Agent.id == agent_id)

@@ -16,7 +16,7 @@ from app.auth import (
     PayrollReader,
 )
 from app.csvexport import csv_response, wants_csv
-from app.db import SessionDep
+from app.db import SessionDep, rollback
 from app.errors import BadRequest, NotFound
 from app.incentives import service
 from app.incentives.models import PeriodStatus
@@ -52,6 +52,9 @@ class IncentivePublic(BaseModel):
     period: str
     period_status: PeriodStatus
     provisional: bool = Field(description="true until the period is locked")
+    computed_at: datetime | None = Field(
+        None, description="when the period's lines were computed (open periods: by the worker "
+        "every few minutes, or POST /incentives/periods/{period}/compute)")
     adjustments: list[AdjustmentPublic]
     checks: list[dict[str, Any]] = Field(description="every rule: passed, figure, threshold")
 
@@ -59,6 +62,8 @@ class IncentivePublic(BaseModel):
 class IncentivePage(BaseModel):
     period: str
     status: PeriodStatus
+    computed_at: datetime | None = Field(
+        description="null for an open period not computed yet: it has no lines so far")
     items: list[IncentivePublic]
     total: int
     limit: int
@@ -108,7 +113,7 @@ def _public(row: Any, pay: service.PayLine) -> IncentivePublic:
         rule_version=line.rule_version_id if line else None,
         scorecard_versions=line.scorecard_versions if line else [],
         period=row.period, period_status=row.status,
-        provisional=row.status is PeriodStatus.open,
+        provisional=row.status is PeriodStatus.open, computed_at=row.computed_at,
         adjustments=[AdjustmentPublic(for_period=a.for_period, amount=str(a.amount))
                      for a in pay.adjustments],
         checks=line.checks if line else [])
@@ -136,39 +141,42 @@ def payroll(request: Request, session: SessionDep, principal: PayrollReader, per
             offset: Annotated[int, Query(ge=0)] = 0,
             format: str | None = None) -> IncentivePage | Response:
     """For payroll (an API key with `incentives:read`): one line per agent, ordered by the
-    agent's external id; JSON, or CSV with `Accept: text/csv`. Open periods are provisional."""
+    agent's external id; JSON, or CSV with `Accept: text/csv`. Open periods are provisional:
+    their lines are as last computed (`computed_at`; null, with no lines, if never)."""
     row, lines = service.read_lines(session, period, principal=None)
-    session.commit()
     items = [_public(row, p) for p in lines]
     if wants_csv(request, format):
         return _csv(items, period)
-    return IncentivePage(period=period, status=row.status, items=items[offset:offset + limit],
-                         total=len(items), limit=limit, offset=offset)
+    return IncentivePage(period=period, status=row.status, computed_at=row.computed_at,
+                         items=items[offset:offset + limit], total=len(items), limit=limit,
+                         offset=offset)
 
 
 @router.get("/incentives/team", response_model=IncentivePage)
 def team_incentives(request: Request, session: SessionDep, principal: IncentiveTeamReader,
                     period: str, format: str | None = None) -> IncentivePage | Response:
-    """The lines of the agents you may see (supervisors: your teams)."""
+    """The lines of the agents you may see (supervisors: your teams), as last computed
+    (`computed_at`; null, with no lines, for an open period never computed)."""
     row, lines = service.read_lines(session, period, principal=principal)
-    session.commit()
     items = [_public(row, p) for p in lines]
     if wants_csv(request, format):
         return _csv(items, period)
-    return IncentivePage(period=period, status=row.status, items=items, total=len(items),
-                         limit=len(items), offset=0)
+    return IncentivePage(period=period, status=row.status, computed_at=row.computed_at,
+                         items=items, total=len(items), limit=len(items), offset=0)
 
 
 @router.get("/me/incentives", response_model=IncentivePublic)
 def my_incentives(session: SessionDep, principal: CallReader,
                   period: str | None = None) -> IncentivePublic:
-    """Your own line and what is still missing (agents); the current month by default."""
+    """Your own line and what is still missing (agents); the current month by default, as last
+    computed (404 for a month not computed yet)."""
     if principal.role is not Role.agent or principal.agent_id is None:
         raise NotFound("only agents have their own incentive line")
     period = period or service.period_of(utcnow())
     row, lines = service.read_lines(session, period, principal=principal,
                                     agent_id=principal.agent_id)
-    session.commit()
+    if row.computed_at is None:
+        raise NotFound(f"{period} has not been computed yet: try again in a few minutes")
     if not lines:
         raise NotFound(f"no calls of yours in {period} yet")
     return _public(row, lines[0])
@@ -176,12 +184,18 @@ def my_incentives(session: SessionDep, principal: CallReader,
 
 @router.get("/incentives/periods", response_model=list[PeriodPublic])
 def periods(session: SessionDep, principal: IncentiveTeamReader) -> list[PeriodPublic]:
-    from sqlmodel import col, select
+    """Every period seen so far, the newest first."""
+    return [PeriodPublic.model_validate(r, from_attributes=True)
+            for r in service.list_periods(session)]
 
-    from app.incentives.models import IncentivePeriod
 
-    rows = session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period).desc()))
-    return [PeriodPublic.model_validate(r, from_attributes=True) for r in rows]
+@router.post("/incentives/periods/{period}/compute", response_model=PeriodPublic)
+def compute_period(period: str, session: SessionDep,
+                   principal: IncentiveLocker) -> PeriodPublic:
+    """Recompute an open period's lines now (the worker does it every few minutes for this
+    month and the last); 409 once the period is locked."""
+    row = service.compute(session, period)
+    return PeriodPublic.model_validate(row, from_attributes=True)
 
 
 @router.post("/incentives/periods/{period}/lock", response_model=PeriodPublic)
@@ -189,20 +203,14 @@ def lock_period(period: str, session: SessionDep, principal: IncentiveLocker) ->
     """Freeze the period (409 listing any undecided disputes on its calls). Later changes to
     its calls become adjustment lines in the next open period."""
     row = service.lock(session, period, by=principal.name)
-    session.commit()
     return PeriodPublic.model_validate(row, from_attributes=True)
 
 
 @router.get("/incentives/rules", response_model=list[RulesPublic])
 def list_rules(session: SessionDep, principal: IncentiveTeamReader) -> list[RulesPublic]:
-    from sqlmodel import col, select
-
-    from app.incentives.models import BonusRuleVersion
-
-    service.current_rules(session)
-    session.commit()
-    rows = session.exec(select(BonusRuleVersion).order_by(col(BonusRuleVersion.version)))
-    return [RulesPublic.model_validate(r, from_attributes=True) for r in rows]
+    """Every version of the bonus rules; the built-in ones are version 1."""
+    return [RulesPublic.model_validate(r, from_attributes=True)
+            for r in service.list_rules(session)]
 
 
 @router.post("/incentives/rules", response_model=RulesPublic, status_code=201)
@@ -210,7 +218,6 @@ def create_rules(body: RulesIn, session: SessionDep,
                  principal: IncentiveManager) -> RulesPublic:
     """Store the next version of the bonus rules (YAML; see scorecards/bonus_default.yaml)."""
     row = service.create_rules(session, definition=body.definition, created_by=principal.name)
-    session.commit()
     return RulesPublic.model_validate(row, from_attributes=True)
 
 
@@ -229,9 +236,8 @@ async def import_outcomes(session: SessionDep, principal: CallWriter,
     report = service.import_outcomes(session, text=text, dry_run=dry_run)
     body = ImportPublic(rows=report.rows, applied=report.applied, rejected=report.rejected)
     if report.rejected:
-        session.rollback()
+        rollback(session)  # returning a response commits: make sure there is nothing to commit
         return JSONResponse(body.model_dump(), status_code=422)
-    session.commit()
     return body
 
 

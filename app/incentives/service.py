@@ -1,7 +1,9 @@
 """Outcomes, performance figures, bonus rules, periods and incentive lines. Never commits.
 
 A month's figures come from one query over its calls (with each call's latest score and latest
-review as columns), then pure code (scorecards.bonus) judges them: no query per agent."""
+review as columns), then pure code (scorecards.bonus) judges them: no query per agent. Reading
+lines never computes them: an open month is computed by the worker (app.incentives.tasks), on
+request (POST .../compute) and when it is locked."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -60,9 +62,19 @@ def period_of(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m")
 
 
+def previous(period: str) -> str:
+    start, _ = bounds(period)
+    return period_of(start - timedelta(days=1))
+
+
 def get_period(session: Session, period: str) -> IncentivePeriod | None:
     bounds(period)
     return session.exec(select(IncentivePeriod).where(IncentivePeriod.period == period)).first()
+
+
+def list_periods(session: Session) -> list[IncentivePeriod]:
+    return list(session.exec(select(IncentivePeriod)
+                             .order_by(col(IncentivePeriod.period).desc())))
 
 
 def ensure_period(session: Session, period: str) -> IncentivePeriod:
@@ -91,14 +103,17 @@ def create_rules(session: Session, *, definition: str, created_by: str | None
 
 
 def current_rules(session: Session) -> BonusRuleVersion:
-    def store_default() -> BonusRuleVersion:
-        return create_rules(session, created_by=None,
-                            definition=bonus.default_path().read_text(encoding="utf-8"))
-
-    row = latest_version(session, BonusRuleVersion, name=DEFAULT_NAME,
-                         store_default=store_default)
-    assert row is not None
+    """The newest version of the bonus rules (the built-in ones are version 1, stored by a
+    migration)."""
+    row = latest_version(session, BonusRuleVersion, name=DEFAULT_NAME)
+    if row is None:
+        raise NotFound("no bonus rules named 'default' (the built-in ones are stored by the "
+                       "migrations: run `callqa migrate`)")
     return row
+
+
+def list_rules(session: Session) -> list[BonusRuleVersion]:
+    return list(session.exec(select(BonusRuleVersion).order_by(col(BonusRuleVersion.version))))
 
 
 def rules_of(session: Session, version_id: int) -> tuple[BonusRuleVersion, bonus.Rules]:
@@ -183,6 +198,11 @@ def compute(session: Session, period: str) -> IncentivePeriod:
     """(Re)compute an open period's lines, and the adjustments it carries for earlier locked
     periods whose figures changed since they were locked. Deterministic."""
     row = ensure_period(session, period)
+    # One computation of a period at a time (the worker, a recompute, a lock): the second waits
+    # for the first to commit, then replaces its lines or finds the period locked. (SQLite has
+    # no FOR UPDATE; its write transactions take the database's one write lock up front.)
+    row = session.exec(select(IncentivePeriod).where(IncentivePeriod.id == row.id)
+                       .with_for_update().execution_options(populate_existing=True)).one()
     if row.status is PeriodStatus.locked:
         raise Conflict(f"period {period} is locked; its lines are frozen")
     rules_row = current_rules(session)
@@ -285,13 +305,23 @@ class PayLine:
                     + self.adjustments), Decimal("0")).quantize(Decimal("0.01"))
 
 
+def refresh(session: Session, period: str) -> IncentivePeriod:
+    """Compute the period if it is open (a month not seen before is); a locked one is returned
+    as it is."""
+    row = get_period(session, period)
+    if row is not None and row.status is PeriodStatus.locked:
+        return row
+    return compute(session, period)
+
+
 def read_lines(session: Session, period: str, *, principal: Principal | None,
                agent_id: int | None = None) -> tuple[IncentivePeriod, list[PayLine]]:
-    """The period's lines per agent (computed fresh while the period is open), in a stable
-    order (agent external id)."""
+    """The period's lines per agent as last computed, in a stable order (agent external id).
+    Never writes: a month never computed is an open period with no lines and no
+    `computed_at` (not stored)."""
     row = get_period(session, period)
-    if row is None or row.status is PeriodStatus.open:
-        row = compute(session, period)
+    if row is None:
+        return IncentivePeriod(period=period), []
     query = (select(IncentiveLine, Agent).join(Agent, col(Agent.id) == IncentiveLine.agent_id)
              .where(IncentiveLine.period_id == row.id))
     if principal is not None and (clause := agent_filter(principal, Agent.id)) is not None:

@@ -3,17 +3,21 @@
 Huey deletes a job as soon as a worker takes it; a worker killed mid-transcription would lose the
 call. The ledger row is what says a stage still has to run. A claim is one conditional UPDATE
 (compare-and-set), so two workers can never both own a stage, on SQLite or PostgreSQL alike.
+
+The ledger knows stages and leases, not what they run on: the `Subject` it is given (the calls
+domain's) is told, in the same transaction, when a stage starts and when it fails for good.
+Claims, renewals and failures commit on their own: another worker must see them at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
-from app.calls.models import Call, CallStatus
 from app.jobs.models import Job, JobState
 from app.timeutil import utcnow
 
@@ -21,9 +25,12 @@ TRANSCRIBE = "transcribe"
 SCORE = "score"  # the automatic scoring; "score:<version id>" rescoring with a chosen version
 
 
-def running_status(stage: str) -> CallStatus:
-    """What the call's status is while a stage runs."""
-    return CallStatus.scoring if stage.startswith(SCORE) else CallStatus.transcribing
+class Subject(Protocol):
+    """What the stages run on, told of their progress inside the ledger's own transaction."""
+
+    def running(self, session: Session, subject_id: int, stage: str, now: datetime) -> None: ...
+
+    def failed(self, session: Session, subject_id: int, reason: str, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,8 @@ def add_job(session: Session, *, call_id: int, stage: str) -> Job:
 
 
 def claim(
-    engine: Engine, *, call_id: int, stage: str, owner: str, lease_seconds: int, max_attempts: int
+    engine: Engine, *, subject: Subject, call_id: int, stage: str, owner: str,
+    lease_seconds: int, max_attempts: int,
 ) -> Claim | None:
     """Take the stage for `owner`, or None when it is done, failed, or leased by a live worker."""
     now = utcnow()
@@ -70,20 +78,18 @@ def claim(
         )
         if result.rowcount != 1:
             session.rollback()
-            _give_up_if_exhausted(session, call_id=call_id, stage=stage, max_attempts=max_attempts)
+            _give_up_if_exhausted(session, subject, call_id=call_id, stage=stage,
+                                  max_attempts=max_attempts)
             return None
         job = session.exec(select(Job).where(Job.call_id == call_id, Job.stage == stage)).one()
-        session.exec(  # type: ignore[call-overload]
-            update(Call)
-            .where(col(Call.id) == call_id)
-            .values(status=running_status(stage), updated_at=now)
-        )
+        subject.running(session, call_id, stage, now)
         session.commit()
         assert job.id is not None
         return Claim(job_id=job.id, call_id=call_id, stage=stage, owner=owner, attempt=job.attempts)
 
 
-def _give_up_if_exhausted(session: Session, *, call_id: int, stage: str, max_attempts: int) -> None:
+def _give_up_if_exhausted(session: Session, subject: Subject, *, call_id: int, stage: str,
+                          max_attempts: int) -> None:
     """A stage whose every attempt died (lease expired) ends failed, with the reason."""
     now = utcnow()
     job = session.exec(select(Job).where(Job.call_id == call_id, Job.stage == stage)).first()
@@ -93,22 +99,17 @@ def _give_up_if_exhausted(session: Session, *, call_id: int, stage: str, max_att
     if not (expired or job.state == JobState.queued):
         return
     reason = job.last_error or "the worker stopped before finishing"
-    _fail(session, job, f"{stage} gave up after {job.attempts} attempts: {reason}", now)
+    _fail(session, subject, job, f"{stage} gave up after {job.attempts} attempts: {reason}", now)
     session.commit()
 
 
-def _fail(session: Session, job: Job, reason: str, now: datetime) -> None:
+def _fail(session: Session, subject: Subject, job: Job, reason: str, now: datetime) -> None:
     job.state = JobState.failed
     job.last_error = reason[:2000]
     job.lease_owner = None
     job.updated_at = now
     session.add(job)
-    call = session.get(Call, job.call_id)
-    if call is not None:
-        call.status = CallStatus.failed
-        call.failure_reason = reason[:2000]
-        call.updated_at = now
-        session.add(call)
+    subject.failed(session, job.call_id, reason[:2000], now)
 
 
 def renew(engine: Engine, claim_: Claim, *, lease_seconds: int) -> bool:
@@ -142,7 +143,8 @@ def mark_done(session: Session, claim_: Claim) -> None:
     )
 
 
-def record_failure(engine: Engine, claim_: Claim, *, error: str, max_attempts: int) -> bool:
+def record_failure(engine: Engine, claim_: Claim, *, subject: Subject, error: str,
+                   max_attempts: int) -> bool:
     """Note an attempt's error. Returns True when the stage should be tried again."""
     now = utcnow()
     with Session(engine) as session:
@@ -151,7 +153,7 @@ def record_failure(engine: Engine, claim_: Claim, *, error: str, max_attempts: i
             return False
         if job.attempts >= max_attempts:
             _fail(
-                session, job, f"{claim_.stage} failed after {job.attempts} attempts: {error}", now
+                session, subject, job, f"{claim_.stage} failed after {job.attempts} attempts: {error}", now
             )
             session.commit()
             return False
@@ -180,7 +182,8 @@ def reset_for_retry(session: Session, *, call_id: int) -> list[Job]:
 
 
 def due_for_enqueue(
-    engine: Engine, *, stale_after: float, max_attempts: int, include_queued: bool = True
+    engine: Engine, *, subject: Subject, stale_after: float, max_attempts: int,
+    include_queued: bool = True,
 ) -> list[tuple[int, str]]:
     """Jobs no worker holds: leases that expired, and (with `include_queued`) queued rows nobody
     picked up for a while (the process died between commit and enqueue, or the queue lost the
@@ -199,7 +202,7 @@ def due_for_enqueue(
         for job in rows:
             if job.attempts >= max_attempts:
                 _give_up_if_exhausted(
-                    session, call_id=job.call_id, stage=job.stage, max_attempts=max_attempts
+                    session, subject, call_id=job.call_id, stage=job.stage, max_attempts=max_attempts
                 )
             elif job.state == JobState.queued:
                 job.updated_at = now  # so one stale row is not re-sent on every pass

@@ -9,12 +9,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
+from sqlmodel import Session
 
 from app.config import Settings
-from app.db import engine_for
+from app.db import after_commit, engine_for
 from app.jobs import ledger
 
 log = logging.getLogger(__name__)
@@ -32,43 +34,56 @@ def make_huey(settings: Settings) -> Huey:
     )
 
 
+Task = Callable[[int, str], None]  # (subject id, stage)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """Work every worker does on a timer (the alert sweep): safe to run in many at once."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[], object]
+
+
 class JobQueue:
-    """Named tasks on one Huey instance, and the reconciler that keeps the ledger's promise."""
+    """Named tasks on one Huey instance, and the reconciler that keeps the ledger's promise.
 
-    def __init__(self, settings: Settings) -> None:
-        from app.calls.tasks import StageRunner
+    Generic: the tasks, the ledger's subject and the periodic work are registered by
+    app/worker.py, the one place that knows them all.
+    """
 
+    def __init__(self, settings: Settings, *, subject: ledger.Subject) -> None:
         self.settings = settings
+        self.subject = subject
         self.huey = make_huey(settings)
-        self.runner = StageRunner(settings, requeue=self.enqueue)
+        self._tasks: dict[str, Callable[..., object]] = {}
+        self.periodic: list[Periodic] = []
 
-        def transcribe(call_id: int) -> None:
-            self.runner.transcribe(call_id)
-
-        def score(call_id: int, stage: str) -> None:
-            self.runner.score(call_id, stage)
-
-        self._transcribe = self.huey.task(name="calls.transcribe")(transcribe)
-        self._score = self.huey.task(name="calls.score")(score)
+    def register(self, stage: str, name: str, task: Task) -> None:
+        """`task` runs every job whose stage is `stage` or `stage:<anything>`; `name` is the
+        message's name in the queue (kept stable: messages outlive deployments)."""
+        self._tasks[stage] = self.huey.task(name=name)(task)
 
     def enqueue(self, stage: str, call_id: int, *, delay: float | None = None) -> None:
-        task: Callable[..., object]
-        args: tuple[object, ...]
-        if stage == ledger.TRANSCRIBE:
-            task, args = self._transcribe, (call_id,)
-        elif stage.startswith(ledger.SCORE):
-            task, args = self._score, (call_id, stage)
-        else:
+        task = self._tasks.get(stage.partition(":")[0])
+        if task is None:
             raise ValueError(f"no task for stage {stage!r}")
         if delay:
-            task.schedule(args, delay=delay)  # type: ignore[attr-defined]
+            task.schedule((call_id, stage), delay=delay)  # type: ignore[attr-defined]
         else:
-            task(*args)
+            task(call_id, stage)
+
+    def enqueue_after_commit(self, session: Session, stage: str, call_id: int) -> None:
+        """Send the job once the unit of work that created its ledger row has committed; if
+        sending fails then, the reconciler sends it later."""
+        after_commit(session, lambda: self.enqueue(stage, call_id))
 
     def reconcile(self) -> int:
         """Re-send every job no worker holds; safe to run anywhere, any number of times."""
         due = ledger.due_for_enqueue(
             engine_for(self.settings.db_url),
+            subject=self.subject,
             # Long enough that a retry waiting out its back-off is not sent early.
             stale_after=max(5 * self.settings.reconcile_interval_seconds, 300),
             max_attempts=self.settings.job_max_attempts,
@@ -87,20 +102,19 @@ class JobQueue:
         stop = threading.Event()
 
         def reconcile_loop() -> None:
-            from app.alerts.service import run_sweep
-
-            next_sweep = 0.0
+            due_at = {job.name: 0.0 for job in self.periodic}
             while True:
                 try:
                     self.reconcile()
                 except Exception:  # a database blip must not end reconciliation for good
                     log.exception("reconciler pass failed")
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + self.settings.alert_sweep_seconds
-                    try:
-                        run_sweep(engine_for(self.settings.db_url), self.settings)
-                    except Exception:
-                        log.exception("alert sweep failed")
+                for job in self.periodic:
+                    if time.monotonic() >= due_at[job.name]:
+                        due_at[job.name] = time.monotonic() + job.every_seconds
+                        try:
+                            job.run()
+                        except Exception:
+                            log.exception("%s failed", job.name)
                 if stop.wait(self.settings.reconcile_interval_seconds):
                     return
 

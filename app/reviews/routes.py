@@ -5,15 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from app.audit.service import audited
 from app.auth import CallReader, DisputeWriter, ReviewWriter, SettingsDep
-from app.calls.service import get_visible_call
 from app.csvexport import csv_response, wants_csv
-from app.db import SessionDep
+from app.db import SessionDep, writes_audit
 from app.reviews import service
-from app.reviews.effective import review_queue
 from app.reviews.models import DisputeStatus
 from app.reviews.schemas import (
     AgreementReport,
@@ -26,17 +23,10 @@ from app.reviews.schemas import (
     ReviewPublic,
     VerdictsIn,
 )
+from app.reviews.service import QueueItem
+from app.scope import visible_call
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
-
-
-class QueueItem(BaseModel):
-    call_id: int
-    agent_id: int
-    started_at: datetime
-    overall: float | None
-    auto_fail: bool
-    why: str
 
 
 @router.post("/calls/{call_id}/reviews", response_model=ReviewPublic, status_code=201)
@@ -46,7 +36,7 @@ def review_call(call_id: int, body: ReviewIn, session: SessionDep,
     now on the agent's scorecard uses the reviewed score. No overrides = machine confirmed."""
     with audited(session, principal=principal, action="override", target_type="call",
                  target_id=call_id, detail=f"{len(body.overrides)} override(s)"):
-        call = get_visible_call(session, principal=principal, call_id=call_id)
+        call = visible_call(session, principal, call_id)
         review = service.add_review(session, principal=principal, call=call,
                                     overrides=body.overrides, coaching_note=body.coaching_note)
     return service.to_public(review, principal.name)
@@ -54,7 +44,7 @@ def review_call(call_id: int, body: ReviewIn, session: SessionDep,
 
 @router.get("/calls/{call_id}/reviews", response_model=list[ReviewPublic])
 def list_reviews(call_id: int, session: SessionDep, principal: CallReader) -> list[ReviewPublic]:
-    call = get_visible_call(session, principal=principal, call_id=call_id)
+    call = visible_call(session, principal, call_id)
     return service.reviews_of(session, call_id=call.id or 0)
 
 
@@ -73,38 +63,23 @@ def acknowledge_review(review_id: int, session: SessionDep,
 def dispute_call(call_id: int, body: DisputeIn, session: SessionDep,
                  principal: DisputeWriter) -> DisputePublic:
     """The agent disputes the score of their own call, with a reason."""
-    call = get_visible_call(session, principal=principal, call_id=call_id)
+    call = visible_call(session, principal, call_id)
     dispute = service.raise_dispute(session, principal=principal, call=call, reason=body.reason)
-    session.commit()
     return service.dispute_public(session, [dispute])[0]
 
 
-DISPUTE_CSV = ["id", "call_id", "agent", "raised_by", "reason", "status", "created_at",
-               "decided_by", "decided_at", "decision_reason"]
-QUEUE_CSV = ["call_id", "agent_id", "started_at", "overall", "auto_fail", "why"]
-
-
-def queue_items(session: SessionDep, settings: SettingsDep,
-                principal: ReviewWriter) -> list[QueueItem]:
-    return [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
-                      overall=s.overall, auto_fail=s.auto_fail, why=why)
-            for c, s, why in review_queue(session, principal=principal,
-                                          share=settings.review_sample_share,
-                                          below=settings.review_below)]
-
-
 def disputes_csv(rows: list[DisputePublic]) -> Response:
-    return csv_response(DISPUTE_CSV, [[getattr(d, k) if k != "status" else d.status.value
-                                       for k in DISPUTE_CSV] for d in rows],
+    return csv_response(service.DISPUTE_CSV, service.dispute_csv_rows(rows),
                         filename="disputes.csv")
 
 
 def queue_csv(items: list[QueueItem]) -> Response:
-    return csv_response(QUEUE_CSV, [[getattr(i, k) for k in QUEUE_CSV] for i in items],
+    return csv_response(service.QUEUE_CSV, service.queue_csv_rows(items),
                         filename="review-queue.csv")
 
 
 @router.get("/disputes", response_model=list[DisputePublic])
+@writes_audit
 def list_disputes(request: Request, session: SessionDep, principal: CallReader,
                   status: DisputeStatus | None = None,
                   format: str | None = None) -> list[DisputePublic] | Response:
@@ -133,12 +108,14 @@ def decide_dispute(dispute_id: int, body: DecisionIn, session: SessionDep,
 
 
 @router.get("/review-queue", response_model=list[QueueItem])
+@writes_audit
 def get_review_queue(request: Request, session: SessionDep, settings: SettingsDep,
                      principal: ReviewWriter,
                      format: str | None = None) -> list[QueueItem] | Response:
     """Unreviewed calls picked for review: every auto-fail, every call under the threshold
     (CALLQA_REVIEW_BELOW) and a random share (CALLQA_REVIEW_SAMPLE_SHARE). Worst first."""
-    items = queue_items(session, settings, principal)
+    items = service.queue_items(session, principal=principal,
+                                share=settings.review_sample_share, below=settings.review_below)
     if wants_csv(request, format):
         with audited(session, principal=principal, action="export", target_type="queue",
                      target_id="list"):
@@ -148,6 +125,7 @@ def get_review_queue(request: Request, session: SessionDep, settings: SettingsDe
 
 
 @router.get("/reviews/agreement", response_model=AgreementReport)
+@writes_audit
 def agreement(
     request: Request, session: SessionDep, principal: ReviewWriter,
     started_from: Annotated[datetime | None, Query(alias="from")] = None,
@@ -171,10 +149,9 @@ def agreement(
 def create_calibration(body: CalibrationIn, session: SessionDep,
                        principal: ReviewWriter) -> CalibrationPublic:
     """Ask several reviewers to score one call blind."""
-    call = get_visible_call(session, principal=principal, call_id=body.call_id)
+    call = visible_call(session, principal, body.call_id)
     calibration = service.create_calibration(session, principal=principal, call=call,
                                              reviewers=body.reviewers)
-    session.commit()
     view = service.visible_calibration(session, principal=principal,
                                        calibration_id=calibration.id or 0)
     return service.calibration_public(session, principal=principal, view=view)

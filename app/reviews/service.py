@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.auth import Principal
+from app.auth import Principal, principal_for
 from app.calls.models import Call
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.reviews.effective import review_queue
 from app.reviews.models import (
     Calibration,
     CalibrationReviewer,
@@ -241,8 +244,6 @@ def create_calibration(session: Session, *, principal: Principal, call: Call,
 
 
 def can_see_call(session: Session, user: User, call: Call) -> bool:
-    from app.auth import principal_for
-
     principal = principal_for(session, user)
     return session.exec(visible_calls(principal).where(Call.id == call.id)).first() is not None
 
@@ -280,7 +281,7 @@ def submit_verdicts(session: Session, *, principal: Principal, view: Calibration
     if seat.review_id is not None:
         raise Conflict("you have already scored this call for this calibration")
     score = _machine_score(session, view.call)
-    applicable = {c["id"] for c in score.detail["criteria"] if c["applicable"]}
+    applicable = {c.id for c in score.result().applicable}
     missing, unknown = applicable - verdicts.keys(), verdicts.keys() - applicable
     if unknown:
         raise BadRequest(f"not applicable criteria: {', '.join(sorted(unknown))}")
@@ -333,18 +334,16 @@ def calibration_public(session: Session, *, principal: Principal,
     agree_all = 0
     machine_same: dict[str, int] = dict.fromkeys(submitted, 0)
     rows = []
-    for c in score.detail["criteria"]:
-        if not c["applicable"]:
-            continue
-        given = {n: (v.get(c["id"]) if v is not None else None) for n, v in verdicts.items()}
+    for c in score.result().applicable:
+        given = {n: (v.get(c.id) if v is not None else None) for n, v in verdicts.items()}
         values = {v for v in given.values() if v is not None}
         reviewers_agree = len(values) <= 1
         agree_all += reviewers_agree
         for n, v in submitted.items():
-            machine_same[n] += v.get(c["id"]) == c["passed"]
-        rows.append(CalibrationRow(criterion=c["id"], label=c["label"], machine=c["passed"],
+            machine_same[n] += v.get(c.id) == c.passed
+        rows.append(CalibrationRow(criterion=c.id, label=c.label, machine=c.passed,
                                    reviewers=given, reviewers_agree=reviewers_agree,
-                                   machine_agrees=values <= {c["passed"]}))
+                                   machine_agrees=values <= {c.passed}))
     out.rows = rows
     if rows and len(submitted) >= 2:
         out.reviewer_agreement = round(agree_all / len(rows), 3)
@@ -373,12 +372,10 @@ def agreement(session: Session, *, principal: Principal, started_from: datetime 
     for review, score in session.exec(query):
         calls += 1
         flipped = {o["key"] for o in review.overrides if o["target"] == "criterion"}
-        for c in score.detail["criteria"]:
-            if not c["applicable"]:
-                continue
-            row = per.setdefault(c["id"], {"label": c["label"], "calls": 0, "overridden": 0})
+        for c in score.result().applicable:
+            row = per.setdefault(c.id, {"label": c.label, "calls": 0, "overridden": 0})
             row["calls"] += 1
-            row["overridden"] += c["id"] in flipped
+            row["overridden"] += c.id in flipped
     rows = [AgreementRow(criterion=cid, label=r["label"], calls=r["calls"],
                          overridden=r["overridden"],
                          share_overridden=round(r["overridden"] / r["calls"], 3))
@@ -390,3 +387,44 @@ def agreement(session: Session, *, principal: Principal, started_from: datetime 
                            criteria_overridden=overridden,
                            share_overridden=round(overridden / checked, 3) if checked else None,
                            rows=rows)
+
+
+def calibrators(session: Session, *, call: Call) -> list[str]:
+    """Who may be asked to score `call` blind: active supervisors and admins who may see it."""
+    users = session.exec(select(User).where(col(User.role).in_((Role.supervisor, Role.admin)),
+                                            col(User.is_active)).order_by(col(User.email)))
+    return [u.email for u in users if can_see_call(session, u, call)]
+
+
+# ---- review queue and exports ---------------------------------------------------------------
+
+class QueueItem(BaseModel):
+    call_id: int
+    agent_id: int
+    started_at: datetime
+    overall: float | None
+    auto_fail: bool
+    why: str
+
+
+def queue_items(session: Session, *, principal: Principal, share: float,
+                below: float) -> list[QueueItem]:
+    """The review queue (see effective.review_queue) as the API and the CSV show it."""
+    return [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
+                      overall=s.overall, auto_fail=s.auto_fail, why=why)
+            for c, s, why in review_queue(session, principal=principal, share=share,
+                                          below=below)]
+
+
+DISPUTE_CSV = ["id", "call_id", "agent", "raised_by", "reason", "status", "created_at",
+               "decided_by", "decided_at", "decision_reason"]
+QUEUE_CSV = ["call_id", "agent_id", "started_at", "overall", "auto_fail", "why"]
+
+
+def dispute_csv_rows(rows: Sequence[DisputePublic]) -> list[list[object]]:
+    return [[getattr(d, k) if k != "status" else d.status.value for k in DISPUTE_CSV]
+            for d in rows]
+
+
+def queue_csv_rows(items: Sequence[QueueItem]) -> list[list[object]]:
+    return [[getattr(i, k) for k in QUEUE_CSV] for i in items]

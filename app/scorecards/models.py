@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.timeutil import utcnow
+from qa.types import StoredScore
 
 
 class ScorecardVersion(SQLModel, table=True):
@@ -47,3 +48,7 @@ class CallScore(SQLModel, table=True):
     transferred: bool | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+    def result(self) -> StoredScore:
+        """The stored detail read back into the scoring library's types."""
+        return StoredScore.from_dict(self.detail)

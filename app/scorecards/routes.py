@@ -48,9 +48,7 @@ def _public(row: ScorecardVersion) -> ScorecardVersionPublic:
 
 @router.get("", response_model=list[ScorecardVersionPublic])
 def list_scorecards(session: SessionDep, principal: CallReader) -> list[ScorecardVersionPublic]:
-    """Every version of every scorecard."""
-    service.current_version(session)  # the built-in default is listed from the start
-    session.commit()
+    """Every version of every scorecard; the built-in default is version 1 of `default`."""
     return [_public(r) for r in service.list_versions(session)]
 
 
@@ -61,7 +59,6 @@ def create_scorecard(
     """Store a scorecard definition as the next version of its name (invalid YAML: 422)."""
     row = service.create_version(session, name=body.name, definition=body.definition,
                                  created_by=principal.name)
-    session.commit()
     return ScorecardVersionDetail(**_public(row).model_dump(), definition=row.definition)
 
 
@@ -85,7 +82,6 @@ def rescore(
                                    started_from=body.started_from, started_to=body.started_to,
                                    base=visible_calls(principal))
     queued = service.queue_rescore(session, version=version, calls=calls)
-    session.commit()
     for stage, call_id in queued:
-        request.app.state.queue.enqueue(stage, call_id)
+        request.app.state.queue.enqueue_after_commit(session, stage, call_id)
     return RescoreQueued(queued=len(queued), stage=service.rescore_stage(version_id))

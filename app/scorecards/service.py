@@ -31,15 +31,12 @@ def create_version(
 
 
 def current_version(session: Session, *, name: str = DEFAULT_NAME) -> ScorecardVersion:
-    """The newest version of `name`; the built-in default is stored as version 1 on first use."""
-    def store_default() -> ScorecardVersion:
-        return create_version(session, name=name, created_by=None,
-                              definition=qa.default_path().read_text(encoding="utf-8"))
-
-    row = latest_version(session, ScorecardVersion, name=name,
-                         store_default=store_default if name == DEFAULT_NAME else None)
+    """The newest version of `name` (the built-in default is version 1, stored by a migration)."""
+    row = latest_version(session, ScorecardVersion, name=name)
     if row is None:
-        raise NotFound(f"scorecard {name!r} not found")
+        raise NotFound(f"scorecard {name!r} not found" + (
+            " (the built-in default is stored by the migrations: run `callqa migrate`)"
+            if name == DEFAULT_NAME else ""))
     return row
 
 

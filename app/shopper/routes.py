@@ -5,13 +5,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import col
 
 from app.auth import ReviewWriter, SettingsDep
 from app.db import SessionDep
 from app.reviews.effective import FIELDS
 from app.shopper import service
 from app.shopper.models import ShopperAssignment, ShopperTemplate
-from app.timeutil import as_utc
 
 router = APIRouter(prefix="/api/v1", tags=["mystery shopper"])
 
@@ -106,13 +106,8 @@ def link_path(token: str) -> str:
 
 @router.get("/shopper/templates", response_model=list[TemplatePublic])
 def list_templates(session: SessionDep, principal: ReviewWriter) -> list[TemplatePublic]:
-    service.current_template(session)
-    session.commit()
-    from sqlmodel import col, select
-
-    rows = session.exec(select(ShopperTemplate).order_by(col(ShopperTemplate.name),
-                                                         col(ShopperTemplate.version)))
-    return [_template_public(t) for t in rows]
+    """Every version of every form; the built-in one is version 1 of `default`."""
+    return [_template_public(t) for t in service.list_templates(session)]
 
 
 @router.post("/shopper/templates", response_model=TemplatePublic, status_code=201)
@@ -121,7 +116,6 @@ def create_template(body: TemplateIn, session: SessionDep,
     """Store the next version of a form (its `name` inside the YAML); errors name the line."""
     row = service.create_template(session, definition=body.definition,
                                   created_by=principal.name)
-    session.commit()
     return _template_public(row)
 
 
@@ -134,14 +128,12 @@ def create_assignment(body: AssignmentIn, session: SessionDep, settings: Setting
         spec=service.NewAssignment(agent=body.agent, team_id=body.team, channel=body.channel,
                                    due=body.due, notes=body.notes,
                                    template_id=body.template_id))
-    session.commit()
     return assignment_public(row, link_path(token))
 
 
 @router.get("/shopper/assignments", response_model=list[AssignmentPublic])
 def list_assignments(session: SessionDep, principal: ReviewWriter) -> list[AssignmentPublic]:
-    from sqlmodel import col
-
+    """The visits you planned or may see, the newest first."""
     rows = session.exec(service.visible_assignments(principal).order_by(
         col(ShopperAssignment.id).desc()))
     return [assignment_public(a) for a in rows]
@@ -153,7 +145,6 @@ def renew_link(assignment_id: int, session: SessionDep, settings: SettingsDep,
     """A new link for a visit not made yet; the old link stops working."""
     row = service.get_assignment(session, principal=principal, assignment_id=assignment_id)
     token = service.renew_link(session, settings=settings, assignment=row)
-    session.commit()
     return assignment_public(row, link_path(token))
 
 
@@ -215,37 +206,12 @@ def shop_submit(token: str, body: SubmissionIn, request: Request, session: Sessi
                 settings: SettingsDep) -> SubmissionPublic:
     """Send the form once: 422 names each question that needs attention; 429 when a link or
     an address tries too often."""
-    sub = submit_through_link(session, settings, token, address(request), body.answers,
-                              body.contact_at, body.contact_number)
+    sub = service.submit_through_link(session, settings=settings, token=token,
+                                      address=address(request), answers=body.answers,
+                                      contact_at=body.contact_at,
+                                      contact_number=body.contact_number)
     return SubmissionPublic(id=sub.id or 0, overall=sub.overall,
                             dimensions={f: getattr(sub, f) for f in FIELDS[1:-1]},
                             script_compliance=sub.script_compliance,
                             matched_call=sub.matched_call_id is not None)
-
-
-def submit_through_link(session: SessionDep, settings: SettingsDep, token: str, client: str,
-                        answers: dict[str, Any], contact_at: datetime | None,
-                        contact_number: str | None):  # type: ignore[no-untyped-def]
-    """Shared by the API and the page. The attempt is counted (and committed) first, so a
-    flood of invalid submissions is limited too."""
-    try:
-        assignment = service.resolve(session, settings, token)
-    except Exception:
-        service.check_rate(session, settings=settings, assignment_id=None, address=client)
-        session.commit()
-        raise
-    service.check_rate(session, settings=settings, assignment_id=assignment.id, address=client)
-    session.commit()
-    assignment = service.resolve(session, settings, token)
-    if contact_at is not None:
-        contact_at = as_utc(contact_at)
-    try:
-        sub = service.submit(session, settings=settings, assignment=assignment,
-                             answers=answers, contact_at=contact_at,
-                             contact_number=contact_number)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return sub
 

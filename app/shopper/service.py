@@ -3,7 +3,8 @@
 A link is `<assignment id>.<secret>.<signature>`: the signature (HMAC with the signing key)
 rejects a forged or altered link before the database is asked; the secret's hash must match the
 assignment's, so a link can be replaced; used or expired links answer 410. The link is not a
-credential: it reaches its own form and nothing else. Never commits."""
+credential: it reaches its own form and nothing else. Never commits; a failed submission keeps
+its attempt (see `submit_through_link`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from sqlmodel import Session, col, select
 from app.auth import Principal
 from app.calls.models import Call
 from app.config import Settings
-from app.errors import BadRequest, FormInvalid, Gone, NotFound, TooManyRequests
+from app.db import keep_on_error, rollback
+from app.errors import BadRequest, CallqaError, FormInvalid, Gone, NotFound, TooManyRequests
 from app.reviews.effective import FIELDS, Scored, scored_calls
 from app.scope import agent_filter, visible_agents
 from app.shopper.models import (
@@ -56,15 +58,19 @@ def create_template(session: Session, *, definition: str, created_by: str | None
 
 
 def current_template(session: Session, *, name: str = DEFAULT_NAME) -> ShopperTemplate:
-    def store_default() -> ShopperTemplate:
-        return create_template(session, created_by=None,
-                               definition=forms.default_path().read_text(encoding="utf-8"))
-
-    row = latest_version(session, ShopperTemplate, name=name,
-                         store_default=store_default if name == DEFAULT_NAME else None)
+    """The newest version of the form `name` (the built-in one is version 1 of `default`,
+    stored by a migration)."""
+    row = latest_version(session, ShopperTemplate, name=name)
     if row is None:
-        raise NotFound(f"form template {name!r} not found")
+        raise NotFound(f"form template {name!r} not found" + (
+            " (the built-in form is stored by the migrations: run `callqa migrate`)"
+            if name == DEFAULT_NAME else ""))
     return row
+
+
+def list_templates(session: Session) -> list[ShopperTemplate]:
+    return list(session.exec(select(ShopperTemplate).order_by(col(ShopperTemplate.name),
+                                                              col(ShopperTemplate.version))))
 
 
 def get_template(session: Session, template_id: int) -> ShopperTemplate:
@@ -203,7 +209,8 @@ def status_of(a: ShopperAssignment) -> str:
 
 def check_rate(session: Session, *, settings: Settings, assignment_id: int | None,
                address: str) -> None:
-    """Count this attempt; refuse when the link or the address tried too often this hour."""
+    """Refuse when the link or the address tried too often this hour; else count this
+    attempt."""
     since = utcnow() - timedelta(hours=1)
     by_link = session.exec(select(func.count()).select_from(ShopperAttempt).where(
         ShopperAttempt.assignment_id == assignment_id, ShopperAttempt.at >= since)).one()
@@ -212,8 +219,38 @@ def check_rate(session: Session, *, settings: Settings, assignment_id: int | Non
     if (assignment_id is not None and by_link >= settings.shopper_attempts_per_link) or \
             by_address >= settings.shopper_attempts_per_address:
         raise TooManyRequests("too many attempts: try again in an hour")
+    count_attempt(session, assignment_id=assignment_id, address=address)
+
+
+def count_attempt(session: Session, *, assignment_id: int | None, address: str) -> None:
     session.add(ShopperAttempt(assignment_id=assignment_id, address=address[:64]))
     session.flush()
+
+
+def submit_through_link(session: Session, *, settings: Settings, token: str, address: str,
+                        answers: dict[str, Any], contact_at: datetime | None,
+                        contact_number: str | None) -> ShopperSubmission:
+    """Send a form through its link (the API and the page). Every attempt counts against the
+    rate limit, a failed one too, so that a flood of invalid submissions is limited as well: on
+    failure what the submission did is rolled back and only the attempt is kept, although the
+    request then fails."""
+    try:
+        assignment = resolve(session, settings, token)
+    except CallqaError:
+        check_rate(session, settings=settings, assignment_id=None, address=address)
+        keep_on_error(session)
+        raise
+    assignment_id = assignment.id
+    check_rate(session, settings=settings, assignment_id=assignment_id, address=address)
+    try:
+        return submit(session, settings=settings, assignment=assignment, answers=answers,
+                      contact_at=as_utc(contact_at) if contact_at else None,
+                      contact_number=contact_number)
+    except CallqaError:
+        rollback(session)
+        count_attempt(session, assignment_id=assignment_id, address=address)
+        keep_on_error(session)
+        raise
 
 
 def submit(session: Session, *, settings: Settings, assignment: ShopperAssignment,

@@ -52,7 +52,6 @@ def list_teams(session: SessionDep, principal: TeamManager) -> list[TeamPublic]:
 @router.post("/teams", response_model=TeamPublic, status_code=201)
 def create_team(body: TeamIn, session: SessionDep, principal: TeamManager) -> TeamPublic:
     team = service.create_team(session, name=body.name)
-    session.commit()
     return TeamPublic(id=team.id or 0, name=team.name, leads=[], agents=[])
 
 
@@ -62,7 +61,6 @@ def add_lead(team_id: int, body: LeadIn, session: SessionDep,
     """Make a supervisor a lead of the team: they then see its agents and calls."""
     team = service.get_team(session, name_or_id=team_id)
     service.add_lead(session, team=team, email=body.email)
-    session.commit()
     return next(TeamPublic(id=t.id or 0, name=t.name, leads=leads, agents=agents)
                 for t, leads, agents in service.list_teams(session) if t.id == team.id)
 
@@ -73,7 +71,6 @@ def set_agent_team(external_id: str, body: AgentTeamIn, session: SessionDep,
     team = service.get_team(session, name_or_id=body.team) if body.team else None
     agent = service.set_agent_team(session, agent_external_id=external_id, team=team,
                                    name=body.name)
-    session.commit()
     return AgentPublic.model_validate(agent, from_attributes=True)
 
 

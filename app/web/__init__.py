@@ -1,0 +1,26 @@
+"""Server-rendered pages (Jinja2 + htmx) for supervisors, agents and admins.
+
+One module per domain under app/web/pages, each with its router; pages parse the form, are
+authorised by a role dependency (app.web.deps), call the domain's service and render a template
+(app.web.render). Errors are answered by app/errors.py's one handler, as a page for a browser.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import errors
+from app.web import incentive_pages, shopper_pages
+from app.web.pages import alerts, audit, auth, calls, dashboards, reviews
+from app.web.render import STATIC, error_page
+
+ROUTERS = (auth.router, calls.router, reviews.router, dashboards.router, alerts.router,
+           audit.router, shopper_pages.router, incentive_pages.router)
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+    errors.set_html_renderer(app, error_page)

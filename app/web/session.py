@@ -15,7 +15,7 @@ from fastapi import Depends, Form, Request, Response
 
 from app.auth import Principal, SettingsDep, principal_for, user_from_token
 from app.config import Settings
-from app.db import SessionDep
+from app.db import ReadSessionDep
 from app.errors import CallqaError, Forbidden
 
 SESSION_COOKIE = "callqa_session"
@@ -63,7 +63,7 @@ def check_csrf(request: Request, csrf: Annotated[str | None, Form()] = None) -> 
                         "try again")
 
 
-def get_web_principal(request: Request, session: SessionDep,
+def get_web_principal(request: Request, session: ReadSessionDep,
                       settings: SettingsDep) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
     user = user_from_token(session, settings, token) if token else None

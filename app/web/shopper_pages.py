@@ -11,13 +11,13 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
 from app.auth import SettingsDep
-from app.db import SessionDep
+from app.db import SessionDep, rollback
 from app.errors import BadRequest, CallqaError, FormInvalid, Gone
 from app.reviews.effective import FIELDS
 from app.scope import visible_agents
 from app.shopper import service
 from app.shopper.models import ShopperAssignment
-from app.shopper.routes import address, link_path, submit_through_link
+from app.shopper.routes import address, link_path
 from app.users.models import Agent
 from app.web.routes import _need, _teams_for, render
 from app.web.session import Csrf, WebPrincipal
@@ -27,7 +27,8 @@ router = APIRouter(include_in_schema=False)
 
 def _form_context(session: SessionDep, assignment: ShopperAssignment) -> dict[str, Any]:
     template = service.parsed(service.get_template(session, assignment.template_id))
-    return {"template": template, "channel": assignment.channel, "notes": assignment.notes}
+    # Not `template`: that is render()'s own argument, the page's file name.
+    return {"shop_form": template, "channel": assignment.channel, "notes": assignment.notes}
 
 
 @router.get("/shop/{token}", response_class=HTMLResponse)
@@ -54,9 +55,11 @@ async def shop_send(request: Request, token: str, session: SessionDep,
         except ValueError:
             raise FormInvalid("1 answer needs attention",
                               {"contact_at": "give the date and time of the contact"}) from None
-        sub = submit_through_link(session, settings, token, address(request), answers,
-                                  contact_at, values.get("contact_number") or None)
-    except Gone as exc:
+        sub = service.submit_through_link(
+            session, settings=settings, token=token, address=address(request),
+            answers=answers, contact_at=contact_at,
+            contact_number=values.get("contact_number") or None)
+    except Gone as exc:  # the attempt is kept (submit_through_link): the page commits it
         return render(request, "shop_closed.html", None, code=410, message=exc.message)
     except FormInvalid as exc:
         assignment = service.resolve(session, settings, token)
@@ -111,9 +114,8 @@ async def create_assignment(request: Request, session: SessionDep, settings: Set
                 agent=value if kind == "agent" else None,
                 team_id=int(value) if kind == "team" and value.isdigit() else None,
                 channel=form.get("channel", ""), due=due, notes=form.get("notes")))
-        session.commit()
     except CallqaError as exc:
-        session.rollback()
+        rollback(session)  # the page that follows commits: nothing of the refusal with it
         return _shopper(request, session, principal, new_link=None, error=exc.message,
                         code=exc.status_code)
     del row

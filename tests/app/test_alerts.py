@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import pytest
 from sqlmodel import Session, select
 
 from app.alerts import service as alerts
@@ -170,3 +171,20 @@ def test_webhook_delivery_is_signed_and_retried(tmp_path):
     finally:
         server.shutdown()
         drop()  # type: ignore[operator]
+
+
+def test_rule_parameters_are_one_typed_union() -> None:
+    from app.alerts.models import RuleKind
+    from app.alerts.params import DeadAir, WeeklyBelow, parse_params
+    from app.errors import BadRequest
+
+    typed = parse_params(RuleKind.weekly_below, {"dimension": "empathy", "target": 70,
+                                                 "min_calls": 5})
+    assert isinstance(typed, WeeklyBelow) and typed.min_calls == 5
+    assert isinstance(parse_params(RuleKind.dead_air, {"seconds": 12.5}), DeadAir)
+    for bad, says in [({"seconds": True}, "seconds"), ({}, "needs the parameter 'seconds'"),
+                      ({"seconds": 3, "minutes": 1}, "takes no parameter 'minutes'")]:
+        with pytest.raises(BadRequest, match=says):
+            parse_params(RuleKind.dead_air, bad)
+    with pytest.raises(BadRequest, match="dimension"):
+        parse_params(RuleKind.score_below, {"dimension": "charm", "threshold": 50})

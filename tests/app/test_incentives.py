@@ -1,13 +1,26 @@
-"""Outcomes, incentive periods, locking with adjustments, and payroll's API key."""
+"""Outcomes, incentive periods, computing and locking with adjustments, and payroll's API key.
+Reading a month never computes it: the worker, POST .../compute and the lock do."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
 
+from app.db import engine_for, unit_of_work
+from app.incentives import service
+from app.incentives.models import IncentiveLine, IncentivePeriod, PeriodStatus
+from app.incentives.tasks import refresh_open_periods
 from app.users.service import create_api_key
+from app.web.session import CSRF_COOKIE, SESSION_COOKIE
 from scorecards import bonus
+from tests.app import world as world_module
+from tests.app.world import add_scored_call
+from tests.conftest import BACKENDS, make_settings, new_database
 
 RULES = (bonus.default_path().read_text()
          .replace("min_scored_calls: 20", "min_scored_calls: 1")
@@ -28,6 +41,22 @@ def _lines(client, headers, period="2026-11", **params):
     r = client.get("/api/v1/incentives", params={"period": period, **params}, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def _compute(client, world, period="2026-11"):
+    r = client.post(f"/api/v1/incentives/periods/{period}/compute",
+                    headers=world.sup_a.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _figures(items):
+    """The lines without when they were computed: what two computations must agree on."""
+    return [{k: v for k, v in i.items() if k != "computed_at"} for i in items]
+
+
+def _rows(session, model) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
 
 
 def test_outcomes_import_is_all_or_nothing_with_a_report(client, world, session):
@@ -65,6 +94,7 @@ def test_outcomes_import_is_all_or_nothing_with_a_report(client, world, session)
 
 
 def test_payroll_reads_every_agent_and_nothing_else(client, world, payroll):
+    _compute(client, world)
     body = _lines(client, payroll)
     assert body["status"] == "open" and [i["agent"] for i in body["items"]] == ["A1", "A2", "B1"]
     a1 = body["items"][0]
@@ -99,6 +129,7 @@ def test_payroll_reads_every_agent_and_nothing_else(client, world, payroll):
 
 
 def test_agents_see_their_own_line_and_supervisors_their_teams(client, world, payroll):
+    _compute(client, world)
     mine = client.get("/api/v1/me/incentives", params={"period": "2026-11"},
                       headers=world.a1.headers).json()
     assert mine["agent"] == "A1" and not mine["eligible"]
@@ -126,6 +157,9 @@ def test_lock_freezes_and_later_changes_become_adjustments(client, world, payrol
     assert locked.status_code == 200 and locked.json()["status"] == "locked"
     before = _lines(client, payroll)
     assert before["status"] == "locked" and not before["items"][0]["provisional"]
+    refused = client.post("/api/v1/incentives/periods/2026-11/compute",
+                          headers=world.sup_a.headers)
+    assert refused.status_code == 409 and "locked" in refused.json()["detail"]
 
     # After the lock a review clears A1's auto-fail and B1 closes a deal.
     crit = client.get(f"/api/v1/calls/{promise}", headers=world.sup_a.headers).json()
@@ -136,6 +170,7 @@ def test_lock_freezes_and_later_changes_become_adjustments(client, world, payrol
                  json={"deal_closed": True, "deal_value": "500"})
 
     assert _lines(client, payroll) == before  # the locked month does not move
+    _compute(client, world, "2026-12")
     december = _lines(client, payroll, period="2026-12")
     assert december["status"] == "open"
     adjustments = {i["agent"]: i for i in december["items"]}
@@ -150,10 +185,13 @@ def test_lock_freezes_and_later_changes_become_adjustments(client, world, payrol
     assert Decimal(adjustments["B1"]["amount"]) == (Decimal(10) * Decimal(str(tier))).quantize(
         Decimal("0.01"))
     # Computing again gives the same result.
-    assert _lines(client, payroll, period="2026-12")["items"] == december["items"]
+    _compute(client, world, "2026-12")
+    assert _figures(_lines(client, payroll, period="2026-12")["items"]) == \
+        _figures(december["items"])
     # Locking December books the adjustment; January then carries nothing more.
     assert client.post("/api/v1/incentives/periods/2026-12/lock",
                        headers=world.admin.headers).status_code == 200
+    _compute(client, world, "2027-01")
     assert _lines(client, payroll, period="2027-01")["items"] == []
     assert client.post("/api/v1/incentives/periods/2026-11/lock",
                        headers=world.admin.headers).status_code == 409
@@ -185,12 +223,7 @@ def test_performance_and_service_vs_sales(client, world, payroll, session):
 def test_computing_a_month_issues_the_same_queries_for_any_number_of_agents(
         session, settings, world, db_engine):
     """No query per agent: twice the agents, the same number of statements."""
-    from datetime import UTC, datetime
-
     from sqlalchemy import event
-
-    from app.incentives import service
-    from tests.app.world import add_scored_call
 
     statements: list[str] = []
 
@@ -216,3 +249,131 @@ def test_computing_a_month_issues_the_same_queries_for_any_number_of_agents(
     after = run()
     lines = service.read_lines(session, "2026-11", principal=None)[1]
     assert len(lines) == 6 and after == before
+
+
+def test_reading_an_open_month_writes_nothing_and_shows_the_last_computation(
+        client, world, payroll, session, settings):
+    counts = (_rows(session, IncentiveLine), _rows(session, IncentivePeriod))
+    # Never computed: the month answers open, with no lines and no computed_at, and nothing
+    # is stored by asking (the test's GETs run read-only: a write would be a 500).
+    never = _lines(client, payroll)
+    assert (never["status"], never["computed_at"], never["items"]) == ("open", None, [])
+    team = client.get("/api/v1/incentives/team", params={"period": "2026-11"},
+                      headers=world.sup_a.headers)
+    assert team.status_code == 200 and team.json()["items"] == []
+    mine = client.get("/api/v1/me/incentives", params={"period": "2026-11"},
+                      headers=world.a1.headers)
+    assert mine.status_code == 404 and "not been computed" in mine.json()["detail"]
+    assert (_rows(session, IncentiveLine), _rows(session, IncentivePeriod)) == counts
+
+    computed = _compute(client, world)
+    assert computed["status"] == "open" and computed["computed_at"] is not None
+    first = _lines(client, payroll)
+    by_agent = {i["agent"]: i for i in first["items"]}
+    assert first["computed_at"] is not None and by_agent["A2"]["calls"] == 1
+    assert by_agent["A2"]["computed_at"] == first["computed_at"]
+    stored = (_rows(session, IncentiveLine), _rows(session, IncentivePeriod))
+
+    # A new scored call: reading still shows the lines as computed, and stores nothing.
+    add_scored_call(session, settings, agent="A2", started_at=datetime(2026, 11, 20, tzinfo=UTC))
+    session.commit()
+    assert _lines(client, payroll) == first
+    assert (_rows(session, IncentiveLine), _rows(session, IncentivePeriod)) == stored
+    _compute(client, world)
+    after = {i["agent"]: i for i in _lines(client, payroll)["items"]}
+    assert after["A2"]["calls"] == 2 and after["A1"]["calls"] == 2
+
+
+def test_computing_a_month_needs_the_lock_scope(client, world, payroll):
+    for headers in (world.a1.headers, world.a2.headers, payroll):
+        r = client.post("/api/v1/incentives/periods/2026-11/compute", headers=headers)
+        assert r.status_code == 403, r.text
+    assert client.post("/api/v1/incentives/periods/2026-13/compute",
+                       headers=world.sup_a.headers).status_code == 400
+    assert client.post("/api/v1/incentives/periods/2026-11/compute",
+                       headers=world.admin.headers).status_code == 200
+
+
+def _web(client, person) -> None:
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, person.token)
+    client.cookies.set(CSRF_COOKIE, "page-token")
+
+
+def _lines_table(html: str) -> str:
+    start = html.index('id="lines"')
+    return html[start:html.index("</table>", start)]
+
+
+def test_the_incentives_page_recomputes_on_request_only(client, world, payroll):
+    _web(client, world.sup_a)
+    page = client.get("/incentives", params={"period": "2026-11"})
+    assert page.status_code == 200 and "Recompute now" in page.text
+    assert "Not computed yet" in _lines_table(page.text)
+    assert "Ann One" not in _lines_table(page.text)
+    assert client.post("/incentives/2026-11/compute", data={"csrf": "forged"},
+                       follow_redirects=False).status_code == 403
+    done = client.post("/incentives/2026-11/compute", data={"csrf": "page-token"},
+                       follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/incentives?period=2026-11"
+    page = client.get("/incentives", params={"period": "2026-11"})
+    assert "Lines computed" in page.text and "Ann One" in _lines_table(page.text)
+    assert "Bea One" not in page.text  # computing covers every agent; the page shows the team
+    locked = client.post("/incentives/2026-11/lock", data={"csrf": "page-token"},
+                         follow_redirects=False)
+    assert locked.status_code == 303 and "error" not in locked.headers["location"]
+    again = client.post("/incentives/2026-11/compute", data={"csrf": "page-token"},
+                        follow_redirects=False)
+    assert again.status_code == 303 and "locked" in again.headers["location"]
+    page = client.get(again.headers["location"])
+    assert "Recompute now" not in page.text and "is locked" in page.text
+    _web(client, world.a1)
+    assert client.post("/incentives/2026-12/compute", data={"csrf": "page-token"},
+                       follow_redirects=False).status_code == 403
+    mine = client.get("/me/incentives", params={"period": "2026-12"})
+    assert mine.status_code == 200 and "not been computed yet" in mine.text
+    client.cookies.clear()
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh(request, tmp_path) -> Iterator[tuple[str, world_module.World]]:
+    """A committed database of its own, with the world in it: the worker's units of work are
+    transactions of their own, outside any test's."""
+    url, drop = new_database(request.param, tmp_path)
+    settings = make_settings(tmp_path / "data", url)
+    with Session(engine_for(url)) as session:
+        built = world_module.build(session, settings)
+        session.commit()
+    yield url, built
+    drop()  # type: ignore[operator]
+
+
+def test_the_worker_recomputes_this_month_and_the_last_while_they_are_open(fresh, tmp_path):
+    url, _ = fresh
+    engine = engine_for(url)
+    settings = make_settings(tmp_path / "data", url)
+    december = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    assert refresh_open_periods(engine, settings, now=december) == ["2026-11", "2026-12"]
+    with unit_of_work(engine, writes=False) as session:
+        row, lines = service.read_lines(session, "2026-11", principal=None)
+        assert row.computed_at is not None and [p.agent.external_id for p in lines] == [
+            "A1", "A2", "B1"]
+        assert service.read_lines(session, "2026-12", principal=None)[0].computed_at
+    with Session(engine) as session:  # a call scored since: the next pass takes it in
+        add_scored_call(session, settings, agent="A2", started_at=datetime(2026, 11, 20,
+                                                                            tzinfo=UTC))
+        session.commit()
+    assert refresh_open_periods(engine, settings, now=december) == ["2026-11", "2026-12"]
+    with unit_of_work(engine) as session:
+        a2 = next(p for p in service.read_lines(session, "2026-11", principal=None)[1]
+                  if p.agent.external_id == "A2")
+        assert a2.regular is not None and a2.regular.figures["calls"] == 2
+        frozen = service.lock(session, "2026-11", by="test").computed_at
+    # Locked months are left as they are; in January, November is no longer looked at.
+    assert refresh_open_periods(engine, settings, now=december) == ["2026-12"]
+    assert refresh_open_periods(engine, settings,
+                                now=datetime(2027, 1, 2, tzinfo=UTC)) == ["2026-12", "2027-01"]
+    with unit_of_work(engine, writes=False) as session:
+        november = service.get_period(session, "2026-11")
+        assert november is not None and november.status is PeriodStatus.locked
+        assert november.computed_at == frozen

@@ -18,14 +18,18 @@ from sqlmodel import Session, select
 
 from app.calls.models import Call, CallStatus, CallType, Direction, Transcript, TranscriptSegment
 from app.calls.service import CallMeta, ingest_call
+from app.calls.stages import CallStages
 from app.config import Settings
 from app.db import engine_for
 from app.jobs import ledger
 from app.jobs.models import Job, JobState
-from app.jobs.queue import JobQueue
+from app.worker import CallqaQueue
+
 from app.timeutil import utcnow
 from tests.conftest import BACKENDS, DATA, ROOT, make_settings, new_database
 from transcription.types import Layout
+
+CALLS = CallStages()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -36,7 +40,7 @@ def live(request, tmp_path) -> Iterator[Settings]:
     queue = "redis://127.0.0.1:6379/0" if request.param == "postgresql" else None
     yield make_settings(tmp_path / "data", url, queue_url=queue, job_max_attempts=3)
     if queue:
-        JobQueue(make_settings(tmp_path / "data", url, queue_url=queue)).huey.flush()
+        CallqaQueue(make_settings(tmp_path / "data", url, queue_url=queue)).huey.flush()
     drop()  # type: ignore[operator]
 
 
@@ -73,7 +77,7 @@ def state(
 
 def test_transcribe_job_stores_a_transcript_once(live):
     call_id = add_call(live)
-    queue = JobQueue(live)
+    queue = CallqaQueue(live)
     queue.runner.transcribe(call_id)
     status, job, transcripts = state(live, call_id)
     assert status is CallStatus.transcribed and job.state is JobState.done and transcripts == 1
@@ -105,7 +109,7 @@ def test_a_file_that_always_fails_ends_failed_with_a_reason(live):
     with Session(engine_for(live.db_url)) as session:
         (live.audio_dir / session.get(Call, call_id).audio_path).unlink()
     requeued: list[tuple[str, int]] = []
-    queue = JobQueue(live)
+    queue = CallqaQueue(live)
     queue.runner._requeue = lambda stage, cid, delay=None: requeued.append((stage, cid))  # type: ignore[method-assign]
     for _ in range(live.job_max_attempts):
         queue.runner.transcribe(call_id)
@@ -123,10 +127,10 @@ def test_two_workers_cannot_claim_the_same_stage(live):
     call_id = add_call(live)
     db = engine_for(live.db_url)
     first = ledger.claim(
-        db, call_id=call_id, stage="transcribe", owner="a", lease_seconds=60, max_attempts=3
+        db, subject=CALLS, call_id=call_id, stage="transcribe", owner="a", lease_seconds=60, max_attempts=3
     )
     second = ledger.claim(
-        db, call_id=call_id, stage="transcribe", owner="b", lease_seconds=60, max_attempts=3
+        db, subject=CALLS, call_id=call_id, stage="transcribe", owner="b", lease_seconds=60, max_attempts=3
     )
     assert first is not None and second is None
     assert state(live, call_id)[0] is CallStatus.transcribing
@@ -136,7 +140,7 @@ def test_reconciler_resends_expired_leases_and_forgotten_jobs(live):
     expired_id, forgotten_id, fresh_id = add_call(live), add_call(live), add_call(live)
     db = engine_for(live.db_url)
     ledger.claim(
-        db, call_id=expired_id, stage="transcribe", owner="dead", lease_seconds=60, max_attempts=3
+        db, subject=CALLS, call_id=expired_id, stage="transcribe", owner="dead", lease_seconds=60, max_attempts=3
     )
     with Session(db) as session:
         for job in session.exec(select(Job)).all():
@@ -146,11 +150,11 @@ def test_reconciler_resends_expired_leases_and_forgotten_jobs(live):
                 job.updated_at = utcnow() - timedelta(minutes=10)
             session.add(job)
         session.commit()
-    due = ledger.due_for_enqueue(db, stale_after=60, max_attempts=3)
+    due = ledger.due_for_enqueue(db, subject=CALLS, stale_after=60, max_attempts=3)
     assert sorted(due) == sorted([(expired_id, "transcribe"), (forgotten_id, "transcribe")])
     assert fresh_id not in [c for c, _ in due]
     # While the queue still holds messages, only dead workers' leases are re-sent.
-    assert ledger.due_for_enqueue(db, stale_after=60, max_attempts=3, include_queued=False) == [
+    assert ledger.due_for_enqueue(db, subject=CALLS, stale_after=60, max_attempts=3, include_queued=False) == [
         (expired_id, "transcribe")
     ]
 
@@ -162,7 +166,7 @@ def test_reconciler_leaves_a_backlog_alone_but_resends_once_the_queue_is_empty(l
         job.updated_at = utcnow() - timedelta(hours=1)
         session.add(job)
         session.commit()
-    queue = JobQueue(live)
+    queue = CallqaQueue(live)
     queue.enqueue("transcribe", call_id + 1000)  # some other message waiting
     assert queue.reconcile() == 0
     queue.huey.flush()
@@ -203,7 +207,7 @@ def _wait(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
 
 def test_worker_killed_mid_transcription_loses_nothing_and_writes_once(live):
     call_id = add_call(live, DATA / "long_silence.flac")
-    JobQueue(live).enqueue("transcribe", call_id)
+    CallqaQueue(live).enqueue("transcribe", call_id)
     first = _worker(live)
     try:
         _wait(lambda: state(live, call_id)[0] is CallStatus.transcribing, 60)
@@ -232,7 +236,7 @@ def test_score_job_scores_with_the_current_version_and_rescoring_keeps_history(l
 
     call_id = add_call(live)
     live.whisper_model = "base"  # tiny.en's words vary with the CPU (see test_cli)
-    queue = JobQueue(live)
+    queue = CallqaQueue(live)
     queue.runner.transcribe(call_id)
     queue.runner.score(call_id)
     status, job, _ = state(live, call_id, "score")
@@ -302,7 +306,7 @@ def test_text_conversation_is_scored_and_a_rescore_embeds_nothing_again(live):
     from qa.turns import texts_to_embed
 
     call_id = _add_conversation(live)
-    queue = JobQueue(live)
+    queue = CallqaQueue(live)
     counting = CountingEmbedder(shared_embedder(live.embedder))
     queue.runner._embedder = counting
     queue.runner.score(call_id)
@@ -370,7 +374,7 @@ def test_transcription_hears_the_scorecard_vocabulary_agent_name_and_call_langua
         agent.name = "Michelle"
         session.add_all([call, agent])
         session.commit()
-    queue = JobQueue(live)
+    queue = CallqaQueue(live)
     recording = RecordingEngine(queue.runner.whisper())
     queue.runner._engine = recording
     queue.runner.transcribe(call_id)

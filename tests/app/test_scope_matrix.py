@@ -16,6 +16,8 @@ from tests.routes import all_routes
 
 # Request bodies for the routes that need one: (method, path) -> JSON (API) or form (web).
 BODIES: dict[tuple[str, str], dict] = {
+    ("POST", "/api/v1/incentives/periods/{period}/compute"): {},
+    ("POST", "/incentives/{period}/compute"): {},
     ("PATCH", "/api/v1/calls/{call_id}"): {"customer_ref": "C-9"},
     ("POST", "/api/v1/calls/{call_id}/reviews"): {"overrides": []},
     ("POST", "/api/v1/calls/{call_id}/disputes"): {"reason": "please listen again"},

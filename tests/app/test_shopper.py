@@ -184,3 +184,36 @@ def test_templates_are_versioned(client, world):
     assert second.status_code == 201 and second.json()["version"] == 2
     visit = _assign(client, world)
     assert client.get(_api_link(visit["link"])).json()["title"] == "Visit v2"
+
+
+def test_a_failed_submission_counts_against_the_rate_limit_and_stores_nothing_else(
+        client, world, session):
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from app.shopper.models import ShopperAssignment, ShopperAttempt, ShopperSubmission
+
+    visit = _assign(client, world)
+    link = visit["link"]
+
+    def attempts() -> int:
+        return session.exec(select(func.count()).select_from(ShopperAttempt).where(
+            ShopperAttempt.assignment_id == visit["id"])).one()
+
+    def submissions() -> list[ShopperSubmission]:
+        session.expire_all()
+        return list(session.exec(select(ShopperSubmission)))
+
+    assert client.post(_api_link(link), json={"answers": {}}).status_code == 422
+    assert attempts() == 1 and submissions() == []
+    # The page: the same, with the form shown again.
+    page = client.post(link, data={"q__greeted": "yes"})
+    assert page.status_code == 422 and attempts() == 2 and submissions() == []
+    # A submission that fails after it wrote (another one won the race for the link): what it
+    # wrote is rolled back, its attempt is kept.
+    session.add(ShopperSubmission(assignment_id=visit["id"], channel="phone", answers={}))
+    session.commit()
+    lost = client.post(_api_link(link), json={"answers": GOOD})
+    assert lost.status_code == 410 and "already been used" in lost.json()["detail"]
+    assert attempts() == 3 and len(submissions()) == 1
+    assert session.get(ShopperAssignment, visit["id"]).used_at is None

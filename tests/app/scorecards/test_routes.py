@@ -30,7 +30,8 @@ def test_editing_a_scorecard_makes_a_new_version_and_keeps_the_old(client, admin
                          json={"name": "default", "definition": definition.replace(
                              "max: 10\n", "max: 5\n")})
     assert first.status_code == second.status_code == 201
-    assert (first.json()["version"], second.json()["version"]) == (1, 2)
+    # Version 1 is the built-in default, stored by the migrations.
+    assert (first.json()["version"], second.json()["version"]) == (2, 3)
     old = client.get(f"/api/v1/scorecards/{first.json()['id']}", headers=admin).json()
     assert old["definition"] == definition
 

@@ -12,7 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.db import SessionDep
+from app.db import ReadSessionDep
 from app.errors import Forbidden, Unauthorized
 from app.teams.models import TeamLead
 from app.users.models import Role, User
@@ -77,7 +77,7 @@ def create_token(user: User, settings: Settings) -> str:
 
 
 def get_current_principal(
-    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    session: ReadSessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal:
     if not token:
         raise Unauthorized("not authenticated: send Authorization: Bearer <token or API key>")

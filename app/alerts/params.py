@@ -1,0 +1,89 @@
+"""Each alert rule kind's parameters as a typed model; one discriminated union validates them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, TypeAdapter
+from pydantic import ValidationError as PydanticError
+
+from app.alerts.models import RuleKind
+from app.errors import BadRequest
+
+# What a score can be compared on (reviews.effective.FIELDS, spelled out for the schema).
+Dimension = Literal["overall", "reliability", "responsiveness", "empathy", "competence",
+                    "personal_touch", "script_compliance"]
+Number = StrictInt | StrictFloat  # true/false are not numbers here
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScoreBelow(_Params):
+    kind: Literal[RuleKind.score_below] = RuleKind.score_below
+    dimension: Dimension
+    threshold: Number
+
+
+class AutoFail(_Params):
+    kind: Literal[RuleKind.auto_fail] = RuleKind.auto_fail
+
+
+class NegativeEnding(_Params):
+    kind: Literal[RuleKind.negative_ending] = RuleKind.negative_ending
+    threshold: Number
+
+
+class DeadAir(_Params):
+    kind: Literal[RuleKind.dead_air] = RuleKind.dead_air
+    seconds: Number
+
+
+class WeeklyBelow(_Params):
+    kind: Literal[RuleKind.weekly_below] = RuleKind.weekly_below
+    dimension: Dimension
+    target: Number
+    min_calls: StrictInt
+
+
+class ReviewSla(_Params):
+    kind: Literal[RuleKind.review_sla] = RuleKind.review_sla
+    hours: Number
+
+
+class RepeatCall(_Params):
+    kind: Literal[RuleKind.repeat_call] = RuleKind.repeat_call
+    days: Number
+
+
+RuleParams = Annotated[ScoreBelow | AutoFail | NegativeEnding | DeadAir | WeeklyBelow
+                       | ReviewSla | RepeatCall, Field(discriminator="kind")]
+_ADAPTER: TypeAdapter[RuleParams] = TypeAdapter(RuleParams)
+
+
+def parse_params(kind: RuleKind, params: dict[str, Any]) -> RuleParams:
+    """The parameters of a rule of `kind`, typed; a 400 that names what is wrong."""
+    if "kind" in params:
+        raise BadRequest("`kind` is the rule's, not a parameter")
+    try:
+        return _ADAPTER.validate_python({"kind": kind, **params})
+    except PydanticError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"][1:]) or "params"
+            if error["type"] == "missing":
+                problems.append(f"{kind.value} needs the parameter {name!r}")
+            elif error["type"] == "extra_forbidden":
+                problems.append(f"{kind.value} takes no parameter {name!r}")
+            else:
+                problems.append(f"{name}: {error['msg']}")
+        raise BadRequest("; ".join(problems)) from None
+
+
+def validate_params(kind: RuleKind, params: dict[str, Any]) -> dict[str, Any]:
+    """Parsed and stored as JSON (the rule's `params` column), numbers as floats."""
+    typed = parse_params(kind, params)
+    out = typed.model_dump(exclude={"kind"})
+    return {k: float(v) if isinstance(v, int) and k != "min_calls" else v
+            for k, v in out.items()}

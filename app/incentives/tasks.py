@@ -1,0 +1,40 @@
+"""The worker's part in incentives: keep the open months' lines fresh, so that reading them (a
+GET, payroll's key) never has to compute."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from app.config import Settings
+from app.db import unit_of_work
+from app.errors import Conflict
+from app.incentives import service
+from app.incentives.models import PeriodStatus
+from app.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def refresh_open_periods(engine: Engine, settings: Settings, *,
+                         now: datetime | None = None) -> list[str]:
+    """Recompute last month and this month while they are open, each in its own unit of work
+    (last month first: this month carries the adjustments of locked months before it). Returns
+    the months computed. Safe to run anywhere, any number of times: computing is deterministic
+    and one period is computed by one transaction at a time. (`settings` keeps the call the same
+    as the loop's other pass, `run_sweep`; nothing in it is needed yet.)"""
+    current = service.period_of(now or utcnow())
+    done = []
+    for period in (service.previous(current), current):
+        try:
+            with unit_of_work(engine) as session:
+                row = service.refresh(session, period)
+        except Conflict:  # locked between the look and the computation: its lines are frozen
+            continue
+        if row.status is PeriodStatus.open:
+            done.append(period)
+    if done:
+        log.debug("incentives: recomputed %s", ", ".join(done))
+    return done

@@ -1,0 +1,88 @@
+"""Who may open a page: one dependency per role, resolved before the page runs.
+
+A page that names what it needs (`PageReviewer`, `PageAuditReader`, ...) refuses everyone else
+with 403 before it reads a form or the database; a visitor who is not logged in goes to the
+login page (LoginRequired, see app.web.render.error_page). What a role may see once in is
+app.scope's business: another team's call or team answers 404, as on the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from app.auth import Principal, SettingsDep
+from app.calls.access import call_filters
+from app.db import ReadSessionDep
+from app.errors import BadRequest, Forbidden
+from app.web.session import LoginRequired, WebPrincipal, get_web_principal
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    """403 unless the principal's role carries `scope` (the check behind every page role)."""
+    if not principal.can(scope):
+        raise Forbidden("your role cannot open this page")
+
+
+def page_scope(scope: str) -> Callable[[Principal], Principal]:
+    """A dependency: the logged-in person, if their role carries `scope`."""
+
+    def dependency(principal: WebPrincipal) -> Principal:
+        require_scope(principal, scope)
+        return principal
+
+    dependency.__name__ = f"page_scope_{scope.replace(':', '_')}"
+    return dependency
+
+
+PageReader = Annotated[Principal, Depends(page_scope("calls:read"))]
+PageReviewer = Annotated[Principal, Depends(page_scope("reviews:write"))]
+PageDisputer = Annotated[Principal, Depends(page_scope("disputes:write"))]
+PageAlertReader = Annotated[Principal, Depends(page_scope("alerts:read"))]
+PageAuditReader = Annotated[Principal, Depends(page_scope("audit:read"))]
+PageIncentiveTeam = Annotated[Principal, Depends(page_scope("incentives:team"))]
+PageIncentiveLocker = Annotated[Principal, Depends(page_scope("incentives:lock"))]
+
+
+def maybe_web_principal(request: Request, session: ReadSessionDep,
+                        settings: SettingsDep) -> Principal | None:
+    """The logged-in person, or None: for the pages anyone may open (the landing page)."""
+    try:
+        return get_web_principal(request, session, settings)
+    except LoginRequired:
+        return None
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(maybe_web_principal)]
+
+
+@dataclass(frozen=True)
+class DateRange:
+    started_from: datetime | None
+    started_to: datetime | None
+
+
+def date_range(started_from: Annotated[str | None, Query(alias="from")] = None,
+               started_to: Annotated[str | None, Query(alias="to")] = None) -> DateRange:
+    """`from` and `to` of a page's filter form; empty means open-ended (parsed and checked as
+    the call list does)."""
+    filters = call_filters(started_from=started_from, started_to=started_to)
+    return DateRange(filters.started_from, filters.started_to)
+
+
+PageDates = Annotated[DateRange, Depends(date_range)]
+
+
+def team_param(team: str | None = None) -> int | None:
+    """`?team=` of a filter form: empty is every team one may see."""
+    if not team:
+        return None
+    if not team.isdigit():
+        raise BadRequest("`team` must be a team id")
+    return int(team)
+
+
+TeamParam = Annotated[int | None, Depends(team_param)]

@@ -1,0 +1,55 @@
+"""Templates for the pages: the Jinja environment, `render`, the redirect after a form, and
+the error page that app/errors.py's handler shows to a browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app.auth import Principal
+from app.reviews.effective import FIELDS
+from app.users.models import Role
+from app.web import charts
+from app.web.session import LoginRequired, csrf_token, set_cookies
+from qa.types import DIMENSIONS
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(charts=charts, DIMENSIONS=DIMENSIONS, FIELDS=FIELDS)
+templates.env.filters["label"] = lambda s: str(s).replace("_", " ")
+templates.env.filters["num"] = lambda v, d=0: "–" if v is None else f"{v:.{d}f}"
+templates.env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.0f} %"
+templates.env.filters["when"] = lambda v: "" if v is None else v.strftime("%Y-%m-%d %H:%M")
+templates.env.filters["mmss"] = lambda s: "" if s is None else f"{int(s) // 60}:{s % 60:04.1f}"
+
+
+def render(request: Request, template: str, principal: Principal | None, /, code: int = 200,
+           **context: Any) -> HTMLResponse:
+    """The template as a page for `principal` (None: nobody is logged in), with the CSRF token
+    its forms carry back. Positional-only: a template may have a variable named `template`."""
+    context.update(request=request, me=principal, csrf=csrf_token(request), Role=Role)
+    response = templates.TemplateResponse(request, template, context, status_code=code)
+    set_cookies(request, response, request.app.state.settings)
+    return response
+
+
+def back(url: str) -> RedirectResponse:
+    """After a form: see the result with a GET (303), so a reload does not post again."""
+    return RedirectResponse(url, status_code=303)
+
+
+def error_page(request: Request, exc: Exception, *, status: int, message: str) -> Response:
+    """What a browser gets for an error (registered with app.errors by app.web.install)."""
+    if isinstance(exc, LoginRequired):
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return back(f"/login?next={quote(target)}")
+    return render(request, "error.html", None, code=status, message=message, status=status)

@@ -1,0 +1,51 @@
+"""Every task and periodic job, registered in one place: the only module that knows them all.
+
+The API enqueues through the queue built here; `callqa worker` consumes it. Tasks take ids only;
+the job ledger is the truth about what still has to run.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.alerts import service as alerts
+from app.calls.models import Call
+from app.calls.stages import CallStages
+from app.calls.tasks import StageRunner
+from app.config import Settings
+from app.db import engine_for
+from app.incentives import tasks as incentives
+from app.jobs import ledger
+from app.jobs.queue import JobQueue, Periodic
+from app.scorecards.models import CallScore
+
+
+def _check_alerts(session: Session, call: Call, score: CallScore) -> None:
+    alerts.check_call(session, call=call, score=score)
+
+
+class CallqaQueue(JobQueue):
+    """The service's queue: the call stages and the periodic sweeps registered."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, subject=CallStages())
+        engine = engine_for(settings.db_url)
+        self.runner = StageRunner(
+            settings,
+            requeue=self.enqueue,
+            on_scored=[_check_alerts],
+            after_scored=[lambda: alerts.deliver_pending(engine, settings)],
+        )
+        runner = self.runner
+
+        # `stage` has a default: messages queued before stages were passed carry the id only.
+        def transcribe(call_id: int, stage: str = ledger.TRANSCRIBE) -> None:
+            runner.transcribe(call_id)
+
+        self.register(ledger.TRANSCRIBE, "calls.transcribe", transcribe)
+        self.register(ledger.SCORE, "calls.score", runner.score)
+        self.periodic.append(Periodic("alert sweep", settings.alert_sweep_seconds,
+                                      lambda: alerts.run_sweep(engine, settings)))
+        self.periodic.append(Periodic(
+            "incentive refresh", settings.alert_sweep_seconds,
+            lambda: incentives.refresh_open_periods(engine, settings)))

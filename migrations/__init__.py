@@ -1,0 +1,1 @@
+"""Alembic migration scripts, shipped in the wheel beside `app` (see app/migrate.py)."""
