@@ -83,10 +83,6 @@ def _unit(settings: Settings, *, writes: bool = True) -> Iterator[Session]:
         _fail(exc.message)
 
 
-def _session(settings: Settings) -> Session:
-    return Session(engine_for(settings.db_url))
-
-
 def _migrate(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.db_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Room for the multipart envelope and form fields around the file itself.
@@ -73,3 +74,8 @@ class BodySizeLimit:
             pass
         if exceeded and not started:
             await self._reject(send)
+
+
+def client_address(request: Request) -> str:
+    """Who sent the request, as far as this process can tell (the rate limits' key)."""
+    return request.client.host if request.client else "unknown"

@@ -18,6 +18,7 @@ from typing import Protocol
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
+from app.db import open_session
 from app.jobs.models import Job, JobState
 from app.timeutil import utcnow
 
@@ -54,7 +55,7 @@ def claim(
 ) -> Claim | None:
     """Take the stage for `owner`, or None when it is done, failed, or leased by a live worker."""
     now = utcnow()
-    with Session(engine) as session:
+    with open_session(engine, writes=True) as session:
         result = session.exec(  # type: ignore[call-overload]
             update(Job)
             .where(
@@ -114,7 +115,7 @@ def _fail(session: Session, subject: Subject, job: Job, reason: str, now: dateti
 
 def renew(engine: Engine, claim_: Claim, *, lease_seconds: int) -> bool:
     """Extend the lease while work goes on; False when it was lost to another worker."""
-    with Session(engine) as session:
+    with open_session(engine, writes=True) as session:
         result = session.exec(  # type: ignore[call-overload]
             update(Job)
             .where(
@@ -147,7 +148,7 @@ def record_failure(engine: Engine, claim_: Claim, *, subject: Subject, error: st
                    max_attempts: int) -> bool:
     """Note an attempt's error. Returns True when the stage should be tried again."""
     now = utcnow()
-    with Session(engine) as session:
+    with open_session(engine, writes=True) as session:
         job = session.get(Job, claim_.job_id)
         if job is None or job.lease_owner != claim_.owner:
             return False
@@ -194,7 +195,7 @@ def due_for_enqueue(
         col(Job.state) == JobState.queued,
         col(Job.updated_at) < now - timedelta(seconds=stale_after),
     )
-    with Session(engine) as session:
+    with open_session(engine, writes=True) as session:
         rows = list(
             session.exec(select(Job).where(or_(expired, forgotten) if include_queued else expired))
         )

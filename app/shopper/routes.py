@@ -9,6 +9,7 @@ from sqlmodel import col
 
 from app.auth import ReviewWriter, SettingsDep
 from app.db import SessionDep
+from app.limits import client_address
 from app.reviews.effective import FIELDS
 from app.shopper import service
 from app.shopper.models import ShopperAssignment, ShopperTemplate
@@ -100,10 +101,6 @@ def assignment_public(a: ShopperAssignment, link: str | None = None) -> Assignme
                             status=service.status_of(a), template_id=a.template_id, link=link)
 
 
-def link_path(token: str) -> str:
-    return f"/shop/{token}"
-
-
 @router.get("/shopper/templates", response_model=list[TemplatePublic])
 def list_templates(session: SessionDep, principal: ReviewWriter) -> list[TemplatePublic]:
     """Every version of every form; the built-in one is version 1 of `default`."""
@@ -128,7 +125,7 @@ def create_assignment(body: AssignmentIn, session: SessionDep, settings: Setting
         spec=service.NewAssignment(agent=body.agent, team_id=body.team, channel=body.channel,
                                    due=body.due, notes=body.notes,
                                    template_id=body.template_id))
-    return assignment_public(row, link_path(token))
+    return assignment_public(row, service.link_path(token))
 
 
 @router.get("/shopper/assignments", response_model=list[AssignmentPublic])
@@ -145,7 +142,7 @@ def renew_link(assignment_id: int, session: SessionDep, settings: SettingsDep,
     """A new link for a visit not made yet; the old link stops working."""
     row = service.get_assignment(session, principal=principal, assignment_id=assignment_id)
     token = service.renew_link(session, settings=settings, assignment=row)
-    return assignment_public(row, link_path(token))
+    return assignment_public(row, service.link_path(token))
 
 
 @router.get("/shopper/report", response_model=list[ReportRowPublic])
@@ -182,10 +179,6 @@ def shopper_comparison(session: SessionDep, principal: ReviewWriter) -> Comparis
 
 # ---- the shopper's side: public, reached only through a link ---------------------------------
 
-def address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def form_public(session: SessionDep, assignment: ShopperAssignment) -> FormPublic:
     template = service.parsed(service.get_template(session, assignment.template_id))
     return FormPublic(
@@ -207,7 +200,7 @@ def shop_submit(token: str, body: SubmissionIn, request: Request, session: Sessi
     """Send the form once: 422 names each question that needs attention; 429 when a link or
     an address tries too often."""
     sub = service.submit_through_link(session, settings=settings, token=token,
-                                      address=address(request), answers=body.answers,
+                                      address=client_address(request), answers=body.answers,
                                       contact_at=body.contact_at,
                                       contact_number=body.contact_number)
     return SubmissionPublic(id=sub.id or 0, overall=sub.overall,

@@ -455,3 +455,7 @@ def visits_of(session: Session, *, agent_id: int) -> list[ShopperSubmission]:
         ShopperSubmission.agent_id == agent_id).order_by(
         col(ShopperSubmission.submitted_at).desc())))
 
+
+def link_path(token: str) -> str:
+    """Where a visit's one-time link points (the public form page)."""
+    return f"/shop/{token}"

@@ -11,12 +11,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import errors
-from app.web import incentive_pages, shopper_pages
-from app.web.pages import alerts, audit, auth, calls, dashboards, reviews
+from app.web.pages import alerts, audit, auth, calls, dashboards, incentives, reviews, shopper
 from app.web.render import STATIC, error_page
 
 ROUTERS = (auth.router, calls.router, reviews.router, dashboards.router, alerts.router,
-           audit.router, shopper_pages.router, incentive_pages.router)
+           audit.router, shopper.router, incentives.router)
 
 
 def install(app: FastAPI) -> None:

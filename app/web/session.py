@@ -24,7 +24,7 @@ CSRF_HEADER = "x-csrf-token"
 
 
 class LoginRequired(CallqaError):
-    """Turned into a redirect to the login page (see app.web.routes)."""
+    """Turned into a redirect to the login page (see app.web.render.error_page)."""
 
     status_code = 401
 

@@ -150,6 +150,17 @@ def test_lists_hold_only_what_is_in_scope(client, world):
     assert queue <= {b1_call}
     dash = client.get("/api/v1/dashboard", headers=world.sup_a.headers).json()
     assert {a["agent"] for a in dash["agents"]} == {"A1", "A2"} and dash["calls"] == 3
-    # Someone else's team on the dashboard is not there.
-    assert client.get("/api/v1/dashboard", params={"team": 2},
-                      headers=world.sup_a.headers).json()["calls"] == 0
+    # Someone else's team is not found, on the API as on the pages (one scope helper).
+    ids = {t["name"]: t["id"] for t in client.get("/api/v1/teams",
+                                                  headers=world.admin.headers).json()}
+    for path in ("/api/v1/dashboard", "/api/v1/calls", "/dashboard", "/calls"):
+        client.cookies.clear()
+        if not path.startswith("/api/"):
+            client.cookies.set(SESSION_COOKIE, world.sup_a.token)
+        response = client.get(path, params={"team": ids["Team B"]}, headers=world.sup_a.headers,
+                              follow_redirects=False)
+        client.cookies.clear()
+        assert response.status_code == 404, (path, response.status_code)
+    mine = client.get("/api/v1/calls", params={"team": ids["Team A"]},
+                      headers=world.sup_a.headers)
+    assert mine.status_code == 200 and mine.json()["total"] == 3

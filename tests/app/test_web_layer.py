@@ -23,10 +23,6 @@ from tests.routes import all_routes
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "app" / "web"
 CSRF = "layer-token"
-# Still `async def`, in a module another change is converting; nothing may join them.
-ASYNC_PENDING = {("shopper_pages.py", "shop_send"), ("shopper_pages.py", "create_assignment")}
-# Modules of app/web that are not (yet) this layer's shape: left to that other change.
-NOT_YET = {"incentive_pages.py", "shopper_pages.py"}
 
 
 def _as(client, person) -> None:
@@ -232,14 +228,12 @@ def test_no_page_handler_is_async():
     found = {(p.name, node.name) for p in _modules()
              for node in ast.walk(ast.parse(p.read_text()))
              if isinstance(node, ast.AsyncFunctionDef)}
-    assert found <= ASYNC_PENDING, found - ASYNC_PENDING
+    assert found == set()
 
 
 def test_every_page_endpoint_is_a_plain_function(app):
-    pending = {name for _, name in ASYNC_PENDING}
     for route in _page_routes(app):
-        if route.endpoint.__name__ not in pending:
-            assert not inspect.iscoroutinefunction(route.endpoint), route.path
+        assert not inspect.iscoroutinefunction(route.endpoint), route.path
 
 
 def _imports(path: Path) -> tuple[list[str], list[str]]:
@@ -255,8 +249,6 @@ def _imports(path: Path) -> tuple[list[str], list[str]]:
 
 def test_pages_import_services_at_the_top_never_api_route_modules():
     for path in _modules():
-        if path.name in NOT_YET:
-            continue
         top, nested = _imports(path)
         assert nested == [], (path, nested)
         routes = [m for m in top if re.fullmatch(r"app\.\w+\.routes", m)]

@@ -5,88 +5,90 @@ the worker does, every few minutes, and so does "Recompute now"."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
 from app.audit.service import audited
 from app.db import SessionDep, rollback, writes_audit
 from app.errors import CallqaError
 from app.incentives import service
-from app.incentives.routes import _csv, _public
+from app.incentives.schemas import csv_export, to_public
+from app.scope import visible_team, visible_teams
 from app.timeutil import utcnow
-from app.web.routes import _back, _need, _teams_for, render
+from app.web.deps import PageIncentiveLocker, PageIncentiveTeam, TeamParam
+from app.web.render import back, render
 from app.web.session import Csrf, WebPrincipal
 from scorecards import bonus
 
 router = APIRouter(include_in_schema=False)
 
 
-def _period(request: Request) -> str:
-    period = request.query_params.get("period") or service.period_of(utcnow())
+def month(period: str | None = None) -> str:
+    """`?period=YYYY-MM`, checked; the current month when absent."""
+    period = period or service.period_of(utcnow())
     service.bounds(period)
     return period
 
 
+Month = Annotated[str, Depends(month)]
+
+
 @router.get("/incentives", response_class=HTMLResponse)
-def incentives_page(request: Request, session: SessionDep,
-                    principal: WebPrincipal) -> HTMLResponse:
-    _need(principal, "incentives:team")
-    period = _period(request)
-    team = request.query_params.get("team")
-    team_id = int(team) if team and team.isdigit() else None
+def incentives_page(request: Request, session: SessionDep, principal: PageIncentiveTeam,
+                    period: Month, team: TeamParam, group: str = "agent",
+                    error: str | None = None) -> HTMLResponse:
+    if team is not None:
+        visible_team(session, principal, team)  # another team's: 404, as everywhere
     row, lines = service.read_lines(session, period, principal=principal)
-    group = "team" if request.query_params.get("group") == "team" else "agent"
+    group = "team" if group == "team" else "agent"
     perf = service.performance(session, principal=principal, period=period, group=group)
     bands = service.service_vs_sales(session, principal=principal, period=period,
-                                     team_id=team_id)
+                                     team_id=team)
     return render(request, "incentives.html", principal, period=period, row=row, lines=lines,
-                  perf=perf, group=group, bands=bands, teams=_teams_for(session, principal),
-                  team_id=team_id, error=request.query_params.get("error"))
+                  perf=perf, group=group, bands=bands,
+                  teams=list(session.exec(visible_teams(principal))), team_id=team, error=error)
 
 
 @router.get("/incentives.csv")
 @writes_audit
-def incentives_csv(request: Request, session: SessionDep, principal: WebPrincipal) -> Response:
-    _need(principal, "incentives:team")
-    period = _period(request)
+def incentives_csv(session: SessionDep, principal: PageIncentiveTeam, period: Month) -> Response:
     with audited(session, principal=principal, action="export", target_type="incentives",
                  target_id=period):
         row, lines = service.read_lines(session, period, principal=principal)
-    return _csv([_public(row, p) for p in lines], period)
+    return csv_export([to_public(row, p) for p in lines], period)
 
 
-def _back_to_month(session: SessionDep, period: str, action: Callable[[], object]) -> Response:
+def _back_to_month(session: Session, period: str, action: Callable[[], object]) -> Response:
     # A refusal (a locked month, open disputes) goes back to the page with its reason; what the
     # action did so far is undone first, as the redirect that follows commits.
     try:
         action()
     except CallqaError as exc:
         rollback(session)
-        return _back(f"/incentives?period={quote(period)}&error={quote(exc.message)}")
-    return _back(f"/incentives?period={quote(period)}")
+        return back(f"/incentives?period={quote(period)}&error={quote(exc.message)}")
+    return back(f"/incentives?period={quote(period)}")
 
 
 @router.post("/incentives/{period}/compute")
-def compute(request: Request, period: str, session: SessionDep, principal: WebPrincipal,
+def compute(period: str, session: SessionDep, principal: PageIncentiveLocker,
             _csrf: Csrf) -> Response:
-    _need(principal, "incentives:lock")
     return _back_to_month(session, period, lambda: service.compute(session, period))
 
 
 @router.post("/incentives/{period}/lock")
-def lock(request: Request, period: str, session: SessionDep, principal: WebPrincipal,
+def lock(period: str, session: SessionDep, principal: PageIncentiveLocker,
          _csrf: Csrf) -> Response:
-    _need(principal, "incentives:lock")
     return _back_to_month(session, period,
                           lambda: service.lock(session, period, by=principal.name))
 
 
 @router.get("/me/incentives", response_class=HTMLResponse)
-def my_incentives(request: Request, session: SessionDep,
-                  principal: WebPrincipal) -> HTMLResponse:
-    period = _period(request)
+def my_incentives(request: Request, session: SessionDep, principal: WebPrincipal,
+                  period: Month) -> HTMLResponse:
     lines: list[service.PayLine] = []
     row = None
     if principal.agent_id is not None:
