@@ -45,3 +45,9 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[object]], *, fil
 
 def wants_csv(request: Request, format: str | None = None) -> bool:
     return format == "csv" or "text/csv" in request.headers.get("accept", "")
+
+
+def csv_requested(request: Request) -> bool:
+    """`wants_csv` for a route's `?format=`: lists whose CSV export is audited write only then
+    (`writes_audit(when=csv_requested)`), their JSON pages stay read-only."""
+    return wants_csv(request, request.query_params.get("format"))

@@ -8,14 +8,18 @@ because a claim must be visible to other workers before the work starts.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
 
 # Execution option that marks a connection whose transactions will write (see _sqlite_begin).
 _WRITES = "callqa_writes"
@@ -63,6 +67,12 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+def _refuse_statements(state: ORMExecuteState) -> None:
+    # session.exec(update(...)) / delete(...) / insert(...) never pass through a flush.
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyViolation(f"a read-only request tried to run {state.statement}")
+
+
 def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
     if session.new or session.dirty or session.deleted:
         changed = sorted({type(o).__name__ for o in (*session.new, *session.dirty,
@@ -80,10 +90,12 @@ def open_session(engine: Engine, *, writes: bool) -> Session:
 def read_only(session: Session) -> Iterator[Session]:
     """Refuse, at flush, any change made through `session` meanwhile."""
     event.listen(session, "before_flush", _refuse_writes)
+    event.listen(session, "do_orm_execute", _refuse_statements)
     try:
         yield session
     finally:
         event.remove(session, "before_flush", _refuse_writes)
+        event.remove(session, "do_orm_execute", _refuse_statements)
 
 
 def after_commit(session: Session, action: Callable[[], object]) -> None:
@@ -133,7 +145,12 @@ def _run(session: Session, key: str) -> None:
     session.info.pop(_AFTER_COMMIT, None)
     session.info.pop(_ON_ROLLBACK, None)
     for action in actions:
-        action()
+        try:
+            action()
+        except Exception:
+            # What is committed stays committed; a job that could not be sent is sent later by
+            # the reconciler (its ledger row is queued), so the request still succeeded.
+            log.exception("%s action failed", key.removeprefix("callqa_").replace("_", "-"))
 
 
 @contextmanager
@@ -154,18 +171,26 @@ def unit_of_work(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def writes_audit(endpoint: F) -> F:
+def writes_audit(endpoint: F | None = None, *,
+                 when: Callable[[Request], bool] | None = None) -> Any:
     """Mark a GET route that records an audit row (a play, an export, a transcript view), so its
-    unit of work opens as a write; every other GET is read-only."""
-    endpoint.__dict__[_WRITES] = True
-    return endpoint
+    unit of work opens as a write; every other GET is read-only. `when`: only the requests it
+    accepts write (a list that audits its CSV export, not its JSON pages)."""
+
+    def mark(fn: F) -> F:
+        fn.__dict__[_WRITES] = when or True
+        return fn
+
+    return mark(endpoint) if endpoint is not None else mark
 
 
 def request_writes(request: Request) -> bool:
     """Whether the request's unit of work writes: any method but GET/HEAD/OPTIONS, and the GET
-    routes marked with `writes_audit`."""
-    endpoint = request.scope.get("endpoint")
-    return request.method not in _SAFE_METHODS or bool(getattr(endpoint, _WRITES, False))
+    routes marked with `writes_audit` (for the requests its `when` accepts)."""
+    if request.method not in _SAFE_METHODS:
+        return True
+    mark = getattr(request.scope.get("endpoint"), _WRITES, False)
+    return bool(mark(request)) if callable(mark) else bool(mark)
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -173,9 +198,14 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
-    with unit_of_work(request.app.state.engine, writes=False) as session:
-        yield session
+Reader = Callable[[], AbstractContextManager[Session]]
+
+
+def get_reader(request: Request) -> Reader:
+    """Short read-only units of work beside the request's own: each takes a connection only
+    for its `with` block, so a request never holds two connections at once."""
+    engine = request.app.state.engine
+    return lambda: unit_of_work(engine, writes=False)
 
 
 # scope="function": the unit of work ends when the route returns (after the response is
@@ -183,4 +213,4 @@ def get_read_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 # Reads that must not hold the request's write transaction: who is asking (resolved before the
 # route runs) and a look-up made before slow work such as decoding an upload.
-ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+ReaderDep = Annotated[Reader, Depends(get_reader)]

@@ -38,11 +38,7 @@ class CallqaQueue(JobQueue):
         )
         runner = self.runner
 
-        # `stage` has a default: messages queued before stages were passed carry the id only.
-        def transcribe(call_id: int, stage: str = ledger.TRANSCRIBE) -> None:
-            runner.transcribe(call_id)
-
-        self.register(ledger.TRANSCRIBE, "calls.transcribe", transcribe)
+        self.register(ledger.TRANSCRIBE, "calls.transcribe", runner.transcribe, with_stage=False)
         self.register(ledger.SCORE, "calls.score", runner.score)
         self.periodic.append(Periodic("alert sweep", settings.alert_sweep_seconds,
                                       lambda: alerts.run_sweep(engine, settings)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import psycopg
@@ -16,7 +17,7 @@ from sqlmodel import Session
 
 from app.auth import create_token
 from app.config import Settings
-from app.db import engine_for, finish, get_read_session, get_session, read_only, request_writes
+from app.db import engine_for, finish, get_reader, get_session, read_only, request_writes
 from app.main import create_app
 from app.migrate import upgrade
 from app.users.models import Role, User
@@ -116,6 +117,7 @@ def request_unit_of_work(session: Session):  # type: ignore[no-untyped-def]
         if not request_writes(request):
             with read_only(session):
                 yield session
+                session.flush()  # a GET's stray add() is refused here, as at its commit
             return
         try:
             yield session
@@ -131,7 +133,7 @@ def request_unit_of_work(session: Session):  # type: ignore[no-untyped-def]
 def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
     application = create_app(settings)
     application.dependency_overrides[get_session] = request_unit_of_work(session)
-    application.dependency_overrides[get_read_session] = lambda: session
+    application.dependency_overrides[get_reader] = lambda: lambda: nullcontext(session)
     return application
 
 

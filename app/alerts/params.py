@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, TypeAdapter
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    TypeAdapter,
+)
 from pydantic import ValidationError as PydanticError
 
 from app.alerts.models import RuleKind
@@ -14,6 +22,16 @@ from app.errors import BadRequest
 Dimension = Literal["overall", "reliability", "responsiveness", "empathy", "competence",
                     "personal_touch", "script_compliance"]
 Number = StrictInt | StrictFloat  # true/false are not numbers here
+
+
+def _whole(value: object) -> object:
+    # 5 and 5.0 are a count (JSON does not tell them apart); 5.5 and true are not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[StrictInt, BeforeValidator(_whole)]
 
 
 class _Params(BaseModel):
@@ -44,7 +62,7 @@ class WeeklyBelow(_Params):
     kind: Literal[RuleKind.weekly_below] = RuleKind.weekly_below
     dimension: Dimension
     target: Number
-    min_calls: StrictInt
+    min_calls: Count
 
 
 class ReviewSla(_Params):

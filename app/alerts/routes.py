@@ -13,7 +13,7 @@ from app.alerts.models import Alert, AlertRule, RuleKind
 from app.alerts.params import validate_params
 from app.audit.service import audited
 from app.auth import AlertManager, AlertReader, SettingsDep
-from app.csvexport import csv_response, wants_csv
+from app.csvexport import csv_requested, csv_response, wants_csv
 from app.db import SessionDep, after_commit, writes_audit
 from app.errors import NotFound
 
@@ -64,7 +64,9 @@ class RulePublic(BaseModel):
 
 class SweepPublic(BaseModel):
     raised: int
-    # Sent to the webhook once the sweep's alerts are committed, after this answer is ready.
+    delivered: int | None = Field(
+        None, description="0 without a webhook; null with one: alerts are sent to it once the "
+        "sweep's unit of work has committed, after this answer (see each alert's delivered_at)")
     delivery: str
 
 
@@ -77,7 +79,7 @@ def _public(alert: Alert, agent: str | None) -> AlertPublic:
 
 
 @router.get("/alerts", response_model=AlertPage)
-@writes_audit
+@writes_audit(when=csv_requested)
 def list_alerts(
     request: Request, session: SessionDep, settings: SettingsDep, principal: AlertReader,
     open_only: Annotated[bool, Query(alias="open")] = False, kind: RuleKind | None = None,
@@ -146,7 +148,7 @@ def sweep(request: Request, session: SessionDep, settings: SettingsDep,
     """Evaluate the rules over time now (workers also do it every CALLQA_ALERT_SWEEP_SECONDS)."""
     raised = service.sweep(session, settings=settings)
     if not settings.alert_webhook_url:
-        return SweepPublic(raised=raised, delivery="no webhook configured")
+        return SweepPublic(raised=raised, delivered=0, delivery="no webhook configured")
     engine = request.app.state.engine
     after_commit(session, lambda: service.deliver_pending(engine, settings))
     return SweepPublic(raised=raised, delivery="to the webhook after commit")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.audit import service
 from app.auth import AuditReader, SettingsDep
-from app.csvexport import csv_response, wants_csv
+from app.csvexport import csv_requested, csv_response, wants_csv
 from app.db import SessionDep, writes_audit
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -34,7 +34,7 @@ class AuditPage(BaseModel):
 
 
 @router.get("/audit", response_model=AuditPage)
-@writes_audit
+@writes_audit(when=csv_requested)
 def read_audit(
     request: Request, session: SessionDep, settings: SettingsDep, principal: AuditReader,
     action: str | None = None, actor: str | None = None, outcome: str | None = None,

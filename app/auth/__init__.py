@@ -12,10 +12,10 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.db import ReadSessionDep
+from app.db import ReaderDep
 from app.errors import Forbidden, Unauthorized
 from app.teams.models import TeamLead
-from app.users.models import Role, User
+from app.users.models import Role, Scope, User
 from app.users.service import KEY_PREFIX, find_api_key
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -40,20 +40,20 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role is Role.admin
 
-    def can(self, scope: str) -> bool:
+    def can(self, scope: Scope | str) -> bool:
         return scope in self.scopes
 
 
 # What each role may do; API keys carry their own scopes.
-_ROLE_SCOPES: dict[Role, frozenset[str]] = {
+_ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     # incentives:read (every agent's pay line) is for payroll's API key only; people read the
     # lines of the agents they may see through incentives:team.
-    Role.admin: frozenset({"calls:read", "calls:write", "calls:manage", "reviews:write",
-                           "alerts:read", "alerts:manage", "teams:manage", "audit:read",
-                           "incentives:team", "incentives:lock", "incentives:manage"}),
-    Role.supervisor: frozenset({"calls:read", "calls:write", "calls:manage", "reviews:write",
-                                "alerts:read", "incentives:team", "incentives:lock"}),
-    Role.agent: frozenset({"calls:read", "disputes:write"}),
+    Role.admin: frozenset({Scope.calls_read, Scope.calls_write, Scope.calls_manage, Scope.reviews_write,
+                           Scope.alerts_read, Scope.alerts_manage, Scope.teams_manage, Scope.audit_read,
+                           Scope.incentives_team, Scope.incentives_lock, Scope.incentives_manage}),
+    Role.supervisor: frozenset({Scope.calls_read, Scope.calls_write, Scope.calls_manage, Scope.reviews_write,
+                                Scope.alerts_read, Scope.incentives_team, Scope.incentives_lock}),
+    Role.agent: frozenset({Scope.calls_read, Scope.disputes_write}),
 }
 
 
@@ -77,10 +77,17 @@ def create_token(user: User, settings: Settings) -> str:
 
 
 def get_current_principal(
-    session: ReadSessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    reader: ReaderDep, settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     if not token:
         raise Unauthorized("not authenticated: send Authorization: Bearer <token or API key>")
+    # Its own short read: the connection goes back before the route takes its own.
+    with reader() as session:
+        return _principal_of(session, settings, token)
+
+
+def _principal_of(session: Session, settings: Settings, token: str) -> Principal:
     if token.startswith(KEY_PREFIX):
         key = find_api_key(session, secret=token)
         if key is None:
@@ -129,7 +136,7 @@ def principal_for(session: Session, user: User) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 
 
-def require_scope(scope: str):  # type: ignore[no-untyped-def]
+def require_scope(scope: Scope):  # type: ignore[no-untyped-def]
     def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.can(scope):
             raise Forbidden(f"this credential lacks the {scope} permission")
@@ -138,16 +145,16 @@ def require_scope(scope: str):  # type: ignore[no-untyped-def]
     return dependency
 
 
-CallReader = Annotated[Principal, Depends(require_scope("calls:read"))]
-CallWriter = Annotated[Principal, Depends(require_scope("calls:write"))]
-CallManager = Annotated[Principal, Depends(require_scope("calls:manage"))]
-ReviewWriter = Annotated[Principal, Depends(require_scope("reviews:write"))]
-DisputeWriter = Annotated[Principal, Depends(require_scope("disputes:write"))]
-AlertReader = Annotated[Principal, Depends(require_scope("alerts:read"))]
-AlertManager = Annotated[Principal, Depends(require_scope("alerts:manage"))]
-TeamManager = Annotated[Principal, Depends(require_scope("teams:manage"))]
-AuditReader = Annotated[Principal, Depends(require_scope("audit:read"))]
-PayrollReader = Annotated[Principal, Depends(require_scope("incentives:read"))]
-IncentiveTeamReader = Annotated[Principal, Depends(require_scope("incentives:team"))]
-IncentiveLocker = Annotated[Principal, Depends(require_scope("incentives:lock"))]
-IncentiveManager = Annotated[Principal, Depends(require_scope("incentives:manage"))]
+CallReader = Annotated[Principal, Depends(require_scope(Scope.calls_read))]
+CallWriter = Annotated[Principal, Depends(require_scope(Scope.calls_write))]
+CallManager = Annotated[Principal, Depends(require_scope(Scope.calls_manage))]
+ReviewWriter = Annotated[Principal, Depends(require_scope(Scope.reviews_write))]
+DisputeWriter = Annotated[Principal, Depends(require_scope(Scope.disputes_write))]
+AlertReader = Annotated[Principal, Depends(require_scope(Scope.alerts_read))]
+AlertManager = Annotated[Principal, Depends(require_scope(Scope.alerts_manage))]
+TeamManager = Annotated[Principal, Depends(require_scope(Scope.teams_manage))]
+AuditReader = Annotated[Principal, Depends(require_scope(Scope.audit_read))]
+PayrollReader = Annotated[Principal, Depends(require_scope(Scope.incentives_read))]
+IncentiveTeamReader = Annotated[Principal, Depends(require_scope(Scope.incentives_team))]
+IncentiveLocker = Annotated[Principal, Depends(require_scope(Scope.incentives_lock))]
+IncentiveManager = Annotated[Principal, Depends(require_scope(Scope.incentives_manage))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -125,13 +126,17 @@ def calls_csv(items: list[CallPublic]) -> Response:
         filename="calls.csv")
 
 
-def _recorded_call(session: Session, *, principal: Principal,
-                   call_id: int) -> tuple[Call, str]:
-    """The call one may see, and where its recording is; a conversation has none (404)."""
+def _recorded_call(session: Session, settings: Settings, *, principal: Principal,
+                   call_id: int) -> tuple[Call, Path]:
+    """The call one may see, and its recording's file; a conversation has none, and a file
+    gone from storage is missing (404 both)."""
     call = service.get_visible_call(session, principal=principal, call_id=call_id)
     if call.audio_path is None:
         raise NotFound("this conversation has no recording")
-    return call, call.audio_path
+    path = settings.audio_dir / call.audio_path
+    if not path.is_file():
+        raise NotFound(f"the recording of call {call_id} is missing from storage")
+    return call, path
 
 
 def audio_response(request: Request, session: Session, settings: Settings, principal: Principal,
@@ -142,16 +147,13 @@ def audio_response(request: Request, session: Session, settings: Settings, princ
     first = ranged.startswith("bytes=0-")
     action = "download" if download else "play"
     if first or download:
-        # Inside the audit: a play of a conversation that has no recording is logged as the
-        # refusal it is, not as a play.
+        # Inside the audit: a play of a conversation that has no recording, or of a file gone
+        # from storage, is logged as the refusal it is, not as a play.
         with audited(session, principal=principal, action=action, target_type="call",
                      target_id=call_id):
-            call, audio_path = _recorded_call(session, principal=principal, call_id=call_id)
+            call, path = _recorded_call(session, settings, principal=principal, call_id=call_id)
     else:
-        call, audio_path = _recorded_call(session, principal=principal, call_id=call_id)
-    path = settings.audio_dir / audio_path
-    if not path.is_file():
-        raise NotFound(f"the recording of call {call_id} is missing from storage")
+        call, path = _recorded_call(session, settings, principal=principal, call_id=call_id)
     return FileResponse(
         path, media_type=storage.MEDIA_TYPES.get(call.audio_format or ""),
         filename=f"call-{call_id}.{call.audio_format}",

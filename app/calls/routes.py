@@ -25,8 +25,8 @@ from app.calls.schemas import (
     ConversationIn,
     ScorePublic,
 )
-from app.csvexport import wants_csv
-from app.db import ReadSessionDep, SessionDep, rollback, writes_audit
+from app.csvexport import csv_requested, wants_csv
+from app.db import ReaderDep, SessionDep, rollback, writes_audit
 from app.errors import Conflict
 from app.jobs.ledger import SCORE, TRANSCRIBE
 from transcription.types import Layout
@@ -46,7 +46,7 @@ def upload_call(
     request: Request,
     response: Response,
     session: SessionDep,
-    reader: ReadSessionDep,
+    reader: ReaderDep,
     settings: SettingsDep,
     principal: CallWriter,
     audio: Annotated[UploadFile, File(description="the recording: WAV, FLAC, MP3, OGG/Opus, M4A")],
@@ -67,7 +67,8 @@ def upload_call(
     # Looked up in a read-only session: the request's write transaction (and, on SQLite, the
     # write lock) starts only after the recording is decoded, which takes seconds.
     if external_id:
-        existing = service.find_by_external_id(reader, external_id=external_id)
+        with reader() as look:
+            existing = service.find_by_external_id(look, external_id=external_id)
         if existing is not None:
             return _already_uploaded(response, existing)
     meta = service.CallMeta(
@@ -122,7 +123,7 @@ def post_conversation(
 
 
 @router.get("", response_model=CallPage)
-@writes_audit
+@writes_audit(when=csv_requested)
 def list_calls(
     request: Request,
     session: SessionDep,

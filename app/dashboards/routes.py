@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.audit.service import audited
 from app.auth import CallReader, ReviewWriter, SettingsDep
-from app.csvexport import csv_response, wants_csv
+from app.csvexport import csv_requested, csv_response, wants_csv
 from app.dashboards import service
 from app.dashboards.schemas import (
     AGENT_CSV_HEADER,
@@ -76,7 +76,7 @@ def _range(started_from: datetime | None, started_to: datetime | None) -> None:
 
 
 @router.get("/dashboard", response_model=DashboardPublic)
-@writes_audit
+@writes_audit(when=csv_requested)
 def dashboard(request: Request, session: SessionDep, settings: SettingsDep,
               principal: ReviewWriter, team: int | None = None, agent: int | None = None,
               started_from: From = None, started_to: To = None,

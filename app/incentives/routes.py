@@ -121,13 +121,14 @@ def create_rules(body: RulesIn, session: SessionDep,
 
 
 @router.post("/outcomes/import", response_model=ImportPublic)
-async def import_outcomes(session: SessionDep, principal: CallWriter,
-                          file: Annotated[UploadFile, File(description="CSV: external_id, "
+def import_outcomes(session: SessionDep, principal: CallWriter,
+                    file: Annotated[UploadFile, File(description="CSV: external_id, "
                                                            "deal_closed, deal_value")],
-                          dry_run: bool = False) -> ImportPublic | JSONResponse:
+                    dry_run: bool = False) -> ImportPublic | JSONResponse:
     """Deals from a CRM export, matched on the call's external_id. All or nothing: with any
     rejected row (422) nothing changes, and the report says which rows and why."""
-    raw = await file.read()
+    # A plain def (FastAPI's thread pool): the import is database work, kept off the event loop.
+    raw = file.file.read()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -305,6 +305,12 @@ class PayLine:
                     + self.adjustments), Decimal("0")).quantize(Decimal("0.01"))
 
 
+def open_periods(session: Session) -> list[str]:
+    """The months stored and still open (payroll may read any of them)."""
+    return list(session.exec(select(IncentivePeriod.period).where(
+        IncentivePeriod.status == PeriodStatus.open).order_by(col(IncentivePeriod.period))))
+
+
 def refresh(session: Session, period: str) -> IncentivePeriod:
     """Compute the period if it is open (a month not seen before is); a locked one is returned
     as it is."""

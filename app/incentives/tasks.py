@@ -20,14 +20,17 @@ log = logging.getLogger(__name__)
 
 def refresh_open_periods(engine: Engine, settings: Settings, *,
                          now: datetime | None = None) -> list[str]:
-    """Recompute last month and this month while they are open, each in its own unit of work
-    (last month first: this month carries the adjustments of locked months before it). Returns
+    """Recompute every open month (those already stored, and last month and this month), each
+    in its own unit of work, oldest first. Returns
     the months computed. Safe to run anywhere, any number of times: computing is deterministic
     and one period is computed by one transaction at a time. (`settings` keeps the call the same
     as the loop's other pass, `run_sweep`; nothing in it is needed yet.)"""
     current = service.period_of(now or utcnow())
+    with unit_of_work(engine, writes=False) as session:
+        stored = service.open_periods(session)
     done = []
-    for period in (service.previous(current), current):
+    # Oldest first: a month carries the adjustments of the locked months before it.
+    for period in sorted({*stored, service.previous(current), current}):
         try:
             with unit_of_work(engine) as session:
                 row = service.refresh(session, period)

@@ -34,9 +34,6 @@ def make_huey(settings: Settings) -> Huey:
     )
 
 
-Task = Callable[[int, str], None]  # (subject id, stage)
-
-
 @dataclass(frozen=True)
 class Periodic:
     """Work every worker does on a timer (the alert sweep): safe to run in many at once."""
@@ -58,21 +55,28 @@ class JobQueue:
         self.subject = subject
         self.huey = make_huey(settings)
         self._tasks: dict[str, Callable[..., object]] = {}
+        self._with_stage: dict[str, bool] = {}
         self.periodic: list[Periodic] = []
 
-    def register(self, stage: str, name: str, task: Task) -> None:
+    def register(self, stage: str, name: str, task: Callable[..., None], *,
+                 with_stage: bool = True) -> None:
         """`task` runs every job whose stage is `stage` or `stage:<anything>`; `name` is the
-        message's name in the queue (kept stable: messages outlive deployments)."""
+        message's name in the queue. Both the name and the arguments (`(id, stage)`, or `(id,)`
+        without `with_stage`) are kept stable: messages outlive deployments, and a worker of
+        the previous release may still be draining the queue."""
         self._tasks[stage] = self.huey.task(name=name)(task)
+        self._with_stage[stage] = with_stage
 
     def enqueue(self, stage: str, call_id: int, *, delay: float | None = None) -> None:
-        task = self._tasks.get(stage.partition(":")[0])
+        prefix = stage.partition(":")[0]
+        task = self._tasks.get(prefix)
         if task is None:
             raise ValueError(f"no task for stage {stage!r}")
+        args: tuple[object, ...] = (call_id, stage) if self._with_stage[prefix] else (call_id,)
         if delay:
-            task.schedule((call_id, stage), delay=delay)  # type: ignore[attr-defined]
+            task.schedule(args, delay=delay)  # type: ignore[attr-defined]
         else:
-            task(call_id, stage)
+            task(*args)
 
     def enqueue_after_commit(self, session: Session, stage: str, call_id: int) -> None:
         """Send the job once the unit of work that created its ledger row has committed; if

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from app.audit.service import audited
 from app.auth import CallReader, DisputeWriter, ReviewWriter, SettingsDep
-from app.csvexport import csv_response, wants_csv
+from app.csvexport import csv_requested, csv_response, wants_csv
 from app.db import SessionDep, writes_audit
 from app.reviews import service
 from app.reviews.models import DisputeStatus
@@ -79,7 +79,7 @@ def queue_csv(items: list[QueueItem]) -> Response:
 
 
 @router.get("/disputes", response_model=list[DisputePublic])
-@writes_audit
+@writes_audit(when=csv_requested)
 def list_disputes(request: Request, session: SessionDep, principal: CallReader,
                   status: DisputeStatus | None = None,
                   format: str | None = None) -> list[DisputePublic] | Response:
@@ -108,7 +108,7 @@ def decide_dispute(dispute_id: int, body: DecisionIn, session: SessionDep,
 
 
 @router.get("/review-queue", response_model=list[QueueItem])
-@writes_audit
+@writes_audit(when=csv_requested)
 def get_review_queue(request: Request, session: SessionDep, settings: SettingsDep,
                      principal: ReviewWriter,
                      format: str | None = None) -> list[QueueItem] | Response:
@@ -125,7 +125,7 @@ def get_review_queue(request: Request, session: SessionDep, settings: SettingsDe
 
 
 @router.get("/reviews/agreement", response_model=AgreementReport)
-@writes_audit
+@writes_audit(when=csv_requested)
 def agreement(
     request: Request, session: SessionDep, principal: ReviewWriter,
     started_from: Annotated[datetime | None, Query(alias="from")] = None,

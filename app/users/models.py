@@ -15,6 +15,24 @@ class Role(StrEnum):
     agent = "agent"
 
 
+class Scope(StrEnum):
+    """What a credential may do: a role carries a fixed set (app.auth), an API key its own."""
+
+    calls_read = "calls:read"
+    calls_write = "calls:write"
+    calls_manage = "calls:manage"
+    reviews_write = "reviews:write"
+    disputes_write = "disputes:write"
+    alerts_read = "alerts:read"
+    alerts_manage = "alerts:manage"
+    teams_manage = "teams:manage"
+    audit_read = "audit:read"
+    incentives_read = "incentives:read"
+    incentives_team = "incentives:team"
+    incentives_lock = "incentives:lock"
+    incentives_manage = "incentives:manage"
+
+
 class Agent(SQLModel, table=True):
     """A person who takes calls, known by the recorder's id for them."""
 

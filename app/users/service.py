@@ -12,10 +12,11 @@ from sqlmodel import Session, select
 
 from app.errors import BadRequest, Conflict, NotFound
 from app.timeutil import utcnow
-from app.users.models import Agent, ApiKey, Role, User
+from app.users.models import Agent, ApiKey, Role, Scope, User
 
 KEY_PREFIX = "cqk_"
-SCOPES = frozenset({"calls:read", "calls:write", "incentives:read"})
+# What a machine may be given: a recorder uploads and reads calls, payroll reads pay lines.
+SCOPES = frozenset({Scope.calls_read, Scope.calls_write, Scope.incentives_read})
 
 _hasher = PasswordHash.recommended()  # argon2id
 # Verified against when the user does not exist, so both paths take the same time.

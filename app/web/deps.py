@@ -16,18 +16,19 @@ from fastapi import Depends, Query, Request
 
 from app.auth import Principal, SettingsDep
 from app.calls.access import call_filters
-from app.db import ReadSessionDep
+from app.db import ReaderDep
 from app.errors import BadRequest, Forbidden
+from app.users.models import Scope
 from app.web.session import LoginRequired, WebPrincipal, get_web_principal
 
 
-def require_scope(principal: Principal, scope: str) -> None:
+def require_scope(principal: Principal, scope: Scope) -> None:
     """403 unless the principal's role carries `scope` (the check behind every page role)."""
     if not principal.can(scope):
         raise Forbidden("your role cannot open this page")
 
 
-def page_scope(scope: str) -> Callable[[Principal], Principal]:
+def page_scope(scope: Scope) -> Callable[[Principal], Principal]:
     """A dependency: the logged-in person, if their role carries `scope`."""
 
     def dependency(principal: WebPrincipal) -> Principal:
@@ -38,20 +39,20 @@ def page_scope(scope: str) -> Callable[[Principal], Principal]:
     return dependency
 
 
-PageReader = Annotated[Principal, Depends(page_scope("calls:read"))]
-PageReviewer = Annotated[Principal, Depends(page_scope("reviews:write"))]
-PageDisputer = Annotated[Principal, Depends(page_scope("disputes:write"))]
-PageAlertReader = Annotated[Principal, Depends(page_scope("alerts:read"))]
-PageAuditReader = Annotated[Principal, Depends(page_scope("audit:read"))]
-PageIncentiveTeam = Annotated[Principal, Depends(page_scope("incentives:team"))]
-PageIncentiveLocker = Annotated[Principal, Depends(page_scope("incentives:lock"))]
+PageReader = Annotated[Principal, Depends(page_scope(Scope.calls_read))]
+PageReviewer = Annotated[Principal, Depends(page_scope(Scope.reviews_write))]
+PageDisputer = Annotated[Principal, Depends(page_scope(Scope.disputes_write))]
+PageAlertReader = Annotated[Principal, Depends(page_scope(Scope.alerts_read))]
+PageAuditReader = Annotated[Principal, Depends(page_scope(Scope.audit_read))]
+PageIncentiveTeam = Annotated[Principal, Depends(page_scope(Scope.incentives_team))]
+PageIncentiveLocker = Annotated[Principal, Depends(page_scope(Scope.incentives_lock))]
 
 
-def maybe_web_principal(request: Request, session: ReadSessionDep,
+def maybe_web_principal(request: Request, reader: ReaderDep,
                         settings: SettingsDep) -> Principal | None:
     """The logged-in person, or None: for the pages anyone may open (the landing page)."""
     try:
-        return get_web_principal(request, session, settings)
+        return get_web_principal(request, reader, settings)
     except LoginRequired:
         return None
 

@@ -15,7 +15,7 @@ from fastapi import Depends, Form, Request, Response
 
 from app.auth import Principal, SettingsDep, principal_for, user_from_token
 from app.config import Settings
-from app.db import ReadSessionDep
+from app.db import ReaderDep
 from app.errors import CallqaError, Forbidden
 
 SESSION_COOKIE = "callqa_session"
@@ -63,13 +63,17 @@ def check_csrf(request: Request, csrf: Annotated[str | None, Form()] = None) -> 
                         "try again")
 
 
-def get_web_principal(request: Request, session: ReadSessionDep,
+def get_web_principal(request: Request, reader: ReaderDep,
                       settings: SettingsDep) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
-    user = user_from_token(session, settings, token) if token else None
-    if user is None:
+    if not token:
         raise LoginRequired("log in to continue")
-    return principal_for(session, user)
+    # Its own short read: the connection goes back before the page takes its own.
+    with reader() as session:
+        user = user_from_token(session, settings, token)
+        if user is None:
+            raise LoginRequired("log in to continue")
+        return principal_for(session, user)
 
 
 WebPrincipal = Annotated[Principal, Depends(get_web_principal)]

@@ -109,3 +109,11 @@ def test_the_check_sees_an_upward_import() -> None:
 
 def rank_of(name: str) -> int:
     return LAYERS.index(name)
+
+
+def test_imports_of_app_are_absolute() -> None:
+    """Relative imports (`from .x import y`) would slip past the walk above."""
+    relative = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in sorted(APP.rglob("*.py"))
+                for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                if isinstance(n, ast.ImportFrom) and n.level > 0]
+    assert not relative, relative

@@ -12,7 +12,7 @@ import pytest
 from fastapi import Request
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, delete, event, text
 from sqlmodel import select
 
 from app.auth import create_token
@@ -53,6 +53,22 @@ def real(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestC
     def sneaky(session: SessionDep) -> dict[str, int]:
         create_team(session, name="written by a GET")
         return {}
+
+    @app.get("/api/v1/test/sneaky-statement")
+    def sneaky_statement(session: SessionDep) -> dict[str, int]:
+        session.exec(delete(Team))  # type: ignore[call-overload]
+        return {}
+
+    @app.post("/api/v1/test/queue-down")
+    def queue_down(session: SessionDep) -> dict[str, int]:
+        team = create_team(session, name="kept")
+
+        def send() -> None:
+            raise ConnectionError("the queue is down")
+
+        after_commit(session, send)
+        after_commit(session, lambda: events.append("second action ran"))
+        return {"id": team.id or 0}
 
     app.state.test_events = events
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -97,6 +113,47 @@ def test_a_get_that_tries_to_write_is_refused_and_writes_nothing(real) -> None:
     with pytest.raises(ReadOnlyViolation, match="Team"), unit_of_work(engine,
                                                                         writes=False) as s:
         create_team(s, name="x")
+
+
+def test_a_get_that_runs_a_write_statement_is_refused(real) -> None:
+    client, engine, headers = real
+    client.post("/api/v1/test/teams?name=west", headers=headers)
+    assert client.get("/api/v1/test/sneaky-statement", headers=headers).status_code == 500
+    assert _teams(engine) == ["west"]
+
+
+def test_a_failing_after_commit_action_does_not_fail_the_committed_request(real) -> None:
+    client, engine, headers = real
+    response = client.post("/api/v1/test/queue-down", headers=headers)
+    assert response.status_code == 200
+    assert _teams(engine) == ["kept"]
+    assert client.app.state.test_events == ["second action ran"]
+
+
+def test_a_request_holds_one_connection_at_a_time(real) -> None:
+    """Who is asking is looked up in a short read of its own, given back before the route
+    takes its connection: a burst of requests cannot drain the pool with half-served ones."""
+    client, engine, headers = real
+    out, most = 0, 0
+
+    def checkout(*_: object) -> None:
+        nonlocal out, most
+        out += 1
+        most = max(most, out)
+
+    def checkin(*_: object) -> None:
+        nonlocal out
+        out -= 1
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        assert client.get("/api/v1/scorecards", headers=headers).status_code == 200
+        assert client.post("/api/v1/test/teams?name=one", headers=headers).status_code == 200
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+    assert most == 1
 
 
 def _get_paths(client: TestClient) -> list[str]:
@@ -144,12 +201,18 @@ def test_on_sqlite_reads_begin_deferred_and_writes_take_the_lock_up_front(real) 
     event.listen(engine, "before_cursor_execute", watch)
     try:
         assert client.get("/api/v1/scorecards", headers=headers).status_code == 200
+        # A list whose CSV export is audited: its JSON page reads, its CSV writes the audit row.
+        assert client.get("/api/v1/calls", headers=headers).status_code == 200
         read = list(begins)
+        begins.clear()
+        assert client.get("/api/v1/calls?format=csv", headers=headers).status_code == 200
+        export = list(begins)
         begins.clear()
         assert client.post("/api/v1/test/teams?name=east", headers=headers).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", watch)
     assert read and set(read) == {"BEGIN"}
+    assert "BEGIN IMMEDIATE" in export
     assert "BEGIN IMMEDIATE" in begins  # the route's own unit of work
     with unit_of_work(engine, writes=False) as s:
         assert s.exec(text("SELECT 1")).one() == (1,)  # type: ignore[call-overload]
