@@ -26,6 +26,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # The image's pinned runtime dependencies, taken from this (tested) virtual environment.

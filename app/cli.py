@@ -165,8 +165,9 @@ def users_add(
 def teams_add(
     name: Annotated[str, typer.Argument(help="team name")],
     lead: Annotated[list[str] | None, typer.Option(help="supervisor's email (repeatable)")] = None,
-    agent: Annotated[list[str] | None, typer.Option(help="agent's external id (repeatable)")]
-    = None,
+    agent: Annotated[
+        list[str] | None, typer.Option(help="agent's external id (repeatable)")
+    ] = None,
 ) -> None:
     """Create a team (or add to an existing one): its supervisors and agents."""
     with _unit(get_settings()) as session:
@@ -178,8 +179,7 @@ def teams_add(
             teams.add_lead(session, team=team, email=email)
         for external_id in agent or []:
             teams.set_agent_team(session, agent_external_id=external_id, team=team)
-    typer.echo(f"team {team.name}: {len(lead or [])} lead(s), {len(agent or [])} agent(s) "
-               "added")
+    typer.echo(f"team {team.name}: {len(lead or [])} lead(s), {len(agent or [])} agent(s) added")
 
 
 @teams_cli.command("list")
@@ -187,8 +187,9 @@ def teams_list() -> None:
     """Every team with its supervisors and agents."""
     with _unit(get_settings(), writes=False) as session:
         for team, leads, agents in teams.list_teams(session):
-            typer.echo(f"{team.name}\tleads: {', '.join(leads) or '-'}\t"
-                       f"agents: {', '.join(agents) or '-'}")
+            typer.echo(
+                f"{team.name}\tleads: {', '.join(leads) or '-'}\tagents: {', '.join(agents) or '-'}"
+            )
 
 
 @alerts_cli.command("sweep")
@@ -215,8 +216,10 @@ def outcomes_import(
             typer.echo(f"line {r['line']} ({r['external_id'] or '-'}): {r['reason']}")
         if report.rejected:  # leaving the unit by an error rolls everything back
             _fail(f"{len(report.rejected)} row(s) rejected; nothing was applied")
-    typer.echo(f"{report.applied} of {report.rows} row(s) applied"
-               + (" (dry run: none applied)" if dry_run else ""))
+    typer.echo(
+        f"{report.applied} of {report.rows} row(s) applied"
+        + (" (dry run: none applied)" if dry_run else "")
+    )
 
 
 @incentives_cli.command("compute")
@@ -259,8 +262,9 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="key name or prefix")])
     typer.echo(f"revoked {count} key(s)")
 
 
-def _transcribe_offline(file: Path, *, layout: Layout, model: str | None,
-                        hotwords: tuple[str, ...] = ()) -> TranscriptResult:
+def _transcribe_offline(
+    file: Path, *, layout: Layout, model: str | None, hotwords: tuple[str, ...] = ()
+) -> TranscriptResult:
     """Validate and transcribe a file in this process; any problem is one line and exit 1."""
     settings = get_settings()
     if model:
@@ -270,8 +274,9 @@ def _transcribe_offline(file: Path, *, layout: Layout, model: str | None,
     try:
         probe_audio(file, max_seconds=settings.max_call_minutes * 60)
         engine = create_engine(settings.whisper_engine, engine_options(settings))
-        return transcribe_file(file, engine, layout=layout,
-                               options=pipeline_options(settings, hotwords=hotwords))
+        return transcribe_file(
+            file, engine, layout=layout, options=pipeline_options(settings, hotwords=hotwords)
+        )
     except TranscriptionError as exc:
         _fail(str(exc))
         raise  # not reached: _fail exits
@@ -328,15 +333,18 @@ def _read_conversation(file: Path) -> ConversationIn:
 @cli.command()
 def score(
     file: Annotated[Path, typer.Argument(help="a recording, or a conversation as JSON (.json)")],
-    scorecard: Annotated[Path | None, typer.Option(help="scorecard YAML (default: built in)")]
-    = None,
+    scorecard: Annotated[
+        Path | None, typer.Option(help="scorecard YAML (default: built in)")
+    ] = None,
     layout: Annotated[Layout, typer.Option(help="where agent and customer are")] = Layout.auto,
-    call_type: Annotated[str, typer.Option(help="service, sales or other (a .json file says "
-                                             "its own)")] = "service",
+    call_type: Annotated[
+        str, typer.Option(help="service, sales or other (a .json file says its own)")
+    ] = "service",
     direction: Annotated[str, typer.Option(help="inbound or outbound")] = "inbound",
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    model: Annotated[str | None, typer.Option(help="Whisper model name or folder",
-                                              envvar="CALLQA_WHISPER_MODEL")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Whisper model name or folder", envvar="CALLQA_WHISPER_MODEL")
+    ] = None,
 ) -> None:
     """Score one recording (transcribed here) or one text conversation (FILE.json, the body of
     POST /api/v1/conversations) offline; print the scorecard with its evidence."""
@@ -347,24 +355,35 @@ def score(
     if file.suffix.lower() == ".json":
         conversation = _read_conversation(file)
         segments, _ = conversation_segments(conversation)
-        facts = CallFacts(call_type=conversation.call_type.value,
-                          direction=conversation.direction.value,
-                          duration=conversation.duration,
-                          customer_name=conversation.customer_name,
-                          channel=conversation.channel.value, language=conversation.language)
+        facts = CallFacts(
+            call_type=conversation.call_type.value,
+            direction=conversation.direction.value,
+            duration=conversation.duration,
+            customer_name=conversation.customer_name,
+            channel=conversation.channel.value,
+            language=conversation.language,
+        )
     else:
-        result = _transcribe_offline(file, layout=layout, model=model,
-                                     hotwords=card.vocabulary)
+        result = _transcribe_offline(file, layout=layout, model=model, hotwords=card.vocabulary)
         segments = result.segments
-        facts = CallFacts(call_type=call_type, direction=direction, duration=result.duration,
-                          language=result.language)
-    utterances = [Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
-                  for i, s in enumerate(segments)]
+        facts = CallFacts(
+            call_type=call_type,
+            direction=direction,
+            duration=result.duration,
+            language=result.language,
+        )
+    utterances = [
+        Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
+        for i, s in enumerate(segments)
+    ]
     settings = get_settings()
     try:
-        scored = score_call(utterances, facts, card,
-                            embedder=shared_embedder(settings.embedder,
-                                                     settings.models_dir / "embeddings"))
+        scored = score_call(
+            utterances,
+            facts,
+            card,
+            embedder=shared_embedder(settings.embedder, settings.models_dir / "embeddings"),
+        )
     except EmbedderUnavailable as exc:
         _fail(str(exc))
     if json_output:
@@ -401,8 +420,13 @@ def rescore(
     queue = CallqaQueue(settings)
     with _unit(settings) as session:
         version = scorecards.get_version(session, version_id=version_id)
-        calls = scorecards.calls_in_range(session, call_ids=call, started_from=started_from,
-                                          started_to=started_to, base=select(Call))
+        calls = scorecards.calls_in_range(
+            session,
+            call_ids=call,
+            started_from=started_from,
+            started_to=started_to,
+            base=select(Call),
+        )
         queued = scorecards.queue_rescore(session, version=version, calls=calls)
         for stage, call_id in queued:
             queue.enqueue_after_commit(session, stage, call_id)

@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     shopper_match_minutes: int = Field(default=15, ge=1)
     # How much each source weighs in an agent's blended overall score.
     source_weights: dict[str, float] = Field(
-        default_factory=lambda: {"automatic": 1.0, "review": 1.0, "shopper": 1.0})
+        default_factory=lambda: {"automatic": 1.0, "review": 1.0, "shopper": 1.0}
+    )
     # Browser sessions: the cookie is sent over HTTPS only unless this is off (plain-HTTP dev).
     cookie_secure: bool = False
 

@@ -37,10 +37,14 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return out.getvalue()
 
 
-def csv_response(header: Sequence[str], rows: Iterable[Sequence[object]], *, filename: str
-                 ) -> Response:
-    return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def csv_response(
+    header: Sequence[str], rows: Iterable[Sequence[object]], *, filename: str
+) -> Response:
+    return Response(
+        to_csv(header, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def wants_csv(request: Request, format: str | None = None) -> bool:

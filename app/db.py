@@ -75,8 +75,9 @@ def _refuse_statements(state: ORMExecuteState) -> None:
 
 def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
     if session.new or session.dirty or session.deleted:
-        changed = sorted({type(o).__name__ for o in (*session.new, *session.dirty,
-                                                     *session.deleted)})
+        changed = sorted(
+            {type(o).__name__ for o in (*session.new, *session.dirty, *session.deleted)}
+        )
         raise ReadOnlyViolation(f"a read-only request tried to write {', '.join(changed)}")
 
 
@@ -157,8 +158,9 @@ def _run(session: Session, key: str) -> None:
 def unit_of_work(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
     """One transaction for a request, a job step or a CLI command: committed on success,
     rolled back on error, then the after-commit (or on-rollback) actions run."""
-    with open_session(engine, writes=writes) as session, (
-        nullcontext() if writes else read_only(session)
+    with (
+        open_session(engine, writes=writes) as session,
+        nullcontext() if writes else read_only(session),
     ):
         try:
             yield session
@@ -171,8 +173,9 @@ def unit_of_work(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def writes_audit(endpoint: F | None = None, *,
-                 when: Callable[[Request], bool] | None = None) -> Any:
+def writes_audit(
+    endpoint: F | None = None, *, when: Callable[[Request], bool] | None = None
+) -> Any:
     """Mark a GET route that records an audit row (a play, an export, a transcript view), so its
     unit of work opens as a write; every other GET is read-only. `when`: only the requests it
     accepts write (a list that audits its CSV export, not its JSON pages)."""

@@ -91,8 +91,9 @@ _AUDIO_STATUS: dict[type[TranscriptionError], int] = {
 class ErrorPage(Protocol):
     """Renders an error for a person in a browser (the web layer registers one)."""
 
-    def __call__(self, request: Request, exc: Exception, *, status: int,
-                 message: str) -> Response: ...
+    def __call__(
+        self, request: Request, exc: Exception, *, status: int, message: str
+    ) -> Response: ...
 
 
 def set_html_renderer(app: FastAPI, render: ErrorPage) -> None:
@@ -131,8 +132,9 @@ def _prefers_html(accept: str) -> bool:
 
 def wants_html(request: Request) -> bool:
     """A page (any path outside /api/), or an API URL opened in a browser tab."""
-    return (not request.url.path.startswith("/api/")
-            or _prefers_html(request.headers.get("accept", "")))
+    return not request.url.path.startswith("/api/") or _prefers_html(
+        request.headers.get("accept", "")
+    )
 
 
 def _error_page(request: Request) -> ErrorPage | None:
@@ -168,8 +170,9 @@ async def _http_handler(request: Request, exc: Exception) -> Response:
 async def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if (page := _error_page(request)) is not None:
-        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}"
-                            for e in exc.errors())
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
+        )
         return page(request, exc, status=422, message=message)
     return await validation_handler(request, exc)
 
@@ -205,5 +208,6 @@ def _finite(value: Any) -> Any:
 async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 saying what is wrong. FastAPI's own handler echoes the input, and a body with
     Infinity in it then fails to render as JSON (a 500 instead of the 422)."""
-    return JSONResponse(status_code=422,
-                        content={"detail": _finite(jsonable_encoder(exc.errors()))})
+    return JSONResponse(
+        status_code=422, content={"detail": _finite(jsonable_encoder(exc.errors()))}
+    )

@@ -44,6 +44,7 @@ PUBLIC_PATHS = frozenset(
     }
 )
 
+
 class Health(BaseModel):
     status: str
     database: str

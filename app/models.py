@@ -11,9 +11,31 @@ from app.shopper.models import ShopperAssignment, ShopperAttempt, ShopperSubmiss
 from app.teams.models import Team, TeamLead
 from app.users.models import Agent, ApiKey, User
 
-__all__ = ["Agent", "Alert", "AlertRule", "ApiKey", "AuditEvent", "BonusRuleVersion",
-           "IncentiveLine", "IncentivePeriod", "Calibration",
-           "CalibrationReviewer", "Call", "CallScore", "Dispute", "Job", "Review",
-           "ScorecardVersion", "ShopperAssignment", "ShopperAttempt", "ShopperSubmission",
-           "ShopperTemplate", "Team", "TeamLead", "Transcript", "TranscriptEmbedding",
-           "TranscriptSegment", "User"]
+__all__ = [
+    "Agent",
+    "Alert",
+    "AlertRule",
+    "ApiKey",
+    "AuditEvent",
+    "BonusRuleVersion",
+    "IncentiveLine",
+    "IncentivePeriod",
+    "Calibration",
+    "CalibrationReviewer",
+    "Call",
+    "CallScore",
+    "Dispute",
+    "Job",
+    "Review",
+    "ScorecardVersion",
+    "ShopperAssignment",
+    "ShopperAttempt",
+    "ShopperSubmission",
+    "ShopperTemplate",
+    "Team",
+    "TeamLead",
+    "Transcript",
+    "TranscriptEmbedding",
+    "TranscriptSegment",
+    "User",
+]

@@ -12,12 +12,12 @@ from sqlmodel import Session, col, select
 T = TypeVar("T", bound=Any)  # a table with name, version, definition, created_by
 
 
-def add_version(session: Session, model: type[T], *, name: str, definition: str,
-                created_by: str | None) -> T:
+def add_version(
+    session: Session, model: type[T], *, name: str, definition: str, created_by: str | None
+) -> T:
     """Store `definition` (already validated) as the next version of `name`."""
     latest = session.exec(select(func.max(model.version)).where(model.name == name)).one()
-    row = model(name=name, version=(latest or 0) + 1, definition=definition,
-                created_by=created_by)
+    row = model(name=name, version=(latest or 0) + 1, definition=definition, created_by=created_by)
     session.add(row)
     session.flush()
     return row
@@ -25,6 +25,6 @@ def add_version(session: Session, model: type[T], *, name: str, definition: str,
 
 def latest_version(session: Session, model: type[T], *, name: str) -> T | None:
     """The newest version of `name`, if there is one."""
-    return session.exec(select(model).where(model.name == name)
-                        .order_by(col(model.version).desc())).first()
-
+    return session.exec(
+        select(model).where(model.name == name).order_by(col(model.version).desc())
+    ).first()

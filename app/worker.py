@@ -40,8 +40,17 @@ class CallqaQueue(JobQueue):
 
         self.register(ledger.TRANSCRIBE, "calls.transcribe", runner.transcribe, with_stage=False)
         self.register(ledger.SCORE, "calls.score", runner.score)
-        self.periodic.append(Periodic("alert sweep", settings.alert_sweep_seconds,
-                                      lambda: alerts.run_sweep(engine, settings)))
-        self.periodic.append(Periodic(
-            "incentive refresh", settings.alert_sweep_seconds,
-            lambda: incentives.refresh_open_periods(engine, settings)))
+        self.periodic.append(
+            Periodic(
+                "alert sweep",
+                settings.alert_sweep_seconds,
+                lambda: alerts.run_sweep(engine, settings),
+            )
+        )
+        self.periodic.append(
+            Periodic(
+                "incentive refresh",
+                settings.alert_sweep_seconds,
+                lambda: incentives.refresh_open_periods(engine, settings),
+            )
+        )

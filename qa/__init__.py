@@ -4,5 +4,15 @@ from qa.score import CallScore, score
 from qa.scorecard import Scorecard, ScorecardInvalid, default_path, load, parse
 from qa.types import CallFacts, Evidence, Utterance
 
-__all__ = ["CallFacts", "CallScore", "Evidence", "Scorecard", "ScorecardInvalid", "Utterance",
-           "default_path", "load", "parse", "score"]
+__all__ = [
+    "CallFacts",
+    "CallScore",
+    "Evidence",
+    "Scorecard",
+    "ScorecardInvalid",
+    "Utterance",
+    "default_path",
+    "load",
+    "parse",
+    "score",
+]

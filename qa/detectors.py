@@ -130,8 +130,13 @@ def phrases(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outc
     if window:
         # Every phrase against every utterance in one call into C; the word-window search
         # then runs only where a match is possible.
-        bound = process.cdist(targets, texts, scorer=fuzz.partial_ratio,
-                              score_cutoff=c.threshold - PREFILTER_MARGIN, dtype=np.uint8)
+        bound = process.cdist(
+            targets,
+            texts,
+            scorer=fuzz.partial_ratio,
+            score_cutoff=c.threshold - PREFILTER_MARGIN,
+            dtype=np.uint8,
+        )
         for ui, pi in zip(*np.nonzero(bound.T), strict=True):
             u = window[ui]
             quote = _best_window(targets[pi], _tokens(u.text), c.threshold)
@@ -140,29 +145,36 @@ def phrases(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outc
     if c.expect == "absent":
         if c.auto_fail:
             # A fuzzy near-miss never zeroes a call: only the words as written do.
-            hits = [Evidence(u.start, u.end, normalised(p), u.index) for u in window
-                    for p in c.phrases if exact_phrase(p, u.text)]
+            hits = [
+                Evidence(u.start, u.end, normalised(p), u.index)
+                for u in window
+                for p in c.phrases
+                if exact_phrase(p, u.text)
+            ]
         if hits:
-            return Outcome(False, hits, f"forbidden phrase said: \"{hits[0].quote}\"")
+            return Outcome(False, hits, f'forbidden phrase said: "{hits[0].quote}"')
         return Outcome(True, [], "none of the forbidden phrases was said")
     if c.after_seconds_from_end is not None:
         hits.sort(key=lambda e: -(e.start or 0.0))  # a closing is the last thing said
     if hits:
-        return Outcome(True, hits[:3], f"said \"{hits[0].quote}\"")
+        return Outcome(True, hits[:3], f'said "{hits[0].quote}"')
     note = f"no {' / '.join(repr(p) for p in c.phrases[:3])} by {_where(c)}"
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
 
 def pattern(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
     rx = re.compile(c.pattern or "", 0 if c.case_sensitive else re.IGNORECASE)
-    hits = [Evidence(u.start, u.end, m.group(0), u.index)
-            for u in _window(c, utterances, facts) if (m := rx.search(u.text))]
+    hits = [
+        Evidence(u.start, u.end, m.group(0), u.index)
+        for u in _window(c, utterances, facts)
+        if (m := rx.search(u.text))
+    ]
     if c.expect == "absent":
         if hits:
-            return Outcome(False, hits, f"forbidden wording: \"{hits[0].quote}\"")
+            return Outcome(False, hits, f'forbidden wording: "{hits[0].quote}"')
         return Outcome(True, [], "forbidden wording not found")
     if hits:
-        return Outcome(True, hits[:3], f"found \"{hits[0].quote}\"")
+        return Outcome(True, hits[:3], f'found "{hits[0].quote}"')
     note = f"no match for /{c.pattern}/ by {_where(c)}"
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
@@ -212,20 +224,27 @@ def _metric(c: Criterion, metrics: Metrics) -> Outcome:
 
 
 def sentiment(c: Criterion, s: Sentiment) -> Outcome:
-    value = {"customer_end": s.customer_end, "customer_trend": s.customer_trend,
-             "customer_mean": s.customer_mean, "agent_mean": s.agent_mean}[c.measure or ""]
+    value = {
+        "customer_end": s.customer_end,
+        "customer_trend": s.customer_trend,
+        "customer_mean": s.customer_mean,
+        "agent_mean": s.agent_mean,
+    }[c.measure or ""]
     passed, reason = _bounds(value, c, (c.measure or "").replace("_", " "), "")
-    return Outcome(passed, [Evidence(None, None, None, None, reason)], reason,
-                   applicable=value is not None)
+    return Outcome(
+        passed, [Evidence(None, None, None, None, reason)], reason, applicable=value is not None
+    )
 
 
 # The intro in any case ("My name is"), the name itself capitalised as ASR writes names; in
 # Hebrew and Persian (no capitals) the word after "my name is" / "I am called".
-_NAME_INTRO = re.compile(r"\b(?i:my name is|my name's|this is|it's|i am)\s+([A-Z][a-z]+)"
-                         r"|(?<![א-ת])(?:קוראים לי|שמי|מדבר|מדברת)\s+(?!על|עם|איתך|איתכם)"
-                         r"([א-ת]{2,})"
-                         r"|(?<![\u0600-\u06FF])(?:اسمم|اسم من)\s+"
-                         r"([\u0621-\u064A\u067E-\u06CC\u200c]{2,})")
+_NAME_INTRO = re.compile(
+    r"\b(?i:my name is|my name's|this is|it's|i am)\s+([A-Z][a-z]+)"
+    r"|(?<![א-ת])(?:קוראים לי|שמי|מדבר|מדברת)\s+(?!על|עם|איתך|איתכם)"
+    r"([א-ת]{2,})"
+    r"|(?<![\u0600-\u06FF])(?:اسمم|اسم من)\s+"
+    r"([\u0621-\u064A\u067E-\u06CC\u200c]{2,})"
+)
 
 
 def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
@@ -242,11 +261,16 @@ def name_used(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Ou
     # First name or surname ("Mr Rezaei" is as personal in Persian as "Hamid" in English).
     targets = [w for w in words(name) if len(w) >= 2]
     for u in ordered:
-        if u.speaker == "agent" and u.start >= since and any(
-            fuzz.ratio(w, target) >= c.threshold for w in words(u.text) for target in targets
+        if (
+            u.speaker == "agent"
+            and u.start >= since
+            and any(
+                fuzz.ratio(w, target) >= c.threshold for w in words(u.text) for target in targets
+            )
         ):
-            return Outcome(True, [Evidence(u.start, u.end, name, u.index)],
-                           f"agent used the name {name!r}")
+            return Outcome(
+                True, [Evidence(u.start, u.end, name, u.index)], f"agent used the name {name!r}"
+            )
     note = f"agent never used the customer's name {name!r}"
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
@@ -256,8 +280,9 @@ def _in_window(c: Criterion, comparison: Comparison, end_of_call: float) -> list
     keep = np.ones(len(comparison.sentences), dtype=bool)
     if c.speaker != "any":
         keep &= comparison.speakers == c.speaker
-    if comparison.positional and (c.within_seconds is not None
-                                  or c.after_seconds_from_end is not None):
+    if comparison.positional and (
+        c.within_seconds is not None or c.after_seconds_from_end is not None
+    ):
         mine = [int(i) for i in np.flatnonzero(keep)]
         order = list(dict.fromkeys(comparison.sentences[i].turn for i in mine))
         if c.within_seconds is not None:
@@ -283,10 +308,15 @@ def _phrase_regex(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def _meaning_evidence(m: Match) -> Evidence:
-    return Evidence(m.sentence.start, m.sentence.end, m.sentence.text, m.sentence.segment,
-                    f"means \u201c{m.example}\u201d (similarity {m.similarity:.2f}; "
-                    f"nearest other: \u201c{m.rival}\u201d {m.rival_similarity:.2f})",
-                    similarity=round(m.similarity, 3))
+    return Evidence(
+        m.sentence.start,
+        m.sentence.end,
+        m.sentence.text,
+        m.sentence.segment,
+        f"means \u201c{m.example}\u201d (similarity {m.similarity:.2f}; "
+        f"nearest other: \u201c{m.rival}\u201d {m.rival_similarity:.2f})",
+        similarity=round(m.similarity, 3),
+    )
 
 
 def _as_utterance(s: Sentence) -> Utterance:
@@ -303,20 +333,28 @@ def examples(c: Criterion, comparison: Comparison, end_of_call: float) -> Outcom
     # Words as written count, unless the sentence means one of the near-misses ("I'd never
     # tell anyone it's risk free" says "risk free" and means the opposite).
     rx_phrases = _phrase_regex(c.phrases)
-    exact = [Evidence(s.start, s.end, s.text, s.segment,
-                      f"says \u201c{m.group(0)}\u201d as written")
-             for i, s in zip(window, said, strict=True)
-             if rx_phrases is not None and (m := rx_phrases.search(normalised(s.text)))
-             and not (c.expect == "absent" and comparison.nearer_counter_example(c.id, i))]
+    exact = [
+        Evidence(s.start, s.end, s.text, s.segment, f"says \u201c{m.group(0)}\u201d as written")
+        for i, s in zip(window, said, strict=True)
+        if rx_phrases is not None
+        and (m := rx_phrases.search(normalised(s.text)))
+        and not (c.expect == "absent" and comparison.nearer_counter_example(c.id, i))
+    ]
     if c.pattern:
         rx = re.compile(c.pattern, 0 if c.case_sensitive else re.IGNORECASE)
-        exact += [Evidence(s.start, s.end, s.text, s.segment, f"matches \u201c{m.group(0)}\u201d")
-                  for s in said if (m := rx.search(s.text))]
+        exact += [
+            Evidence(s.start, s.end, s.text, s.segment, f"matches \u201c{m.group(0)}\u201d")
+            for s in said
+            if (m := rx.search(s.text))
+        ]
     seen = {e.segment for e in exact}
     hits = exact + [e for e in hits if e.segment not in seen]
     if c.name_company and c.company and c.expect == "present":
-        named = [e for e in hits if e.quote and fuzz.partial_ratio(
-            c.company.lower(), e.quote.lower()) >= c.threshold]
+        named = [
+            e
+            for e in hits
+            if e.quote and fuzz.partial_ratio(c.company.lower(), e.quote.lower()) >= c.threshold
+        ]
         if hits and not named:
             note = f"\u201c{hits[0].quote}\u201d does not name {c.company}"
             return Outcome(False, [Evidence(None, None, None, None, note)], note)
@@ -327,16 +365,17 @@ def examples(c: Criterion, comparison: Comparison, end_of_call: float) -> Outcom
         hits.sort(key=lambda e: e.start or 0.0)  # a greeting is the first
     if c.expect == "absent":
         if hits:
-            return Outcome(False, hits[:3], f"said \"{hits[0].quote}\"")
+            return Outcome(False, hits[:3], f'said "{hits[0].quote}"')
         return Outcome(True, [], f"nothing like {c.examples[0]!r} was said by {_where(c)}")
     if hits:
-        return Outcome(True, hits[:3], f"said \"{hits[0].quote}\"")
+        return Outcome(True, hits[:3], f'said "{hits[0].quote}"')
     note = f"nothing meaning {' / '.join(repr(e) for e in c.examples[:2])} by {_where(c)}"
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
 
-def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], comparison: Comparison,
-                               polarity: list[float]) -> Outcome:
+def acknowledgement_by_meaning(
+    c: Criterion, turns: list[Turn], comparison: Comparison, polarity: list[float]
+) -> Outcome:
     """Every customer turn that voices frustration (by meaning, or strongly negative) is
     answered by an acknowledgement or apology (by meaning): in what the agent says from the
     start of that turn to the end of the agent's next turn (in stereo the agent often says
@@ -346,16 +385,16 @@ def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], comparison: Comp
     if f"{c.id}:triggers" in comparison.matcher.sets:
         # Whole sentences: a clause cut from its negation ("terrified it's on its last leg")
         # is no complaint.
-        customer = [i for i, s in enumerate(sentences)
-                    if s.speaker == "customer" and not s.clause]
+        customer = [i for i, s in enumerate(sentences) if s.speaker == "customer" and not s.clause]
         for m in comparison.match(f"{c.id}:triggers", customer):
             upset.setdefault(m.sentence.turn, m.sentence.text)
     for t, p in zip(turns, polarity, strict=True):
         if t.speaker == "customer" and p <= STRONGLY_NEGATIVE:
             upset.setdefault(t.index, t.text)
     if not upset:
-        return Outcome(True, [], "the customer voiced no frustration to acknowledge",
-                       applicable=False)
+        return Outcome(
+            True, [], "the customer voiced no frustration to acknowledge", applicable=False
+        )
     agent = sorted((s.start, i) for i, s in enumerate(sentences) if s.speaker == "agent")
     agent_starts = [start for start, _ in agent]
     agent_turns = [t for t in turns if t.speaker == "agent"]
@@ -371,21 +410,36 @@ def acknowledgement_by_meaning(c: Criterion, turns: list[Turn], comparison: Comp
         said = [i for _, i in agent[lo:hi]]
         found = comparison.match(c.id, said) if c.id in comparison.matcher.sets and said else []
         # Listed phrases count too, fuzzily as ASR writes them.
-        phrase = next((q for p in c.phrases for i in said
-                       if (q := find_phrase(p, _as_utterance(sentences[i]), c.threshold))),
-                      None)
+        phrase = next(
+            (
+                q
+                for p in c.phrases
+                for i in said
+                if (q := find_phrase(p, _as_utterance(sentences[i]), c.threshold))
+            ),
+            None,
+        )
         if phrase is not None:
             first = sentences[said[0]]
-            evidence.append(Evidence(first.start, first.end, phrase, first.segment,
-                                     "acknowledged"))
+            evidence.append(Evidence(first.start, first.end, phrase, first.segment, "acknowledged"))
         elif found:
             evidence.append(_meaning_evidence(found[0]))
         else:
             missed.append(turn)
-            evidence.append(Evidence(turn.start, turn.end, upset[index], turn.segments[0],
-                                     "customer's frustration not acknowledged"))
+            evidence.append(
+                Evidence(
+                    turn.start,
+                    turn.end,
+                    upset[index],
+                    turn.segments[0],
+                    "customer's frustration not acknowledged",
+                )
+            )
     if missed:
-        return Outcome(False, evidence,
-                       f"{len(missed)} of {len(upset)} frustrated customer turns not "
-                       f"acknowledged (first at {missed[0].start:.1f} s)")
+        return Outcome(
+            False,
+            evidence,
+            f"{len(missed)} of {len(upset)} frustrated customer turns not "
+            f"acknowledged (first at {missed[0].start:.1f} s)",
+        )
     return Outcome(True, evidence, "every frustrated customer turn was acknowledged")

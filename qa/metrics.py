@@ -54,8 +54,15 @@ class Metrics:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["holds"] = [{"start": h.start, "end": h.end, "seconds": round(h.seconds, 2),
-                         "announced": h.announced} for h in self.holds]
+        out["holds"] = [
+            {
+                "start": h.start,
+                "end": h.end,
+                "seconds": round(h.seconds, 2),
+                "announced": h.announced,
+            }
+            for h in self.holds
+        ]
         rounded: dict[str, Any] = _rounded(out)
         return rounded
 
@@ -99,8 +106,10 @@ def _gaps(utterances: list[Utterance]) -> list[tuple[float, float, int]]:
 def compute(utterances: list[Utterance], *, duration: float) -> Metrics:
     ordered = sorted(utterances, key=lambda u: (u.start, u.end))
     by_index = {u.index: u for u in ordered}
-    talk = {side: _union_seconds([(u.start, u.end) for u in ordered if u.speaker == side])
-            for side in ("agent", "customer", "unknown")}
+    talk = {
+        side: _union_seconds([(u.start, u.end) for u in ordered if u.speaker == side])
+        for side in ("agent", "customer", "unknown")
+    }
     spoken = sum(talk.values()) or 1.0
     gaps = _gaps(ordered)
     longest = max(gaps, key=lambda g: g[1] - g[0], default=None)

@@ -63,13 +63,21 @@ def apply(detail: dict[str, Any], card: Scorecard, overrides: list[Override]) ->
                 raise OverrideInvalid(f"criterion {o.key!r}: the value must be true or false")
             if passed[o.key] == o.value:
                 continue  # not a change
-            changes.append({"target": "criterion", "key": o.key, "before": passed[o.key],
-                            "after": o.value, "reason": o.reason.strip()})
+            changes.append(
+                {
+                    "target": "criterion",
+                    "key": o.key,
+                    "before": passed[o.key],
+                    "after": o.value,
+                    "reason": o.reason.strip(),
+                }
+            )
             passed[o.key] = o.value
         elif o.target == "dimension":
             if o.key not in DIMENSIONS:
-                raise OverrideInvalid(f"unknown dimension {o.key!r}; use one of "
-                                      f"{', '.join(DIMENSIONS)}")
+                raise OverrideInvalid(
+                    f"unknown dimension {o.key!r}; use one of {', '.join(DIMENSIONS)}"
+                )
             if isinstance(o.value, bool) or not 0 <= float(o.value) <= 100:
                 raise OverrideInvalid(f"dimension {o.key!r}: the score must be from 0 to 100")
             dimension_set[o.key] = float(o.value)
@@ -86,8 +94,15 @@ def apply(detail: dict[str, Any], card: Scorecard, overrides: list[Override]) ->
             before = detail["dimensions"].get(o.key)
             if before is not None and round(before, 1) == round(float(o.value), 1):
                 continue
-            changes.append({"target": "dimension", "key": o.key, "before": before,
-                            "after": float(o.value), "reason": o.reason.strip()})
+            changes.append(
+                {
+                    "target": "dimension",
+                    "key": o.key,
+                    "before": before,
+                    "after": float(o.value),
+                    "reason": o.reason.strip(),
+                }
+            )
     dimensions.update(dimension_set)
     script_ids = {c.id for c in card.criteria if c.script}
     script = _share([(c["weight"], passed[c["id"]]) for c in applicable if c["id"] in script_ids])
@@ -97,5 +112,10 @@ def apply(detail: dict[str, Any], card: Scorecard, overrides: list[Override]) ->
     def r(v: float | None) -> float | None:
         return None if v is None else round(v, 1)
 
-    return Reviewed(overall=r(overall), dimensions={d: r(v) for d, v in dimensions.items()},
-                    script_compliance=r(script), auto_fail=failed, changes=changes)
+    return Reviewed(
+        overall=r(overall),
+        dimensions={d: r(v) for d, v in dimensions.items()},
+        script_compliance=r(script),
+        auto_fail=failed,
+        changes=changes,
+    )

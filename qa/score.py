@@ -23,9 +23,16 @@ from qa.types import DIMENSIONS, CallFacts, CriterionResult, Utterance
 
 # Metrics that need to know who spoke (replies, interruptions, the agent's greeting or hold
 # announcements): on an unlabelled mono call they cannot be judged.
-_SPEAKER_METRICS = ("reply_latency_mean", "reply_latency_p90", "time_to_greeting",
-                    "unannounced_holds", "interruptions", "agent_talk_share",
-                    "longest_dead_air", "longest_hold")
+_SPEAKER_METRICS = (
+    "reply_latency_mean",
+    "reply_latency_p90",
+    "time_to_greeting",
+    "unannounced_holds",
+    "interruptions",
+    "agent_talk_share",
+    "longest_dead_air",
+    "longest_hold",
+)
 
 
 @dataclass
@@ -51,13 +58,16 @@ class CallScore:
             return None if v is None else round(v, 1)
 
         return {
-            "scorecard": self.scorecard, "scorecard_version": self.scorecard_version,
+            "scorecard": self.scorecard,
+            "scorecard_version": self.scorecard_version,
             "overall": r(self.overall),
             "dimensions": {k: r(v) for k, v in self.dimensions.items()},
             "script_compliance": r(self.script_compliance),
-            "auto_fail": self.auto_fail, "auto_fail_reasons": self.auto_fail_reasons,
+            "auto_fail": self.auto_fail,
+            "auto_fail_reasons": self.auto_fail_reasons,
             "criteria": [c.to_dict() for c in self.criteria],
-            "metrics": self.metrics.to_dict(), "sentiment": self.sentiment.to_dict(),
+            "metrics": self.metrics.to_dict(),
+            "sentiment": self.sentiment.to_dict(),
             "judged": {"applicable": self.judged, "total": len(self.criteria)},
             "embedder": self.embedder,
         }
@@ -82,8 +92,9 @@ def _needs_speakers(c: Criterion) -> bool:
     return c.kind in ("acknowledgement", "name_used") or c.speaker != "any"
 
 
-def vectors_for(texts: list[str], *, embedder: Embedder,
-                known: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def vectors_for(
+    texts: list[str], *, embedder: Embedder, known: Mapping[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """Vectors of `texts`: those in `known` (stored with the transcript) as they are, the rest
     embedded now."""
     known = known or {}
@@ -108,18 +119,28 @@ def _one_blas_thread() -> Iterator[None]:
         yield
 
 
-def score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
-          vectors: Mapping[str, np.ndarray] | None = None,
-          embedder: Embedder | None = None) -> CallScore:
+def score(
+    utterances: list[Utterance],
+    facts: CallFacts,
+    card: Scorecard,
+    *,
+    vectors: Mapping[str, np.ndarray] | None = None,
+    embedder: Embedder | None = None,
+) -> CallScore:
     """Score one conversation. `vectors` are stored sentence embeddings (text -> vector, of
     `embedder`); whatever is missing is embedded here, so rescoring embeds nothing new."""
     with _one_blas_thread():
         return _score(utterances, facts, card, vectors=vectors, embedder=embedder)
 
 
-def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
-           vectors: Mapping[str, np.ndarray] | None,
-           embedder: Embedder | None) -> CallScore:
+def _score(
+    utterances: list[Utterance],
+    facts: CallFacts,
+    card: Scorecard,
+    *,
+    vectors: Mapping[str, np.ndarray] | None,
+    embedder: Embedder | None,
+) -> CallScore:
     embedder = embedder or shared_embedder()
     utterances = [u for u in utterances if u.text.strip()]
     labelled = any(u.speaker in ("agent", "customer") for u in utterances)
@@ -131,17 +152,27 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
     polarity = polarity_for(embedder)
     turn_values = turn_polarity(turns, sentences, vecs, polarity)
     sentiment = analyse(turns, turn_values)
-    matrix = (np.stack([vecs[x.text] for x in sentences]) if sentences
-              else np.zeros((0, embedder.dim), dtype=np.float32))
+    matrix = (
+        np.stack([vecs[x.text] for x in sentences])
+        if sentences
+        else np.zeros((0, embedder.dim), dtype=np.float32)
+    )
     comparison = matcher_for(card, embedder).compare(sentences, matrix, positional=not timed)
     end_of_call = max((u.end for u in utterances), default=facts.duration)
     results: dict[str, CriterionResult] = {}
     for c in card.criteria:
         if c.kind == "order":
             continue
-        result = CriterionResult(id=c.id, label=c.label, dimension=c.dimension, kind=c.kind,
-                                 weight=c.weight, applicable=_applies(c, facts), passed=True,
-                                 auto_fail=c.auto_fail)
+        result = CriterionResult(
+            id=c.id,
+            label=c.label,
+            dimension=c.dimension,
+            kind=c.kind,
+            weight=c.weight,
+            applicable=_applies(c, facts),
+            passed=True,
+            auto_fail=c.auto_fail,
+        )
         results[c.id] = result
         if not result.applicable:
             result.reason = f"does not apply to {facts.direction} {facts.call_type} calls"
@@ -174,8 +205,11 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
             outcome = detectors.name_used(crit, utterances, facts)
         else:  # acknowledgement
             outcome = detectors.acknowledgement_by_meaning(crit, turns, comparison, turn_values)
-        result.passed, result.evidence, result.reason = (outcome.passed, outcome.evidence,
-                                                         outcome.reason)
+        result.passed, result.evidence, result.reason = (
+            outcome.passed,
+            outcome.evidence,
+            outcome.reason,
+        )
         result.applicable = outcome.applicable
     for c in card.criteria:
         if c.kind == "order":
@@ -189,15 +223,27 @@ def _score(utterances: list[Utterance], facts: CallFacts, card: Scorecard, *,
     failures = [r for r in applicable if r.auto_fail and not r.passed]
     overall = combine(card, dimensions, script, auto_fail=bool(failures))
     return CallScore(
-        scorecard=card.name, scorecard_version=card.version, overall=overall,
-        dimensions=dimensions, script_compliance=script, auto_fail=bool(failures),
-        auto_fail_reasons=[f"{r.label}: {r.reason}" for r in failures], criteria=ordered,
-        metrics=metrics, sentiment=sentiment, embedder=embedder.name,
+        scorecard=card.name,
+        scorecard_version=card.version,
+        overall=overall,
+        dimensions=dimensions,
+        script_compliance=script,
+        auto_fail=bool(failures),
+        auto_fail_reasons=[f"{r.label}: {r.reason}" for r in failures],
+        criteria=ordered,
+        metrics=metrics,
+        sentiment=sentiment,
+        embedder=embedder.name,
     )
 
 
-def combine(card: Scorecard, dimensions: Mapping[str, float | None],
-            script_compliance: float | None, *, auto_fail: bool) -> float | None:
+def combine(
+    card: Scorecard,
+    dimensions: Mapping[str, float | None],
+    script_compliance: float | None,
+    *,
+    auto_fail: bool,
+) -> float | None:
     """The overall: the scorecard's weighted mean of the dimensions and script compliance that
     apply (None when none does), 0 on an auto-fail. Scoring and reviews both use this one."""
     if auto_fail:
@@ -211,9 +257,16 @@ def combine(card: Scorecard, dimensions: Mapping[str, float | None],
 
 def _order(c: Criterion, results: dict[str, CriterionResult], facts: CallFacts) -> CriterionResult:
     first, then = results[c.first or ""], results[c.then or ""]
-    result = CriterionResult(id=c.id, label=c.label, dimension=c.dimension, kind=c.kind,
-                             weight=c.weight, applicable=_applies(c, facts), passed=True,
-                             auto_fail=c.auto_fail)
+    result = CriterionResult(
+        id=c.id,
+        label=c.label,
+        dimension=c.dimension,
+        kind=c.kind,
+        weight=c.weight,
+        applicable=_applies(c, facts),
+        passed=True,
+        auto_fail=c.auto_fail,
+    )
     if not result.applicable:
         result.reason = f"does not apply to {facts.direction} {facts.call_type} calls"
         return result
@@ -221,10 +274,12 @@ def _order(c: Criterion, results: dict[str, CriterionResult], facts: CallFacts) 
         result.applicable = False
         result.reason = f"{first.label.lower()} or {then.label.lower()} was not judged"
         return result
-    then_at = min((e.start for e in then.evidence if e.start is not None and then.passed),
-                  default=None)
-    first_at = min((e.start for e in first.evidence if e.start is not None and first.passed),
-                   default=None)
+    then_at = min(
+        (e.start for e in then.evidence if e.start is not None and then.passed), default=None
+    )
+    first_at = min(
+        (e.start for e in first.evidence if e.start is not None and first.passed), default=None
+    )
     if then_at is None:
         result.reason = f"{then.label.lower()} did not happen; nothing to order"
         return result

@@ -12,11 +12,27 @@ import yaml
 
 from qa.types import DIMENSIONS
 
-KINDS = ("examples", "phrases", "pattern", "metric", "sentiment", "order", "acknowledgement",
-         "name_used")
-METRICS = ("reply_latency_mean", "reply_latency_p90", "longest_silence", "longest_dead_air",
-           "time_to_greeting",
-           "longest_hold", "unannounced_holds", "interruptions", "agent_talk_share")
+KINDS = (
+    "examples",
+    "phrases",
+    "pattern",
+    "metric",
+    "sentiment",
+    "order",
+    "acknowledgement",
+    "name_used",
+)
+METRICS = (
+    "reply_latency_mean",
+    "reply_latency_p90",
+    "longest_silence",
+    "longest_dead_air",
+    "time_to_greeting",
+    "longest_hold",
+    "unannounced_holds",
+    "interruptions",
+    "agent_talk_share",
+)
 SENTIMENT_MEASURES = ("customer_end", "customer_trend", "customer_mean", "agent_mean")
 SPEAKERS = ("agent", "customer", "any")
 
@@ -122,8 +138,11 @@ def _examples(value: Any, line: int, name: str, company: str | None) -> tuple[st
 
 
 def _similarity(value: Any, line: int, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not 0.5 <= float(value) <= 1.0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0.5 <= float(value) <= 1.0
+    ):
         raise _fail(line, f"{name} must be a cosine similarity between 0.5 and 1.0")
     return float(value)
 
@@ -164,15 +183,26 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
         raise _fail(line, f"speaker must be one of {', '.join(SPEAKERS)}")
     applies = raw.pop("applies_to", {}) or {}
     applies.pop("__line__", None)
-    call_types = _strings(applies.get("call_types", ["service", "sales", "other"]), line,
-                          "applies_to.call_types")
-    directions = _strings(applies.get("directions", ["inbound", "outbound"]), line,
-                          "applies_to.directions")
+    call_types = _strings(
+        applies.get("call_types", ["service", "sales", "other"]), line, "applies_to.call_types"
+    )
+    directions = _strings(
+        applies.get("directions", ["inbound", "outbound"]), line, "applies_to.directions"
+    )
     # Lists become tuples: a criterion is hashable (scoring caches per scorecard content).
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
-                              for k, v in raw.items() if k in Criterion.__dataclass_fields__}
-    values.update(id=cid, label=str(raw.get("label", cid)), weight=float(weight),
-                  call_types=call_types, directions=directions, line=line)
+    values: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in raw.items()
+        if k in Criterion.__dataclass_fields__
+    }
+    values.update(
+        id=cid,
+        label=str(raw.get("label", cid)),
+        weight=float(weight),
+        call_types=call_types,
+        directions=directions,
+        line=line,
+    )
     if raw.get("name_company"):
         values["company"] = company
     for name in ("examples", "not_examples", "triggers", "not_triggers"):

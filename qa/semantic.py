@@ -71,12 +71,12 @@ class Matcher:
         self.sets: dict[str, _Set] = {}
         for c in card.criteria:
             if c.examples:
-                self.sets[c.id] = _Set(c.id, rows(c.examples), rows(c.not_examples),
-                                       c.similarity)
+                self.sets[c.id] = _Set(c.id, rows(c.examples), rows(c.not_examples), c.similarity)
             if c.triggers:
                 key = f"{c.id}:triggers"
-                self.sets[key] = _Set(key, rows(c.triggers), rows(c.not_triggers),
-                                      c.trigger_similarity)
+                self.sets[key] = _Set(
+                    key, rows(c.triggers), rows(c.not_triggers), c.trigger_similarity
+                )
         self.texts = texts
         self.embedder_name = embedder.name
         self.vectors = embed_known(embedder, texts) if texts else np.zeros((0, embedder.dim))
@@ -88,8 +88,9 @@ class Matcher:
         self.plain_rows = np.array(sorted(set(negatives.tolist())), dtype=np.int64)
         self.keys = list(self.sets)
 
-    def compare(self, sentences: list[Sentence], vectors: np.ndarray, *,
-                positional: bool = False) -> Comparison:
+    def compare(
+        self, sentences: list[Sentence], vectors: np.ndarray, *, positional: bool = False
+    ) -> Comparison:
         """Every sentence against every example, once per call."""
         return Comparison(self, sentences, vectors, positional=positional)
 
@@ -112,8 +113,14 @@ class Comparison:
     """One call's sentences against a matcher's examples: the similarity matrix computed once,
     then read per criterion."""
 
-    def __init__(self, matcher: Matcher, sentences: list[Sentence], vectors: np.ndarray,
-                 *, positional: bool = False) -> None:
+    def __init__(
+        self,
+        matcher: Matcher,
+        sentences: list[Sentence],
+        vectors: np.ndarray,
+        *,
+        positional: bool = False,
+    ) -> None:
         self.matcher = matcher
         self.sentences = sentences
         self.positional = positional  # windows by turn order (chat, e-mail), not by seconds
@@ -121,8 +128,11 @@ class Comparison:
         self.speakers = np.array([x.speaker for x in sentences], dtype=object)
         self.starts = np.array([x.start for x in sentences], dtype=float)
         self.ends = np.array([x.end for x in sentences], dtype=float)
-        self.sims = (vectors @ matcher.vectors.T if len(sentences)
-                     else np.zeros((0, len(matcher.texts)), dtype=np.float32))
+        self.sims = (
+            vectors @ matcher.vectors.T
+            if len(sentences)
+            else np.zeros((0, len(matcher.texts)), dtype=np.float32)
+        )
         # Per sentence: each set's best example (value, row), the best ordinary talk, and the
         # two best sets, so that any set's best rival set is read without another pass.
         n, keys = len(sentences), matcher.keys
@@ -153,8 +163,7 @@ class Comparison:
         row = self.sims[index]
         return bool(row[target.negatives].max() > row[target.positives].max())
 
-    def match(self, key: str, only: list[int] | None = None, *,
-              strict: float = 0.0) -> list[Match]:
+    def match(self, key: str, only: list[int] | None = None, *, strict: float = 0.0) -> list[Match]:
         """The sentences (all, or those at `only`) that mean what set `key` describes, best
         first. `strict` raises the bar: the similarity must clear the threshold by that much
         and beat every rival outright (no tie with another criterion), as an auto-fail needs."""
@@ -173,8 +182,11 @@ class Comparison:
         else:
             rival_set = np.zeros(len(rows), dtype=np.int64)
             best_other = np.full(len(rows), -1.0)
-        winners = np.flatnonzero((best_own >= target.threshold + strict)
-                                 & (best_own > best_plain) & (best_own > best_other))
+        winners = np.flatnonzero(
+            (best_own >= target.threshold + strict)
+            & (best_own > best_plain)
+            & (best_own > best_other)
+        )
         out = []
         for j in winners:
             i = int(rows[j])
@@ -183,8 +195,14 @@ class Comparison:
             else:
                 rival = int(self.own_row[i, rival_set[j]])
                 rival_sim = float(best_other[j] + tie)
-            out.append(Match(self.sentences[i], float(best_own[j]),
-                             m.texts[int(self.own_row[i, k])],
-                             m.texts[rival] if rival >= 0 else "", rival_sim))
+            out.append(
+                Match(
+                    self.sentences[i],
+                    float(best_own[j]),
+                    m.texts[int(self.own_row[i, k])],
+                    m.texts[rival] if rival >= 0 else "",
+                    rival_sim,
+                )
+            )
         out.sort(key=lambda x: -x.similarity)
         return out

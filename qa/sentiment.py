@@ -66,8 +66,10 @@ def is_english_script(text: str) -> bool:
 @lru_cache(maxsize=2)
 def anchors(path: Path = ANCHORS_FILE) -> dict[str, tuple[str, ...]]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {side: tuple(t for texts in raw[side].values() for t in texts)
-            for side in ("positive", "negative", "neutral")}
+    return {
+        side: tuple(t for texts in raw[side].values() for t in texts)
+        for side in ("positive", "negative", "neutral")
+    }
 
 
 class Polarity:
@@ -124,27 +126,35 @@ class Sentiment:
         def r(v: float | None) -> float | None:
             return None if v is None else round(v, 3)
 
-        return {"agent_mean": r(self.agent_mean), "customer_mean": r(self.customer_mean),
-                "customer_start": r(self.customer_start), "customer_end": r(self.customer_end),
-                "customer_trend": r(self.customer_trend),
-                "negative_customer_turns": self.negative_customer_turns,
-                "method": self.method,
-                "timeline": [{"segment": i, "compound": round(c, 3)}
-                             for i, c in self.per_utterance]}
+        return {
+            "agent_mean": r(self.agent_mean),
+            "customer_mean": r(self.customer_mean),
+            "customer_start": r(self.customer_start),
+            "customer_end": r(self.customer_end),
+            "customer_trend": r(self.customer_trend),
+            "negative_customer_turns": self.negative_customer_turns,
+            "method": self.method,
+            "timeline": [{"segment": i, "compound": round(c, 3)} for i, c in self.per_utterance],
+        }
 
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def turn_polarity(turns: list[Turn], sentences: list[Sentence],
-                  vectors: Mapping[str, np.ndarray], polarity: Polarity) -> list[float]:
+def turn_polarity(
+    turns: list[Turn],
+    sentences: list[Sentence],
+    vectors: Mapping[str, np.ndarray],
+    polarity: Polarity,
+) -> list[float]:
     """One polarity per turn: the mean of its sentences by meaning, with VADER on English."""
     # Whole sentences only: a clause cut from its negation ("terrified it's on its last leg")
     # would read the opposite of what was said.
     whole = [s for s in sentences if not s.clause and s.text in vectors]
-    matrix = (np.stack([vectors[s.text] for s in whole]) if whole
-              else np.zeros((0, 1), dtype=np.float32))
+    matrix = (
+        np.stack([vectors[s.text] for s in whole]) if whole else np.zeros((0, 1), dtype=np.float32)
+    )
     by_turn: dict[int, list[float]] = {}
     for s, p in zip(whole, polarity.of(matrix), strict=True):
         by_turn.setdefault(s.turn, []).append(float(p))
@@ -171,6 +181,7 @@ def analyse(turns: list[Turn], values: list[float]) -> Sentiment:
         customer_mean=_mean(customer),
         customer_start=_mean(customer[:third]),
         customer_end=_mean(customer[-third:]),
-        negative_customer_turns=[t.index for t, v in scored
-                                 if t.speaker == "customer" and v <= NEGATIVE],
+        negative_customer_turns=[
+            t.index for t, v in scored if t.speaker == "customer" and v <= NEGATIVE
+        ],
     )

@@ -54,9 +54,16 @@ def turns(utterances: list[Utterance]) -> list[Turn]:
 
     def close() -> None:
         if group:
-            out.append(Turn(len(out), group[0].speaker, group[0].start,
-                            max(u.end for u in group), " ".join(u.text.strip() for u in group),
-                            tuple(u.index for u in group)))
+            out.append(
+                Turn(
+                    len(out),
+                    group[0].speaker,
+                    group[0].start,
+                    max(u.end for u in group),
+                    " ".join(u.text.strip() for u in group),
+                    tuple(u.index for u in group),
+                )
+            )
 
     for u in ordered:
         if not u.text.strip():
@@ -107,8 +114,9 @@ def sentences(utterances: list[Utterance], merged: list[Turn] | None = None) -> 
 
         ends = [b for _, b, _ in spans]
 
-        def at(offset: int, spans: list[tuple[int, int, Utterance]] = spans,
-               ends: list[int] = ends) -> tuple[float, int]:
+        def at(
+            offset: int, spans: list[tuple[int, int, Utterance]] = spans, ends: list[int] = ends
+        ) -> tuple[float, int]:
             k = bisect.bisect_left(ends, offset)
             if k == len(spans):
                 return spans[-1][2].end, spans[-1][2].index
@@ -123,14 +131,18 @@ def sentences(utterances: list[Utterance], merged: list[Turn] | None = None) -> 
             for offset, piece, clause in _pieces(turn.text):
                 start = seg.start + span * min(1.0, offset / width)
                 end = seg.start + span * min(1.0, (offset + len(piece)) / width)
-                out.append(Sentence(turn.index, turn.speaker, start, end, piece.strip(),
-                                    seg.index, clause))
+                out.append(
+                    Sentence(turn.index, turn.speaker, start, end, piece.strip(), seg.index, clause)
+                )
             continue
         for offset, piece, clause in _pieces(turn.text):
             start, segment = at(offset)
             end, _ = at(offset + len(piece))
-            out.append(Sentence(turn.index, turn.speaker, start, max(end, start),
-                                piece.strip(), segment, clause))
+            out.append(
+                Sentence(
+                    turn.index, turn.speaker, start, max(end, start), piece.strip(), segment, clause
+                )
+            )
     return out
 
 

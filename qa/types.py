@@ -46,14 +46,25 @@ class Evidence:
         def r(v: float | None) -> float | None:
             return None if v is None else round(v, 3)
 
-        return {"segment": self.segment, "start": r(self.start), "end": r(self.end),
-                "quote": self.quote, "note": self.note, "similarity": self.similarity}
+        return {
+            "segment": self.segment,
+            "start": r(self.start),
+            "end": r(self.end),
+            "quote": self.quote,
+            "note": self.note,
+            "similarity": self.similarity,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
-        return cls(start=data.get("start"), end=data.get("end"), quote=data.get("quote"),
-                   segment=data.get("segment"), note=data.get("note"),
-                   similarity=data.get("similarity"))
+        return cls(
+            start=data.get("start"),
+            end=data.get("end"),
+            quote=data.get("quote"),
+            segment=data.get("segment"),
+            note=data.get("note"),
+            similarity=data.get("similarity"),
+        )
 
 
 @dataclass
@@ -70,19 +81,33 @@ class CriterionResult:
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label, "dimension": self.dimension,
-                "kind": self.kind, "weight": self.weight, "applicable": self.applicable,
-                "passed": self.passed, "auto_fail": self.auto_fail, "reason": self.reason,
-                "evidence": [e.to_dict() for e in self.evidence]}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "dimension": self.dimension,
+            "kind": self.kind,
+            "weight": self.weight,
+            "applicable": self.applicable,
+            "passed": self.passed,
+            "auto_fail": self.auto_fail,
+            "reason": self.reason,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CriterionResult:
-        return cls(id=data["id"], label=data["label"], dimension=data["dimension"],
-                   kind=data["kind"], weight=float(data["weight"]),
-                   applicable=bool(data["applicable"]), passed=bool(data["passed"]),
-                   auto_fail=bool(data.get("auto_fail", False)),
-                   evidence=[Evidence.from_dict(e) for e in data.get("evidence", [])],
-                   reason=data.get("reason", ""))
+        return cls(
+            id=data["id"],
+            label=data["label"],
+            dimension=data["dimension"],
+            kind=data["kind"],
+            weight=float(data["weight"]),
+            applicable=bool(data["applicable"]),
+            passed=bool(data["passed"]),
+            auto_fail=bool(data.get("auto_fail", False)),
+            evidence=[Evidence.from_dict(e) for e in data.get("evidence", [])],
+            reason=data.get("reason", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -100,13 +125,16 @@ class StoredScore:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StoredScore:
-        return cls(overall=data.get("overall"), dimensions=dict(data.get("dimensions", {})),
-                   script_compliance=data.get("script_compliance"),
-                   auto_fail=bool(data.get("auto_fail", False)),
-                   auto_fail_reasons=list(data.get("auto_fail_reasons", [])),
-                   criteria=[CriterionResult.from_dict(c) for c in data.get("criteria", [])],
-                   metrics=dict(data.get("metrics", {})),
-                   sentiment=dict(data.get("sentiment", {})))
+        return cls(
+            overall=data.get("overall"),
+            dimensions=dict(data.get("dimensions", {})),
+            script_compliance=data.get("script_compliance"),
+            auto_fail=bool(data.get("auto_fail", False)),
+            auto_fail_reasons=list(data.get("auto_fail_reasons", [])),
+            criteria=[CriterionResult.from_dict(c) for c in data.get("criteria", [])],
+            metrics=dict(data.get("metrics", {})),
+            sentiment=dict(data.get("sentiment", {})),
+        )
 
     def criterion(self, criterion_id: str) -> CriterionResult | None:
         return next((c for c in self.criteria if c.id == criterion_id), None)

@@ -47,8 +47,15 @@ def default_path() -> Path:
     return Path(__file__).with_name("bonus_default.yaml")
 
 
-def _number(section: dict[str, Any], key: str, where: str, *, default: Any = None,
-            lo: float = 0, hi: float | None = None) -> Any:
+def _number(
+    section: dict[str, Any],
+    key: str,
+    where: str,
+    *,
+    default: Any = None,
+    lo: float = 0,
+    hi: float | None = None,
+) -> Any:
     value = section.get(key, default)
     if value is None:
         if default is None and key in section:
@@ -85,25 +92,42 @@ def parse(text: str) -> Rules:
     tiers_raw = amount.get("tiers") or [{"min_score": 0, "multiplier": 1}]
     if not isinstance(tiers_raw, list) or not all(isinstance(t, dict) for t in tiers_raw):
         raise RulesInvalid("amount.tiers is a list of {min_score, multiplier}")
-    tiers = tuple(sorted((Tier(float(_number(t, "min_score", "amount.tiers", hi=100)),
-                               float(_number(t, "multiplier", "amount.tiers", hi=100)))
-                          for t in tiers_raw), key=lambda t: -t.min_score))
+    tiers = tuple(
+        sorted(
+            (
+                Tier(
+                    float(_number(t, "min_score", "amount.tiers", hi=100)),
+                    float(_number(t, "multiplier", "amount.tiers", hi=100)),
+                )
+                for t in tiers_raw
+            ),
+            key=lambda t: -t.min_score,
+        )
+    )
     cap = _number(amount, "cap", "amount", default=None) if "cap" in amount else None
-    conversion = _number(elig, "min_conversion", "eligibility", default=None, hi=1) \
-        if "min_conversion" in elig else None
+    conversion = (
+        _number(elig, "min_conversion", "eligibility", default=None, hi=1)
+        if "min_conversion" in elig
+        else None
+    )
     return Rules(
-        name=raw["name"], currency=currency.upper(),
+        name=raw["name"],
+        currency=currency.upper(),
         min_call_seconds=float(_number(counting, "min_call_seconds", "counting", default=0)),
         exclude_transferred=bool(counting.get("exclude_transferred", True)),
         min_scored_calls=int(_number(elig, "min_scored_calls", "eligibility", default=0)),
-        min_average_overall=float(_number(elig, "min_average_overall", "eligibility",
-                                          default=0, hi=100)),
+        min_average_overall=float(
+            _number(elig, "min_average_overall", "eligibility", default=0, hi=100)
+        ),
         no_unresolved_auto_fail=bool(elig.get("no_unresolved_auto_fail", True)),
         min_conversion=None if conversion is None else float(conversion),
         base=Decimal(str(_number(amount, "base", "amount", default=0))),
-        commission_per_deal=Decimal(str(_number(amount, "commission_per_deal", "amount",
-                                                default=0))),
-        tiers=tiers, cap=None if cap is None else Decimal(str(cap)))
+        commission_per_deal=Decimal(
+            str(_number(amount, "commission_per_deal", "amount", default=0))
+        ),
+        tiers=tiers,
+        cap=None if cap is None else Decimal(str(cap)),
+    )
 
 
 def load_default() -> Rules:
@@ -168,7 +192,8 @@ def figures(facts: Iterable[CallFact], rules: Rules) -> Figures:
 
     def counts(c: CallFact) -> bool:
         return c.duration >= rules.min_call_seconds and not (
-            rules.exclude_transferred and c.transferred)
+            rules.exclude_transferred and c.transferred
+        )
 
     f.scored_calls = len(scored)
     f.counted_calls = sum(counts(c) for c in scored)
@@ -186,8 +211,9 @@ def figures(facts: Iterable[CallFact], rules: Rules) -> Figures:
     f.deals = sum(c.deal_closed for c in calls)
     won = [c for c in calls if c.deal_closed and counts(c)]
     f.counted_deals = len(won)
-    f.conversion = _r(sum(c.deal_closed and counts(c) for c in sales) / len(sales)) \
-        if sales else None
+    f.conversion = (
+        _r(sum(c.deal_closed and counts(c) for c in sales) / len(sales)) if sales else None
+    )
     f.revenue = str(sum((c.deal_value for c in won), Decimal("0")).quantize(Decimal("0.01")))
     f.reviewed_share = _r(sum(c.reviewed for c in scored) / len(scored)) if scored else None
     f.unresolved_auto_fails = sum(c.auto_fail for c in scored)
@@ -216,49 +242,87 @@ class Line:
     checks: tuple[Check, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"eligible": self.eligible, "amount": str(self.amount),
-                "currency": self.currency, "multiplier": self.multiplier,
-                "checks": [asdict(c) for c in self.checks]}
+        return {
+            "eligible": self.eligible,
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "multiplier": self.multiplier,
+            "checks": [asdict(c) for c in self.checks],
+        }
 
 
 def evaluate(f: Figures, rules: Rules) -> Line:
     """Every rule with pass/fail and the figure it used, then the amount."""
     avg = f.scores.get("overall")
     checks = [
-        Check("min_scored_calls", f.counted_calls >= rules.min_scored_calls, f.counted_calls,
-              rules.min_scored_calls,
-              f"{f.counted_calls} counted scored calls (need {rules.min_scored_calls}; "
-              f"{f.cut_short} cut short and {f.transferred} transferred do not count)"),
-        Check("min_average_overall", avg is not None and avg >= rules.min_average_overall,
-              avg, rules.min_average_overall,
-              f"average overall {'–' if avg is None else f'{avg:.1f}'} "
-              f"(need {rules.min_average_overall:g})"),
+        Check(
+            "min_scored_calls",
+            f.counted_calls >= rules.min_scored_calls,
+            f.counted_calls,
+            rules.min_scored_calls,
+            f"{f.counted_calls} counted scored calls (need {rules.min_scored_calls}; "
+            f"{f.cut_short} cut short and {f.transferred} transferred do not count)",
+        ),
+        Check(
+            "min_average_overall",
+            avg is not None and avg >= rules.min_average_overall,
+            avg,
+            rules.min_average_overall,
+            f"average overall {'–' if avg is None else f'{avg:.1f}'} "
+            f"(need {rules.min_average_overall:g})",
+        ),
     ]
     if rules.no_unresolved_auto_fail:
-        checks.append(Check("no_unresolved_auto_fail", f.unresolved_auto_fails == 0,
-                            f.unresolved_auto_fails, 0,
-                            f"{f.unresolved_auto_fails} auto-fail(s) not cleared by a review"))
+        checks.append(
+            Check(
+                "no_unresolved_auto_fail",
+                f.unresolved_auto_fails == 0,
+                f.unresolved_auto_fails,
+                0,
+                f"{f.unresolved_auto_fails} auto-fail(s) not cleared by a review",
+            )
+        )
     if rules.min_conversion is not None:
         if f.sales_calls:
             conv = f.conversion or 0.0
-            checks.append(Check("min_conversion", conv >= rules.min_conversion, conv,
-                                rules.min_conversion,
-                                f"conversion {conv:.0%} of {f.sales_calls} sales calls "
-                                f"(need {rules.min_conversion:.0%})"))
+            checks.append(
+                Check(
+                    "min_conversion",
+                    conv >= rules.min_conversion,
+                    conv,
+                    rules.min_conversion,
+                    f"conversion {conv:.0%} of {f.sales_calls} sales calls "
+                    f"(need {rules.min_conversion:.0%})",
+                )
+            )
         else:
-            checks.append(Check("min_conversion", True, None, rules.min_conversion,
-                                "no sales calls: conversion does not apply"))
+            checks.append(
+                Check(
+                    "min_conversion",
+                    True,
+                    None,
+                    rules.min_conversion,
+                    "no sales calls: conversion does not apply",
+                )
+            )
     eligible = all(c.passed for c in checks)
-    multiplier = next((t.multiplier for t in rules.tiers
-                       if avg is not None and avg >= t.min_score), 0.0)
+    multiplier = next(
+        (t.multiplier for t in rules.tiers if avg is not None and avg >= t.min_score), 0.0
+    )
     amount = Decimal("0")
     if eligible:
         amount = (rules.base + rules.commission_per_deal * f.counted_deals) * Decimal(
-            str(multiplier))
+            str(multiplier)
+        )
         if rules.cap is not None:
             amount = min(amount, rules.cap)
-    return Line(eligible=eligible, amount=amount.quantize(Decimal("0.01"), ROUND_HALF_UP),
-                currency=rules.currency, multiplier=multiplier, checks=tuple(checks))
+    return Line(
+        eligible=eligible,
+        amount=amount.quantize(Decimal("0.01"), ROUND_HALF_UP),
+        currency=rules.currency,
+        multiplier=multiplier,
+        checks=tuple(checks),
+    )
 
 
 def score_band(overall: float | None) -> str | None:

@@ -10,9 +10,38 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # Two-sided 95 % Student t quantiles for 1..30 degrees of freedom.
-_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T95 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 _Z95 = 1.959964
 
 
@@ -42,8 +71,9 @@ class Estimate:
         return None if self.low is None or self.high is None else (self.high - self.low) / 2
 
 
-def estimate(values: Iterable[float | None], *, bounds: tuple[float, float] = (0.0, 100.0)
-             ) -> Estimate:
+def estimate(
+    values: Iterable[float | None], *, bounds: tuple[float, float] = (0.0, 100.0)
+) -> Estimate:
     xs = [float(v) for v in values if v is not None]
     n = len(xs)
     if n == 0:
@@ -81,8 +111,7 @@ def weekly(points: Iterable[tuple[datetime, float | None]]) -> list[tuple[str, E
     return [(week, estimate(values)) for week, values in sorted(groups.items())]
 
 
-def histogram(values: Iterable[float | None], *, bins: int = 10, top: float = 100.0
-              ) -> list[int]:
+def histogram(values: Iterable[float | None], *, bins: int = 10, top: float = 100.0) -> list[int]:
     """Counts in equal bins over [0, top]; the top value falls in the last bin."""
     counts = [0] * bins
     for v in values:
@@ -93,8 +122,11 @@ def histogram(values: Iterable[float | None], *, bins: int = 10, top: float = 10
 
 
 def first_contact_resolution(
-    firsts: Iterable[tuple[str | None, datetime]], calls: Iterable[tuple[str | None, datetime]],
-    *, days: int, now: datetime,
+    firsts: Iterable[tuple[str | None, datetime]],
+    calls: Iterable[tuple[str | None, datetime]],
+    *,
+    days: int,
+    now: datetime,
 ) -> tuple[int, int]:
     """(resolved first time, counted) for the calls in `firsts`, judged against `calls` (every
     call of the same customers, whoever took it). A call is resolved first time when the same

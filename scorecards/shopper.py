@@ -87,8 +87,12 @@ def parse(text: str) -> Template:
     questions = tuple(_question(q, line, seen) for q in items)
     if not any(q.scored for q in questions):
         raise _fail(line, "at least one question must be scored (have a dimension)")
-    return Template(name=name.strip(), title=str(raw.get("title") or name),
-                    intro=str(raw.get("intro") or ""), questions=questions)
+    return Template(
+        name=name.strip(),
+        title=str(raw.get("title") or name),
+        intro=str(raw.get("intro") or ""),
+        questions=questions,
+    )
 
 
 def _question(raw: Any, line: int, seen: set[str]) -> Question:
@@ -121,27 +125,40 @@ def _question(raw: Any, line: int, seen: set[str]) -> Question:
     if kind == "choice":
         opts = raw.get("options")
         if not isinstance(opts, dict) or len(opts) < 2:
-            raise _fail(line, "a choice question needs `options`: at least two, each with "
-                              "its points from 0 to 1")
+            raise _fail(
+                line,
+                "a choice question needs `options`: at least two, each with its points from 0 to 1",
+            )
         for label, points in opts.items():
             if label == "__line__":
                 continue
-            if isinstance(points, bool) or not isinstance(points, int | float) or \
-                    not 0 <= points <= 1:
+            if (
+                isinstance(points, bool)
+                or not isinstance(points, int | float)
+                or not 0 <= points <= 1
+            ):
                 raise _fail(line, f"option {label!r}: points must be from 0 to 1")
             options[str(label)] = float(points)
     if kind == "number" and dimension is not None:
         best, worst = raw.get("best"), raw.get("worst")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool)
-                   for v in (best, worst)) or best == worst:
+        if (
+            not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (best, worst))
+            or best == worst
+        ):
             raise _fail(line, "a scored number question needs different `best` and `worst`")
     good = str(raw.get("good", "yes"))
     if good not in ("yes", "no"):
         raise _fail(line, "good must be yes or no")
     return Question(
-        id=qid, text=str(raw["text"]), kind=kind, required=bool(raw.get("required", True)),
-        dimension=dimension, weight=float(weight), script=bool(raw.get("script", False)),
-        good=good, options=options,
+        id=qid,
+        text=str(raw["text"]),
+        kind=kind,
+        required=bool(raw.get("required", True)),
+        dimension=dimension,
+        weight=float(weight),
+        script=bool(raw.get("script", False)),
+        good=good,
+        options=options,
         best=float(raw["best"]) if raw.get("best") is not None else None,
         worst=float(raw["worst"]) if raw.get("worst") is not None else None,
         help=raw.get("help"),
@@ -152,8 +169,7 @@ def load_default() -> Template:
     return parse(default_path().read_text(encoding="utf-8"))
 
 
-def validate(template: Template, answers: dict[str, Any]) -> tuple[dict[str, Any],
-                                                                  dict[str, str]]:
+def validate(template: Template, answers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Clean answers and, per question, what is wrong. Unknown keys are errors too."""
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -237,18 +253,30 @@ class ShopperScore:
 def score(template: Template, clean: dict[str, Any]) -> ShopperScore:
     """Validated answers -> 0-100 per dimension, script compliance and an equal-weight
     overall of what was scored (the same shape as a call's score)."""
-    items = [{"id": q.id, "dimension": q.dimension, "weight": q.weight, "script": q.script,
-              "points": round(points(q, clean[q.id]), 4)}
-             for q in template.questions if q.scored and q.id in clean]
+    items = [
+        {
+            "id": q.id,
+            "dimension": q.dimension,
+            "weight": q.weight,
+            "script": q.script,
+            "points": round(points(q, clean[q.id]), 4),
+        }
+        for q in template.questions
+        if q.scored and q.id in clean
+    ]
 
     def share(rows: list[dict[str, Any]]) -> float | None:
         total = sum(r["weight"] for r in rows)
-        return None if not rows or total == 0 else round(
-            100 * sum(r["weight"] * r["points"] for r in rows) / total, 1)
+        return (
+            None
+            if not rows or total == 0
+            else round(100 * sum(r["weight"] * r["points"] for r in rows) / total, 1)
+        )
 
     dimensions = {d: share([i for i in items if i["dimension"] == d]) for d in DIMENSIONS}
     script = share([i for i in items if i["script"]])
     parts = [v for v in (*dimensions.values(), script) if v is not None]
     overall = round(sum(parts) / len(parts), 1) if parts else None
-    return ShopperScore(overall=overall, dimensions=dimensions, script_compliance=script,
-                        items=items)
+    return ShopperScore(
+        overall=overall, dimensions=dimensions, script_compliance=script, items=items
+    )

@@ -104,17 +104,27 @@ CALLS: dict[str, list[Turn]] = {
 
 # The scoring validity set: one good call and variants that each differ in one respect.
 _BASE = [
-    Turn("agent", 0.5, "Thank you for calling Acme Energy, my name is Laura, this call may be "
-         "recorded."),
-    Turn("customer", 7.0, "Hi Laura, my name is Peter. My bill is wrong again and I am really "
-         "upset."),
+    Turn(
+        "agent",
+        0.5,
+        "Thank you for calling Acme Energy, my name is Laura, this call may be recorded.",
+    ),
+    Turn(
+        "customer", 7.0, "Hi Laura, my name is Peter. My bill is wrong again and I am really upset."
+    ),
     Turn("agent", 13.0, "I am so sorry to hear that, Peter. Can you confirm your account number?"),
     Turn("customer", 18.5, "Yes, it is four four one two."),
-    Turn("agent", 22.0, "Thank you. I have corrected the bill and you will see the refund within "
-         "three days."),
+    Turn(
+        "agent",
+        22.0,
+        "Thank you. I have corrected the bill and you will see the refund within three days.",
+    ),
     Turn("customer", 29.0, "Great, thank you."),
-    Turn("agent", 31.5, "Is there anything else I can help with? Thank you for calling, have a "
-         "great day."),
+    Turn(
+        "agent",
+        31.5,
+        "Is there anything else I can help with? Thank you for calling, have a great day.",
+    ),
 ]
 
 
@@ -132,10 +142,15 @@ VALIDITY: dict[str, list[Turn]] = {
     "pair_cold": _variant({2: "Can you confirm your account number?"}),
     "pair_no_disclosure": _variant({0: "Thank you for calling Acme Energy, my name is Laura."}),
     "pair_slow": _variant({}, shift_agent_replies=12.0),
-    "pair_unsure": _variant({4: "Hmm, I don't know why that happened. Maybe it will sort itself "
-                             "out."}),
-    "pair_promise": _variant({4: "You should move your savings to our plan, it has guaranteed "
-                              "returns and it is risk free."}),
+    "pair_unsure": _variant(
+        {4: "Hmm, I don't know why that happened. Maybe it will sort itself out."}
+    ),
+    "pair_promise": _variant(
+        {
+            4: "You should move your savings to our plan, it has guaranteed "
+            "returns and it is risk free."
+        }
+    ),
 }
 CALLS.update(VALIDITY)
 

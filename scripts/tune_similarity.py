@@ -52,16 +52,23 @@ def main() -> None:
         for field in fields:
             row = []
             for t in THRESHOLDS:
-                trial = dataclasses.replace(card, criteria=tuple(
-                    dataclasses.replace(x, **{field: t}) if x.id == c.id else x
-                    for x in card.criteria))
+                trial = dataclasses.replace(
+                    card,
+                    criteria=tuple(
+                        dataclasses.replace(x, **{field: t}) if x.id == c.id else x
+                        for x in card.criteria
+                    ),
+                )
                 row.append((t, *agreement(trial, dialogues, c.id)))
             top = max(ok for _, ok, _ in row)
             plateau = [r for r in row if r[1] == top]
             best = plateau[len(plateau) // 2]
             cells = " ".join(f"{t:.2f}:{ok}" for t, ok, _ in row)
-            print(f"{c.id + ' ' + field:42} now {getattr(c, field):.2f}  best {best[0]:.2f} "
-                  f"({best[1]}/{best[2]})  {cells}", flush=True)
+            print(
+                f"{c.id + ' ' + field:42} now {getattr(c, field):.2f}  best {best[0]:.2f} "
+                f"({best[1]}/{best[2]})  {cells}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

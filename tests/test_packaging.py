@@ -27,14 +27,31 @@ from app import models  # noqa: F401  (every table in the metadata)
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the wheel is built from: the packages, and the files pyproject names.
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "app", "transcription", "qa", "scorecards",
-           "migrations")
-DEV_ONLY = {"pytest", "hypothesis", "jiwer", "ruff", "mypy", "playwright", "setuptools",
-            "types-pyyaml"}
+SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "app",
+    "transcription",
+    "qa",
+    "scorecards",
+    "migrations",
+)
+DEV_ONLY = {
+    "pytest",
+    "hypothesis",
+    "jiwer",
+    "ruff",
+    "mypy",
+    "playwright",
+    "setuptools",
+    "types-pyyaml",
+}
 
 
-def _run(args: list[str], cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"{' '.join(args)}\n{done.stdout}\n{done.stderr}"
     return done
@@ -48,14 +65,28 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     src.mkdir()
     for name in SOURCES:
         if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, src / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         else:
             shutil.copy2(ROOT / name, src / name)
     # No build isolation and no index: the venv's setuptools (dev extra) builds it offline.
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-          "--check-build-dependencies", "--no-index", "--quiet", "--wheel-dir",
-          str(work / "dist"), str(src)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--check-build-dependencies",
+            "--no-index",
+            "--quiet",
+            "--wheel-dir",
+            str(work / "dist"),
+            str(src),
+        ]
+    )
     (built,) = (work / "dist").glob("callqa-*.whl")
     return built
 
@@ -63,12 +94,20 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_wheel_carries_migrations_templates_static_yaml_and_the_license(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = [ROOT / "migrations/env.py", ROOT / "migrations/script.py.mako",
-               *(ROOT / "migrations/versions").glob("*.py"),
-               *(ROOT / "app/web/templates").rglob("*"), *(ROOT / "app/web/static").rglob("*"),
-               *(ROOT / "qa").glob("*.yaml"), *(ROOT / "scorecards").glob("*.yaml")]
-    expected = [p.relative_to(ROOT).as_posix() for p in shipped
-                if p.is_file() and "__pycache__" not in p.parts]
+    shipped = [
+        ROOT / "migrations/env.py",
+        ROOT / "migrations/script.py.mako",
+        *(ROOT / "migrations/versions").glob("*.py"),
+        *(ROOT / "app/web/templates").rglob("*"),
+        *(ROOT / "app/web/static").rglob("*"),
+        *(ROOT / "qa").glob("*.yaml"),
+        *(ROOT / "scorecards").glob("*.yaml"),
+    ]
+    expected = [
+        p.relative_to(ROOT).as_posix()
+        for p in shipped
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
     assert len(expected) > 10
     assert sorted(set(expected) - names) == []
     dist_info = f"{wheel.name.split('-py3')[0]}.dist-info"
@@ -79,14 +118,30 @@ def test_wheel_carries_migrations_templates_static_yaml_and_the_license(wheel: P
 
 @pytest.mark.slow
 def test_installed_wheel_migrates_a_fresh_database_without_the_sources(
-        wheel: Path, tmp_path: Path) -> None:
+    wheel: Path, tmp_path: Path
+) -> None:
     site = tmp_path / "site"
-    _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
-          "--target", str(site), str(wheel)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--quiet",
+            "--target",
+            str(site),
+            str(wheel),
+        ]
+    )
     run_dir, data = tmp_path / "run", tmp_path / "data"
     run_dir.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CALLQA_", "PYTHON")) and k != "ALEMBIC_CONFIG"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CALLQA_", "PYTHON")) and k != "ALEMBIC_CONFIG"
+    }
     # Only the installed copy is importable: PYTHONPATH comes before the venv's editable
     # install, -P keeps the working directory off sys.path, and that directory has no .env.
     env.update(PYTHONPATH=str(site), PYTHONSAFEPATH="1", CALLQA_DATA_DIR=str(data))
@@ -121,8 +176,11 @@ class Stage:
 
 def _stages(dockerfile: str) -> list[Stage]:
     stages: list[Stage] = []
-    text = re.sub(r"\\\n", " ", "\n".join(
-        line for line in dockerfile.splitlines() if not line.lstrip().startswith("#")))
+    text = re.sub(
+        r"\\\n",
+        " ",
+        "\n".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#")),
+    )
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -160,8 +218,14 @@ def test_dockerfile_builds_in_stages_and_runs_unprivileged_with_a_healthcheck() 
     assert "8000" in final.args("EXPOSE")
     assert json.loads(final.args("CMD")[-1]) == ["callqa", "serve"]
     runs = [a for s in stages for a in s.args("RUN")]
-    assert any(re.search(r"pip install\b.*(-r|-c|--requirement|--constraint)[ =]\S*"
-                         r"requirements\.lock", a) for a in runs), runs
+    assert any(
+        re.search(
+            r"pip install\b.*(-r|-c|--requirement|--constraint)[ =]\S*"
+            r"requirements\.lock",
+            a,
+        )
+        for a in runs
+    ), runs
 
 
 def test_lock_pins_every_runtime_dependency_and_nothing_of_the_dev_extra() -> None:
@@ -173,8 +237,11 @@ def test_lock_pins_every_runtime_dependency_and_nothing_of_the_dev_extra() -> No
         # A requested extra's packages (pwdlib[argon2] -> argon2-cffi), from the installed
         # metadata: the lock is generated from this environment.
         for extra in requirement.extras:
-            needed += [r for r in map(Requirement, distribution(requirement.name).requires or [])
-                       if r.marker is not None and r.marker.evaluate({"extra": extra})]
+            needed += [
+                r
+                for r in map(Requirement, distribution(requirement.name).requires or [])
+                if r.marker is not None and r.marker.evaluate({"extra": extra})
+            ]
         for r in needed:
             name = canonicalize_name(r.name)
             if name not in pins:

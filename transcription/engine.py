@@ -39,8 +39,9 @@ class Engine(Protocol):
     name: str
     model_name: str
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None,
-                   hotwords: str | None = None) -> tuple[list[Segment], str]:
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, hotwords: str | None = None
+    ) -> tuple[list[Segment], str]:
         """Raw segments (speaker unknown) with word times relative to `audio`, and the language.
         `hotwords`: names and words to expect (the company, the agent, products)."""
         ...
@@ -75,8 +76,9 @@ class FasterWhisperEngine:
         # CTranslate2 models are safe across threads but one decode at a time keeps memory flat.
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None,
-                   hotwords: str | None = None) -> tuple[list[Segment], str]:
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, hotwords: str | None = None
+    ) -> tuple[list[Segment], str]:
         chunks = speech_chunks(audio, _VAD)
         if not chunks:
             return [], language or ""
@@ -147,8 +149,9 @@ class OpenAIWhisperEngine:
             ) from exc
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None,
-                   hotwords: str | None = None) -> tuple[list[Segment], str]:
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, hotwords: str | None = None
+    ) -> tuple[list[Segment], str]:
         with self._lock:
             result = self._model.transcribe(
                 audio,

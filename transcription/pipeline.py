@@ -88,8 +88,9 @@ def transcribe_audio(
     language: str | None = options.language
     segments: list[Segment] = []
     if resolved is Layout.mono:
-        raw, detected = engine.transcribe(audio.mono, language=options.language,
-                                          hotwords=options.hotword_text)
+        raw, detected = engine.transcribe(
+            audio.mono, language=options.language, hotwords=options.hotword_text
+        )
         language = language or detected
         segments = _clean(raw, Speaker.unknown, options)
     else:
@@ -98,8 +99,9 @@ def transcribe_audio(
         cleaned: dict[Speaker, list[Segment]] = {}
         for speaker, idx in legs.items():
             own, other = audio.channels[idx], audio.channels[1 - idx]
-            raw, detected = engine.transcribe(own, language=options.language,
-                                              hotwords=options.hotword_text)
+            raw, detected = engine.transcribe(
+                own, language=options.language, hotwords=options.hotword_text
+            )
             language = language or detected
             cleaned[speaker] = _clean(raw, speaker, options, legs=(own, other))
         for speaker, idx in legs.items():

@@ -19,8 +19,15 @@ from app.alerts.models import RuleKind
 from app.errors import BadRequest
 
 # What a score can be compared on (reviews.effective.FIELDS, spelled out for the schema).
-Dimension = Literal["overall", "reliability", "responsiveness", "empathy", "competence",
-                    "personal_touch", "script_compliance"]
+Dimension = Literal[
+    "overall",
+    "reliability",
+    "responsiveness",
+    "empathy",
+    "competence",
+    "personal_touch",
+    "script_compliance",
+]
 Number = StrictInt | StrictFloat  # true/false are not numbers here
 
 
@@ -75,8 +82,10 @@ class RepeatCall(_Params):
     days: Number
 
 
-RuleParams = Annotated[ScoreBelow | AutoFail | NegativeEnding | DeadAir | WeeklyBelow
-                       | ReviewSla | RepeatCall, Field(discriminator="kind")]
+RuleParams = Annotated[
+    ScoreBelow | AutoFail | NegativeEnding | DeadAir | WeeklyBelow | ReviewSla | RepeatCall,
+    Field(discriminator="kind"),
+]
 _ADAPTER: TypeAdapter[RuleParams] = TypeAdapter(RuleParams)
 
 
@@ -103,5 +112,4 @@ def validate_params(kind: RuleKind, params: dict[str, Any]) -> dict[str, Any]:
     """Parsed and stored as JSON (the rule's `params` column), numbers as floats."""
     typed = parse_params(kind, params)
     out = typed.model_dump(exclude={"kind"})
-    return {k: float(v) if isinstance(v, int) and k != "min_calls" else v
-            for k, v in out.items()}
+    return {k: float(v) if isinstance(v, int) and k != "min_calls" else v for k, v in out.items()}

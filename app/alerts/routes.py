@@ -65,36 +65,61 @@ class RulePublic(BaseModel):
 class SweepPublic(BaseModel):
     raised: int
     delivered: int | None = Field(
-        None, description="0 without a webhook; null with one: alerts are sent to it once the "
-        "sweep's unit of work has committed, after this answer (see each alert's delivered_at)")
+        None,
+        description="0 without a webhook; null with one: alerts are sent to it once the "
+        "sweep's unit of work has committed, after this answer (see each alert's delivered_at)",
+    )
     delivery: str
 
 
 def _public(alert: Alert, agent: str | None) -> AlertPublic:
     return AlertPublic(
-        id=alert.id or 0, rule_id=alert.rule_id, kind=alert.kind, message=alert.message,
-        call_id=alert.call_id, agent=agent, link=service.payload(alert, agent)["link"],
-        created_at=alert.created_at, acknowledged_at=alert.acknowledged_at,
-        delivered_at=alert.delivered_at)
+        id=alert.id or 0,
+        rule_id=alert.rule_id,
+        kind=alert.kind,
+        message=alert.message,
+        call_id=alert.call_id,
+        agent=agent,
+        link=service.payload(alert, agent)["link"],
+        created_at=alert.created_at,
+        acknowledged_at=alert.acknowledged_at,
+        delivered_at=alert.delivered_at,
+    )
 
 
 @router.get("/alerts", response_model=AlertPage)
 @writes_audit(when=csv_requested)
 def list_alerts(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: AlertReader,
-    open_only: Annotated[bool, Query(alias="open")] = False, kind: RuleKind | None = None,
-    limit: Annotated[int, Query(ge=1)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: AlertReader,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+    kind: RuleKind | None = None,
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
     format: str | None = None,
 ) -> AlertPage | Response:
     """Alerts on the calls and agents you may see, newest first; CSV with Accept: text/csv."""
     csv = wants_csv(request, format)
     rows, total = service.list_alerts(
-        session, principal=principal, open_only=open_only, kind=kind,
-        limit=100_000 if csv else min(limit, settings.page_size_max), offset=offset)
+        session,
+        principal=principal,
+        open_only=open_only,
+        kind=kind,
+        limit=100_000 if csv else min(limit, settings.page_size_max),
+        offset=offset,
+    )
     items = [_public(a, agent) for a, agent in rows]
     if csv:
-        with audited(session, principal=principal, action="export", target_type="alerts",
-                     target_id="list", detail=f"{len(items)} rows"):
+        with audited(
+            session,
+            principal=principal,
+            action="export",
+            target_type="alerts",
+            target_id="list",
+            detail=f"{len(items)} rows",
+        ):
             pass
         return csv_response(service.CSV_HEADER, service.csv_rows(rows), filename="alerts.csv")
     return AlertPage(items=items, total=total)
@@ -117,17 +142,21 @@ def create_rule(body: RuleIn, session: SessionDep, principal: AlertManager) -> R
     """Kinds and their parameters: score_below (dimension, threshold), auto_fail,
     negative_ending (threshold), dead_air (seconds), weekly_below (dimension, target,
     min_calls), review_sla (hours), repeat_call (days)."""
-    rule = AlertRule(name=body.name, kind=body.kind,
-                     params=validate_params(body.kind, body.params),
-                     enabled=body.enabled)
+    rule = AlertRule(
+        name=body.name,
+        kind=body.kind,
+        params=validate_params(body.kind, body.params),
+        enabled=body.enabled,
+    )
     session.add(rule)
     session.flush()
     return RulePublic.model_validate(rule)
 
 
 @router.patch("/alert-rules/{rule_id}", response_model=RulePublic)
-def update_rule(rule_id: int, body: RuleUpdate, session: SessionDep,
-                principal: AlertManager) -> RulePublic:
+def update_rule(
+    rule_id: int, body: RuleUpdate, session: SessionDep, principal: AlertManager
+) -> RulePublic:
     rule = session.get(AlertRule, rule_id)
     if rule is None:
         raise NotFound(f"alert rule {rule_id} not found")
@@ -143,8 +172,9 @@ def update_rule(rule_id: int, body: RuleUpdate, session: SessionDep,
 
 
 @router.post("/alerts/sweep", response_model=SweepPublic)
-def sweep(request: Request, session: SessionDep, settings: SettingsDep,
-          principal: AlertManager) -> SweepPublic:
+def sweep(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: AlertManager
+) -> SweepPublic:
     """Evaluate the rules over time now (workers also do it every CALLQA_ALERT_SWEEP_SECONDS)."""
     raised = service.sweep(session, settings=settings)
     if not settings.alert_webhook_url:

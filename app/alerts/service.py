@@ -33,6 +33,7 @@ from app.users.models import Agent
 
 log = logging.getLogger(__name__)
 
+
 def _add(session: Session, alert: Alert) -> Alert | None:
     """Insert unless an alert with the same key exists (a savepoint keeps the transaction)."""
     if session.exec(select(Alert.id).where(Alert.dedupe_key == alert.dedupe_key)).first():
@@ -74,21 +75,39 @@ def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]
             since = as_utc(call.started_at) - timedelta(days=p["days"])
             # The call before this one (same start time: the one uploaded first).
             earlier = session.exec(
-                select(Call).where(Call.customer_ref == call.customer_ref, Call.id != call.id,
-                                   Call.started_at >= since,
-                                   or_(col(Call.started_at) < call.started_at,
-                                       and_(col(Call.started_at) == call.started_at,
-                                            col(Call.id) < (call.id or 0))))
-                .order_by(col(Call.started_at).desc(), col(Call.id).desc())).first()
+                select(Call)
+                .where(
+                    Call.customer_ref == call.customer_ref,
+                    Call.id != call.id,
+                    Call.started_at >= since,
+                    or_(
+                        col(Call.started_at) < call.started_at,
+                        and_(
+                            col(Call.started_at) == call.started_at, col(Call.id) < (call.id or 0)
+                        ),
+                    ),
+                )
+                .order_by(col(Call.started_at).desc(), col(Call.id).desc())
+            ).first()
             if earlier is not None:
                 hours = (as_utc(call.started_at) - as_utc(earlier.started_at)).total_seconds()
-                message = (f"customer {call.customer_ref} called again {hours / 3600:.0f} h "
-                           f"after call {earlier.id}: not resolved on first contact")
+                message = (
+                    f"customer {call.customer_ref} called again {hours / 3600:.0f} h "
+                    f"after call {earlier.id}: not resolved on first contact"
+                )
         if message is None:
             continue
-        alert = _add(session, Alert(rule_id=rule.id or 0, kind=rule.kind,
-                                    dedupe_key=f"{rule.id}:call:{call.id}", call_id=call.id,
-                                    agent_id=call.agent_id, message=message[:2000]))
+        alert = _add(
+            session,
+            Alert(
+                rule_id=rule.id or 0,
+                kind=rule.kind,
+                dedupe_key=f"{rule.id}:call:{call.id}",
+                call_id=call.id,
+                agent_id=call.agent_id,
+                message=message[:2000],
+            ),
+        )
         if alert is not None:
             raised.append(alert)
     session.flush()
@@ -125,33 +144,64 @@ def sweep(session: Session, *, settings: Settings, now: datetime | None = None) 
                 avg = mean(values)
                 if len(values) >= p["min_calls"] and avg < p["target"]:
                     week = start.strftime("%G-W%V")
-                    raised += _add(session, Alert(
-                        rule_id=rule.id or 0, kind=rule.kind, agent_id=agent_id,
-                        dedupe_key=f"{rule.id}:agent:{agent_id}:{week}",
-                        message=(f"weekly average {_label(p['dimension'])} {avg:.1f} under "
-                                 f"target {p['target']:.0f} in {week} ({len(values)} calls)"),
-                    )) is not None
+                    raised += (
+                        _add(
+                            session,
+                            Alert(
+                                rule_id=rule.id or 0,
+                                kind=rule.kind,
+                                agent_id=agent_id,
+                                dedupe_key=f"{rule.id}:agent:{agent_id}:{week}",
+                                message=(
+                                    f"weekly average {_label(p['dimension'])} {avg:.1f} under "
+                                    f"target {p['target']:.0f} in {week} ({len(values)} calls)"
+                                ),
+                            ),
+                        )
+                        is not None
+                    )
         elif rule.kind is RuleKind.review_sla:
             deadline = now - timedelta(hours=p["hours"])
             for call, score, why in review_queue(
-                    session, principal=None, share=settings.review_sample_share,
-                    below=settings.review_below, limit=None):
+                session,
+                principal=None,
+                share=settings.review_sample_share,
+                below=settings.review_below,
+                limit=None,
+            ):
                 if as_utc(score.created_at) <= deadline:
-                    raised += _add(session, Alert(
-                        rule_id=rule.id or 0, kind=rule.kind, call_id=call.id,
-                        agent_id=call.agent_id, dedupe_key=f"{rule.id}:call:{call.id}",
-                        message=(f"picked for review ({why}) and not reviewed within "
-                                 f"{p['hours']:.0f} h of scoring"),
-                    )) is not None
+                    raised += (
+                        _add(
+                            session,
+                            Alert(
+                                rule_id=rule.id or 0,
+                                kind=rule.kind,
+                                call_id=call.id,
+                                agent_id=call.agent_id,
+                                dedupe_key=f"{rule.id}:call:{call.id}",
+                                message=(
+                                    f"picked for review ({why}) and not reviewed within "
+                                    f"{p['hours']:.0f} h of scoring"
+                                ),
+                            ),
+                        )
+                        is not None
+                    )
     session.flush()
     return raised
 
 
 def payload(alert: Alert, agent: str | None) -> dict[str, Any]:
-    return {"id": alert.id, "kind": alert.kind.value, "message": alert.message,
-            "call_id": alert.call_id, "agent": agent, "rule_id": alert.rule_id,
-            "created_at": as_utc(alert.created_at).isoformat(),
-            "link": f"/calls/{alert.call_id}" if alert.call_id else f"/agents/{alert.agent_id}"}
+    return {
+        "id": alert.id,
+        "kind": alert.kind.value,
+        "message": alert.message,
+        "call_id": alert.call_id,
+        "agent": agent,
+        "rule_id": alert.rule_id,
+        "created_at": as_utc(alert.created_at).isoformat(),
+        "link": f"/calls/{alert.call_id}" if alert.call_id else f"/agents/{alert.agent_id}",
+    }
 
 
 def deliver_pending(engine: Engine, settings: Settings, *, max_attempts: int = 5) -> int:
@@ -163,9 +213,12 @@ def deliver_pending(engine: Engine, settings: Settings, *, max_attempts: int = 5
     sent = 0
     with unit_of_work(engine, writes=False) as session:
         pending = session.exec(
-            select(Alert, Agent.external_id).outerjoin(Agent, col(Agent.id) == Alert.agent_id)
+            select(Alert, Agent.external_id)
+            .outerjoin(Agent, col(Agent.id) == Alert.agent_id)
             .where(col(Alert.delivered_at).is_(None), Alert.delivery_attempts < max_attempts)
-            .order_by(col(Alert.id)).limit(100)).all()
+            .order_by(col(Alert.id))
+            .limit(100)
+        ).all()
     for alert, agent in pending:
         delivered_at, error = None, None
         try:
@@ -176,9 +229,15 @@ def deliver_pending(engine: Engine, settings: Settings, *, max_attempts: int = 5
             error = f"{type(exc).__name__}: {exc}"[:2000]
             log.warning("alert %s not delivered: %s", alert.id, error)
         with unit_of_work(engine) as session:
-            session.exec(update(Alert).where(col(Alert.id) == alert.id).values(  # type: ignore[call-overload]
-                delivered_at=delivered_at, delivery_error=error,
-                delivery_attempts=Alert.delivery_attempts + 1))
+            session.exec(
+                update(Alert)
+                .where(col(Alert.id) == alert.id)
+                .values(  # type: ignore[call-overload]
+                    delivered_at=delivered_at,
+                    delivery_error=error,
+                    delivery_attempts=Alert.delivery_attempts + 1,
+                )
+            )
     return sent
 
 
@@ -194,8 +253,15 @@ def visible_alerts(principal: Principal) -> Any:
     return query if clause is None else query.where(clause)
 
 
-def list_alerts(session: Session, *, principal: Principal, open_only: bool, kind: RuleKind | None,
-                limit: int, offset: int) -> tuple[list[tuple[Alert, str | None]], int]:
+def list_alerts(
+    session: Session,
+    *,
+    principal: Principal,
+    open_only: bool,
+    kind: RuleKind | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Alert, str | None]], int]:
     query = visible_alerts(principal)
     if open_only:
         query = query.where(col(Alert.acknowledged_at).is_(None))
@@ -230,5 +296,7 @@ CSV_HEADER = ["id", "kind", "message", "call_id", "agent", "created_at", "acknow
 
 def csv_rows(rows: list[tuple[Alert, str | None]]) -> list[tuple[object, ...]]:
     """`list_alerts` rows as the export has them."""
-    return [(a.id, a.kind.value, a.message, a.call_id, agent, a.created_at, a.acknowledged_at)
-            for a, agent in rows]
+    return [
+        (a.id, a.kind.value, a.message, a.call_id, agent, a.created_at, a.acknowledged_at)
+        for a, agent in rows
+    ]

@@ -19,8 +19,15 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str,
-           *, max_age_seconds: int = 300, now: float | None = None) -> bool:
+def verify(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    max_age_seconds: int = 300,
+    now: float | None = None,
+) -> bool:
     """What a receiver does; also used by the tests. Old timestamps are refused (replays)."""
     if abs((now or time.time()) - int(timestamp)) > max_age_seconds:
         return False
@@ -31,7 +38,14 @@ def deliver(url: str, secret: str, payload: dict[str, Any], *, timeout: float = 
     """POST the payload; raises on a network error or a non-2xx answer."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = str(int(time.time()))
-    response = httpx.post(url, content=body, timeout=timeout, headers={
-        "Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(secret, timestamp, body)})
+    response = httpx.post(
+        url,
+        content=body,
+        timeout=timeout,
+        headers={
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(secret, timestamp, body),
+        },
+    )
     response.raise_for_status()

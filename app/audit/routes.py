@@ -36,27 +36,63 @@ class AuditPage(BaseModel):
 @router.get("/audit", response_model=AuditPage)
 @writes_audit(when=csv_requested)
 def read_audit(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: AuditReader,
-    action: str | None = None, actor: str | None = None, outcome: str | None = None,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: AuditReader,
+    action: str | None = None,
+    actor: str | None = None,
+    outcome: str | None = None,
     started_from: Annotated[datetime | None, Query(alias="from")] = None,
     started_to: Annotated[datetime | None, Query(alias="to")] = None,
-    limit: Annotated[int, Query(ge=1)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
     format: str | None = None,
 ) -> AuditPage | Response:
     """The audit log (admins): plays, downloads, exports, transcript views, overrides and
     dispute decisions, refusals included. Append-only."""
     csv = wants_csv(request, format)
     rows, total = service.list_events(
-        session, action=action, actor=actor, outcome=outcome, started_from=started_from,
-        started_to=started_to, limit=1_000_000 if csv else min(limit, settings.page_size_max),
-        offset=offset)
+        session,
+        action=action,
+        actor=actor,
+        outcome=outcome,
+        started_from=started_from,
+        started_to=started_to,
+        limit=1_000_000 if csv else min(limit, settings.page_size_max),
+        offset=offset,
+    )
     if csv:
-        with service.audited(session, principal=principal, action="export",
-                             target_type="audit", target_id="log"):
+        with service.audited(
+            session, principal=principal, action="export", target_type="audit", target_id="log"
+        ):
             pass
         return csv_response(
-            ["id", "at", "actor_kind", "actor", "action", "target_type", "target_id",
-             "outcome", "detail"],
-            [(e.id, e.at, e.actor_kind, e.actor_name, e.action, e.target_type, e.target_id,
-              e.outcome, e.detail) for e in rows], filename="audit.csv")
+            [
+                "id",
+                "at",
+                "actor_kind",
+                "actor",
+                "action",
+                "target_type",
+                "target_id",
+                "outcome",
+                "detail",
+            ],
+            [
+                (
+                    e.id,
+                    e.at,
+                    e.actor_kind,
+                    e.actor_name,
+                    e.action,
+                    e.target_type,
+                    e.target_id,
+                    e.outcome,
+                    e.detail,
+                )
+                for e in rows
+            ],
+            filename="audit.csv",
+        )
     return AuditPage(items=[AuditPublic.model_validate(e) for e in rows], total=total)

@@ -48,11 +48,32 @@ class Principal:
 _ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     # incentives:read (every agent's pay line) is for payroll's API key only; people read the
     # lines of the agents they may see through incentives:team.
-    Role.admin: frozenset({Scope.calls_read, Scope.calls_write, Scope.calls_manage, Scope.reviews_write,
-                           Scope.alerts_read, Scope.alerts_manage, Scope.teams_manage, Scope.audit_read,
-                           Scope.incentives_team, Scope.incentives_lock, Scope.incentives_manage}),
-    Role.supervisor: frozenset({Scope.calls_read, Scope.calls_write, Scope.calls_manage, Scope.reviews_write,
-                                Scope.alerts_read, Scope.incentives_team, Scope.incentives_lock}),
+    Role.admin: frozenset(
+        {
+            Scope.calls_read,
+            Scope.calls_write,
+            Scope.calls_manage,
+            Scope.reviews_write,
+            Scope.alerts_read,
+            Scope.alerts_manage,
+            Scope.teams_manage,
+            Scope.audit_read,
+            Scope.incentives_team,
+            Scope.incentives_lock,
+            Scope.incentives_manage,
+        }
+    ),
+    Role.supervisor: frozenset(
+        {
+            Scope.calls_read,
+            Scope.calls_write,
+            Scope.calls_manage,
+            Scope.reviews_write,
+            Scope.alerts_read,
+            Scope.incentives_team,
+            Scope.incentives_lock,
+        }
+    ),
     Role.agent: frozenset({Scope.calls_read, Scope.disputes_write}),
 }
 
@@ -77,7 +98,8 @@ def create_token(user: User, settings: Settings) -> str:
 
 
 def get_current_principal(
-    reader: ReaderDep, settings: SettingsDep,
+    reader: ReaderDep,
+    settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     if not token:
@@ -120,8 +142,9 @@ def user_from_token(session: Session, settings: Settings, token: str) -> User | 
 def principal_for(session: Session, user: User) -> Principal:
     teams: frozenset[int] = frozenset()
     if user.role is Role.supervisor:
-        teams = frozenset(session.exec(select(TeamLead.team_id)
-                                       .where(TeamLead.user_id == user.id)).all())
+        teams = frozenset(
+            session.exec(select(TeamLead.team_id).where(TeamLead.user_id == user.id)).all()
+        )
     return Principal(
         kind="user",
         id=user.id or 0,

@@ -36,8 +36,9 @@ def _enum(kind: type[StrEnum], name: str, value: str | None):  # type: ignore[no
     try:
         return kind(value)
     except ValueError:
-        raise BadRequest(f"`{name}`: {value!r} is not one of "
-                         f"{', '.join(m.value for m in kind)}") from None
+        raise BadRequest(
+            f"`{name}`: {value!r} is not one of {', '.join(m.value for m in kind)}"
+        ) from None
 
 
 def _number(name: str, value: str | None, lo: float = 0, hi: float = 100) -> float | None:
@@ -72,13 +73,20 @@ def _bool(name: str, value: str | None) -> bool | None:
 
 
 def call_filters(
-    agent: str | None = None, team: str | None = None, status: str | None = None,
-    call_type: str | None = None, direction: str | None = None,
+    agent: str | None = None,
+    team: str | None = None,
+    status: str | None = None,
+    call_type: str | None = None,
+    direction: str | None = None,
     started_from: Annotated[str | None, Query(alias="from")] = None,
     started_to: Annotated[str | None, Query(alias="to")] = None,
-    min_score: str | None = None, max_score: str | None = None, below: str | None = None,
-    below_value: str | None = None, auto_fail: str | None = None,
-    deal_closed: str | None = None, sort: str | None = None,
+    min_score: str | None = None,
+    max_score: str | None = None,
+    below: str | None = None,
+    below_value: str | None = None,
+    auto_fail: str | None = None,
+    deal_closed: str | None = None,
+    sort: str | None = None,
 ) -> service.CallFilters:
     """Call list filters from query parameters; empty values (a web form's) mean "any".
     `below` is DIMENSION:VALUE (e.g. empathy:60), or a dimension with `below_value`."""
@@ -90,44 +98,79 @@ def call_filters(
         dimension, _sep, value = b.partition(":")
         value = value or (below_value or "")
         if dimension not in _SCORED:
-            raise BadRequest(f"`below`: unknown dimension {dimension!r}; use one of "
-                             f"{', '.join(_SCORED)}")
+            raise BadRequest(
+                f"`below`: unknown dimension {dimension!r}; use one of {', '.join(_SCORED)}"
+            )
         number = _number("below", value)
         if number is None:
             raise BadRequest("`below` needs a value, e.g. empathy:60")
         below_filter = (dimension, number)
     sort_key = _opt(sort) or "-started_at"
     if sort_key.lstrip("-") not in service.SORTS:
-        raise BadRequest(f"`sort`: use one of {', '.join(service.SORTS)} (prefix - for "
-                         "descending)")
+        raise BadRequest(f"`sort`: use one of {', '.join(service.SORTS)} (prefix - for descending)")
     team_id = None
     if (t := _opt(team)) is not None:
         if not t.isdigit():
             raise BadRequest("`team` must be a team id")
         team_id = int(t)
     return service.CallFilters(
-        agent=_opt(agent), team_id=team_id, status=_enum(CallStatus, "status", status),
+        agent=_opt(agent),
+        team_id=team_id,
+        status=_enum(CallStatus, "status", status),
         call_type=_enum(CallType, "call_type", call_type),
-        direction=_enum(Direction, "direction", direction), started_from=lo, started_to=hi,
-        min_score=_number("min_score", min_score), max_score=_number("max_score", max_score),
-        below=below_filter, auto_fail=_bool("auto_fail", auto_fail),
-        deal_closed=_bool("deal_closed", deal_closed), sort=sort_key)
+        direction=_enum(Direction, "direction", direction),
+        started_from=lo,
+        started_to=hi,
+        min_score=_number("min_score", min_score),
+        max_score=_number("max_score", max_score),
+        below=below_filter,
+        auto_fail=_bool("auto_fail", auto_fail),
+        deal_closed=_bool("deal_closed", deal_closed),
+        sort=sort_key,
+    )
 
 
-CSV_HEADER = ["id", "external_id", "agent", "started_at", "direction", "call_type",
-              "customer_ref", "duration_seconds", "status", "deal_closed", "deal_value"]
+CSV_HEADER = [
+    "id",
+    "external_id",
+    "agent",
+    "started_at",
+    "direction",
+    "call_type",
+    "customer_ref",
+    "duration_seconds",
+    "status",
+    "deal_closed",
+    "deal_value",
+]
 
 
 def calls_csv(items: list[CallPublic]) -> Response:
-    return csv_response(CSV_HEADER, [
-        (c.id, c.external_id, c.agent, c.started_at, c.direction.value, c.call_type.value,
-         c.customer_ref, c.duration_seconds, c.status.value, c.deal_closed,
-         None if c.deal_value is None else float(c.deal_value)) for c in items],
-        filename="calls.csv")
+    return csv_response(
+        CSV_HEADER,
+        [
+            (
+                c.id,
+                c.external_id,
+                c.agent,
+                c.started_at,
+                c.direction.value,
+                c.call_type.value,
+                c.customer_ref,
+                c.duration_seconds,
+                c.status.value,
+                c.deal_closed,
+                None if c.deal_value is None else float(c.deal_value),
+            )
+            for c in items
+        ],
+        filename="calls.csv",
+    )
 
 
-def _recorded_call(session: Session, settings: Settings, *, principal: Principal,
-                   call_id: int) -> tuple[Call, Path]:
+def _recorded_call(
+    session: Session, settings: Settings, *, principal: Principal, call_id: int
+) -> tuple[Call, Path]:
     """The call one may see, and its recording's file; a conversation has none, and a file
     gone from storage is missing (404 both)."""
     call = service.get_visible_call(session, principal=principal, call_id=call_id)
@@ -139,8 +182,15 @@ def _recorded_call(session: Session, settings: Settings, *, principal: Principal
     return call, path
 
 
-def audio_response(request: Request, session: Session, settings: Settings, principal: Principal,
-                   call_id: int, *, download: bool) -> FileResponse:
+def audio_response(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    call_id: int,
+    *,
+    download: bool,
+) -> FileResponse:
     """The recording, audited as a play or a download. The player's Range requests after
     the first are not logged again: one play, one entry."""
     ranged = request.headers.get("range", "bytes=0-").replace(" ", "")
@@ -149,12 +199,15 @@ def audio_response(request: Request, session: Session, settings: Settings, princ
     if first or download:
         # Inside the audit: a play of a conversation that has no recording, or of a file gone
         # from storage, is logged as the refusal it is, not as a play.
-        with audited(session, principal=principal, action=action, target_type="call",
-                     target_id=call_id):
+        with audited(
+            session, principal=principal, action=action, target_type="call", target_id=call_id
+        ):
             call, path = _recorded_call(session, settings, principal=principal, call_id=call_id)
     else:
         call, path = _recorded_call(session, settings, principal=principal, call_id=call_id)
     return FileResponse(
-        path, media_type=storage.MEDIA_TYPES.get(call.audio_format or ""),
+        path,
+        media_type=storage.MEDIA_TYPES.get(call.audio_format or ""),
         filename=f"call-{call_id}.{call.audio_format}",
-        content_disposition_type="attachment" if download else "inline")
+        content_disposition_type="attachment" if download else "inline",
+    )

@@ -14,6 +14,7 @@ def check_language(value: str | None) -> str | None:
     if code == "auto":
         return "auto"
     if code not in LANGUAGES:
-        raise ValueError(f"unknown language {value!r}: use an ISO 639-1 code such as en, he "
-                         "or fa, or auto")
+        raise ValueError(
+            f"unknown language {value!r}: use an ISO 639-1 code such as en, he or fa, or auto"
+        )
     return code

@@ -57,8 +57,9 @@ class Call(SQLModel, table=True):
     layout: str = Field(max_length=20)
     deal_closed: bool | None = None
     deal_value: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
-    status: CallStatus = Field(default=CallStatus.received, sa_type=enum_type(CallStatus),
-                               index=True)
+    status: CallStatus = Field(
+        default=CallStatus.received, sa_type=enum_type(CallStatus), index=True
+    )
     failure_reason: str | None = Field(default=None, max_length=2000)
     # A uniform draw in [0, 1) made at upload: the call is in the random review sample when it
     # is below the configured share, so the sample is stable and the share can change later.

@@ -59,9 +59,14 @@ def upload_call(
     layout: Annotated[Layout, Form()] = Layout.auto,
     deal_closed: Annotated[bool | None, Form()] = None,
     deal_value: Annotated[Decimal | None, Form(ge=0, max_digits=14, decimal_places=2)] = None,
-    language: Annotated[str | None, Form(max_length=16, description="ISO 639-1 (en, he, fa) or "
-                                         "auto: detect; default CALLQA_LANGUAGE"),
-                        AfterValidator(check_language)] = None,
+    language: Annotated[
+        str | None,
+        Form(
+            max_length=16,
+            description="ISO 639-1 (en, he, fa) or auto: detect; default CALLQA_LANGUAGE",
+        ),
+        AfterValidator(check_language),
+    ] = None,
 ) -> CallAccepted:
     """Upload a recording; transcription runs as a job. Same external_id again: 200, no copy."""
     # Looked up in a read-only session: the request's write transaction (and, on SQLite, the
@@ -103,8 +108,12 @@ def _winner(session: Session, external_id: str | None) -> Call:
 
 @conversations_router.post("", status_code=202, response_model=CallAccepted)
 def post_conversation(
-    request: Request, response: Response, session: SessionDep, settings: SettingsDep,
-    principal: CallWriter, conversation: ConversationIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CallWriter,
+    conversation: ConversationIn,
 ) -> CallAccepted:
     """A conversation that came as text (chat, e-mail, another recorder's transcript), scored
     like a call. Same external_id again: 200 with the existing one."""
@@ -113,8 +122,7 @@ def post_conversation(
         if existing is not None:
             return _already_uploaded(response, existing)
     try:
-        call = service.ingest_conversation(session, settings=settings,
-                                           conversation=conversation)
+        call = service.ingest_conversation(session, settings=settings, conversation=conversation)
     except IntegrityError:
         existing = _winner(session, conversation.external_id)
         return _already_uploaded(response, existing)
@@ -137,10 +145,12 @@ def list_calls(
     """List calls you may see (newest first unless `sort`); `limit` is capped by the server.
     Scores are the ones that count: reviewed where reviewed. CSV with `Accept: text/csv`."""
     if wants_csv(request, format):
-        with audited(session, principal=principal, action="export", target_type="calls",
-                     target_id="list"):
-            items, _ = service.list_calls(session, principal=principal, filters=filters,
-                                          limit=100_000, offset=0)
+        with audited(
+            session, principal=principal, action="export", target_type="calls", target_id="list"
+        ):
+            items, _ = service.list_calls(
+                session, principal=principal, filters=filters, limit=100_000, offset=0
+            )
         return calls_csv(items)
     limit = min(limit, settings.page_size_max)
     items, total = service.list_calls(
@@ -153,8 +163,13 @@ def list_calls(
 @writes_audit
 def get_call(call_id: int, session: SessionDep, principal: CallReader) -> CallDetail:
     """A call's metadata, status and speaker-labelled transcript."""
-    with audited(session, principal=principal, action="transcript_view", target_type="call",
-                 target_id=call_id):
+    with audited(
+        session,
+        principal=principal,
+        action="transcript_view",
+        target_type="call",
+        target_id=call_id,
+    ):
         call = service.get_visible_call(session, principal=principal, call_id=call_id)
     return service.call_detail(session, call=call)
 
@@ -192,8 +207,12 @@ def retry_call(
 @router.get("/{call_id}/audio", response_class=FileResponse)
 @writes_audit
 def get_audio(
-    request: Request, call_id: int, session: SessionDep, settings: SettingsDep,
-    principal: CallReader, download: bool = False,
+    request: Request,
+    call_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CallReader,
+    download: bool = False,
 ) -> FileResponse:
     """The recording, with HTTP Range support so a player can seek; `download=true` to save."""
     return audio_response(request, session, settings, principal, call_id, download=download)

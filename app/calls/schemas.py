@@ -53,8 +53,9 @@ class CallPublic(BaseModel):
     customer_ref: str | None
     customer_name: str | None
     channel: Channel = Field(description="phone (a recording), chat or email (came as text)")
-    language: str | None = Field(description="asked for at upload; the transcript has the "
-                                             "language used")
+    language: str | None = Field(
+        description="asked for at upload; the transcript has the language used"
+    )
     layout: str
     deal_closed: bool | None
     deal_value: Decimal | None
@@ -82,11 +83,13 @@ class ScorePublic(ScoreSummary):
     script_compliance: float | None
     auto_fail_reasons: list[str]
     criteria: list[dict[str, Any]] = Field(
-        description="each criterion: passed, reason, evidence (segment, start, end, quote)")
+        description="each criterion: passed, reason, evidence (segment, start, end, quote)"
+    )
     metrics: dict[str, Any]
     sentiment: dict[str, Any]
     judged: dict[str, int] | None = Field(
-        None, description="how many criteria could be judged: applicable / total")
+        None, description="how many criteria could be judged: applicable / total"
+    )
     embedder: str | None = Field(None, description="the sentence embedder of this score")
 
 
@@ -95,7 +98,8 @@ class CallDetail(CallPublic):
     score: ScorePublic | None = Field(description="the latest machine score")
     score_history: list[ScoreSummary] = Field(description="every score, oldest first")
     reviewed_score: ReviewPublic | None = Field(
-        None, description="the latest review or accepted dispute: the score that counts")
+        None, description="the latest review or accepted dispute: the score that counts"
+    )
     reviews: list[ReviewPublic] = Field(default_factory=list, description="oldest first")
     disputes: list[DisputePublic] = Field(default_factory=list)
 
@@ -137,8 +141,9 @@ class UtteranceIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     speaker: Literal["agent", "customer"]
-    start: float = Field(ge=0, le=MAX_SECONDS,
-                         description="seconds from the start (chat: message times)")
+    start: float = Field(
+        ge=0, le=MAX_SECONDS, description="seconds from the start (chat: message times)"
+    )
     end: float = Field(ge=0, le=MAX_SECONDS)
     text: str = Field(min_length=1, max_length=MAX_UTTERANCE_CHARS)
 
@@ -184,8 +189,10 @@ class ConversationIn(BaseModel):
     def _size(cls, value: list[UtteranceIn]) -> list[UtteranceIn]:
         total = sum(len(u.text) for u in value)
         if total > MAX_CONVERSATION_CHARS:
-            raise ValueError(f"the conversation is {total} characters long; the limit is "
-                             f"{MAX_CONVERSATION_CHARS}")
+            raise ValueError(
+                f"the conversation is {total} characters long; the limit is "
+                f"{MAX_CONVERSATION_CHARS}"
+            )
         return value
 
     @property

@@ -131,20 +131,32 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
 def conversation_segments(conversation: ConversationIn) -> tuple[list[Segment], int]:
     """The utterances as transcript segments in time order, PCI-redacted as the pipeline
     redacts a recording's, and how many spans were redacted."""
-    segments = [Segment(speaker=Speaker(u.speaker), start=u.start, end=u.end,
-                        text=u.text.strip(), confidence=1.0)
-                for u in sorted(conversation.utterances, key=lambda u: (u.start, u.end))]
+    segments = [
+        Segment(
+            speaker=Speaker(u.speaker),
+            start=u.start,
+            end=u.end,
+            text=u.text.strip(),
+            confidence=1.0,
+        )
+        for u in sorted(conversation.utterances, key=lambda u: (u.start, u.end))
+    ]
     return redact_segments(segments)
 
 
-def ingest_conversation(session: Session, *, settings: Settings,
-                        conversation: ConversationIn) -> Call:
+def ingest_conversation(
+    session: Session, *, settings: Settings, conversation: ConversationIn
+) -> Call:
     """Store a conversation that came as text: the call (no recording), its transcript, and
     its scoring job, which goes on exactly as a transcribed call's does."""
-    if (conversation.channel is Channel.phone
-            and conversation.duration > settings.max_call_minutes * 60):
-        raise Unprocessable(f"the call lasts {conversation.duration / 60:.0f} min; the limit is "
-                            f"{settings.max_call_minutes} min")
+    if (
+        conversation.channel is Channel.phone
+        and conversation.duration > settings.max_call_minutes * 60
+    ):
+        raise Unprocessable(
+            f"the call lasts {conversation.duration / 60:.0f} min; the limit is "
+            f"{settings.max_call_minutes} min"
+        )
     segments, redactions = conversation_segments(conversation)
     agent = get_or_create_agent(session, external_id=conversation.agent)
     call = Call(
@@ -165,16 +177,30 @@ def ingest_conversation(session: Session, *, settings: Settings,
     session.add(call)
     session.flush()
     assert call.id is not None
-    transcript = Transcript(call_id=call.id, engine=TEXT_ENGINE, model="",
-                            language=conversation.language, layout=TEXT_LAYOUT,
-                            speakers_labelled=True, redactions=redactions)
+    transcript = Transcript(
+        call_id=call.id,
+        engine=TEXT_ENGINE,
+        model="",
+        language=conversation.language,
+        layout=TEXT_LAYOUT,
+        speakers_labelled=True,
+        redactions=redactions,
+    )
     session.add(transcript)
     session.flush()
     for position, seg in enumerate(segments):
-        session.add(TranscriptSegment(
-            transcript_id=transcript.id,  # type: ignore[arg-type]
-            position=position, speaker=seg.speaker.value, start=round(seg.start, 3),
-            end=round(seg.end, 3), text=seg.text, confidence=1.0, words=[]))
+        session.add(
+            TranscriptSegment(
+                transcript_id=transcript.id,  # type: ignore[arg-type]
+                position=position,
+                speaker=seg.speaker.value,
+                start=round(seg.start, 3),
+                end=round(seg.end, 3),
+                text=seg.text,
+                confidence=1.0,
+                words=[],
+            )
+        )
     ledger.add_job(session, call_id=call.id, stage=ledger.SCORE)
     session.flush()
     return call
@@ -189,13 +215,25 @@ def agent_external_ids(session: Session, calls: list[Call]) -> dict[int, str]:
 
 
 def to_public(call: Call, agent_external_id: str) -> CallPublic:
-    return CallPublic.model_validate({**call.model_dump(), "agent": agent_external_id,
-                                      "has_recording": call.audio_path is not None})
+    return CallPublic.model_validate(
+        {
+            **call.model_dump(),
+            "agent": agent_external_id,
+            "has_recording": call.audio_path is not None,
+        }
+    )
 
 
 CALL_SORTS = ("started_at", "duration_seconds", "id")
-SCORE_SORTS = ("overall", "reliability", "responsiveness", "empathy", "competence",
-               "personal_touch", "script_compliance")
+SCORE_SORTS = (
+    "overall",
+    "reliability",
+    "responsiveness",
+    "empathy",
+    "competence",
+    "personal_touch",
+    "script_compliance",
+)
 SORTS = (*CALL_SORTS, *SCORE_SORTS)
 
 
@@ -230,8 +268,9 @@ def list_calls(
         )
     if filters.team_id is not None:
         visible_team(session, principal, filters.team_id)  # another team's: 404, as on pages
-        query = query.where(col(Call.agent_id).in_(
-            select(Agent.id).where(Agent.team_id == filters.team_id)))
+        query = query.where(
+            col(Call.agent_id).in_(select(Agent.id).where(Agent.team_id == filters.team_id))
+        )
     if filters.deal_closed is not None:
         query = query.where(Call.deal_closed == filters.deal_closed)
     if filters.status:
@@ -249,10 +288,12 @@ def list_calls(
         # Scores here are the ones that count: the latest review where a person reviewed the
         # call, else the latest machine score.
         ls, lv = latest_scores(), latest_verdicts()
-        query = (query.outerjoin(ls, ls.c.call_id == Call.id)
-                 .outerjoin(CallScore, col(CallScore.id) == ls.c.score_id)
-                 .outerjoin(lv, lv.c.call_id == Call.id)
-                 .outerjoin(Review, col(Review.id) == lv.c.review_id))
+        query = (
+            query.outerjoin(ls, ls.c.call_id == Call.id)
+            .outerjoin(CallScore, col(CallScore.id) == ls.c.score_id)
+            .outerjoin(lv, lv.c.call_id == Call.id)
+            .outerjoin(Review, col(Review.id) == lv.c.review_id)
+        )
 
         def eff(name: str) -> Any:
             return func.coalesce(getattr(Review, name), getattr(CallScore, name))
@@ -274,11 +315,7 @@ def list_calls(
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     order = (column.desc() if filters.sort.startswith("-") else column.asc()).nulls_last()
     calls = list(
-        session.exec(
-            query.order_by(order, col(Call.id).desc())
-            .limit(limit)
-            .offset(offset)
-        )
+        session.exec(query.order_by(order, col(Call.id).desc()).limit(limit).offset(offset))
     )
     agents = agent_external_ids(session, calls)
     return [to_public(c, agents[c.agent_id]) for c in calls], total
@@ -305,26 +342,42 @@ def call_detail(session: Session, *, call: Call) -> CallDetail:
         )
     history = score_history(session, call_id=call.id or 0)
     summaries = [
-        ScoreSummary(id=sc.id or 0, scorecard=v.name, scorecard_version=v.version,
-                     overall=sc.overall, auto_fail=sc.auto_fail, created_at=sc.created_at)
+        ScoreSummary(
+            id=sc.id or 0,
+            scorecard=v.name,
+            scorecard_version=v.version,
+            overall=sc.overall,
+            auto_fail=sc.auto_fail,
+            created_at=sc.created_at,
+        )
         for sc, v in history
     ]
     latest = _score_public(history[-1][0], summaries[-1]) if history else None
     public = to_public(call, agent.external_id if agent else "")
     reviews = reviews_of(session, call_id=call.id or 0)
-    return CallDetail(**public.model_dump(), transcript=transcript_public, score=latest,
-                      score_history=summaries, reviews=reviews,
-                      reviewed_score=reviews[-1] if reviews else None,
-                      disputes=disputes_of_call(session, call_id=call.id or 0))
+    return CallDetail(
+        **public.model_dump(),
+        transcript=transcript_public,
+        score=latest,
+        score_history=summaries,
+        reviews=reviews,
+        reviewed_score=reviews[-1] if reviews else None,
+        disputes=disputes_of_call(session, call_id=call.id or 0),
+    )
 
 
 def _score_public(score: CallScore, summary: ScoreSummary) -> ScorePublic:
     d = score.detail
     return ScorePublic(
-        **summary.model_dump(), dimensions=d["dimensions"],
-        script_compliance=d["script_compliance"], auto_fail_reasons=d["auto_fail_reasons"],
-        criteria=d["criteria"], metrics=d["metrics"], sentiment=d["sentiment"],
-        judged=d.get("judged"), embedder=d.get("embedder"),
+        **summary.model_dump(),
+        dimensions=d["dimensions"],
+        script_compliance=d["script_compliance"],
+        auto_fail_reasons=d["auto_fail_reasons"],
+        criteria=d["criteria"],
+        metrics=d["metrics"],
+        sentiment=d["sentiment"],
+        judged=d.get("judged"),
+        embedder=d.get("embedder"),
     )
 
 
@@ -332,9 +385,14 @@ def get_score(session: Session, *, call: Call, score_id: int) -> ScorePublic:
     """One score of a call, old ones included, in full."""
     for score, version in score_history(session, call_id=call.id or 0):
         if score.id == score_id:
-            summary = ScoreSummary(id=score_id, scorecard=version.name,
-                                   scorecard_version=version.version, overall=score.overall,
-                                   auto_fail=score.auto_fail, created_at=score.created_at)
+            summary = ScoreSummary(
+                id=score_id,
+                scorecard=version.name,
+                scorecard_version=version.version,
+                overall=score.overall,
+                auto_fail=score.auto_fail,
+                created_at=score.created_at,
+            )
             return _score_public(score, summary)
     raise NotFound(f"score {score_id} of call {call.id} not found")
 

@@ -78,8 +78,9 @@ def engine_options(settings: Settings) -> EngineOptions:
     )
 
 
-def pipeline_options(settings: Settings, *, language: str | None = None,
-                     hotwords: Sequence[str] = ()) -> PipelineOptions:
+def pipeline_options(
+    settings: Settings, *, language: str | None = None, hotwords: Sequence[str] = ()
+) -> PipelineOptions:
     """`language`: the call's own (asked for at upload), else CALLQA_LANGUAGE, else detected."""
     return PipelineOptions(
         language=None if language == "auto" else (language or settings.language_code),
@@ -125,12 +126,16 @@ def save_transcript(session: Session, *, call: Call, result: TranscriptResult) -
     return transcript
 
 
-def stored_vectors(session: Session, *, transcript_id: int,
-                   embedder: Embedder) -> dict[str, np.ndarray]:
+def stored_vectors(
+    session: Session, *, transcript_id: int, embedder: Embedder
+) -> dict[str, np.ndarray]:
     """The vectors stored with a transcript by this embedder (none when the model changed)."""
-    row = session.exec(select(TranscriptEmbedding).where(
-        TranscriptEmbedding.transcript_id == transcript_id,
-        TranscriptEmbedding.model == embedder.name)).first()
+    row = session.exec(
+        select(TranscriptEmbedding).where(
+            TranscriptEmbedding.transcript_id == transcript_id,
+            TranscriptEmbedding.model == embedder.name,
+        )
+    ).first()
     if row is None or row.dim != embedder.dim:
         return {}
     matrix = np.frombuffer(row.vectors, dtype=np.float32)
@@ -139,17 +144,30 @@ def stored_vectors(session: Session, *, transcript_id: int,
     return dict(zip(row.texts, matrix.reshape(len(row.texts), row.dim), strict=True))
 
 
-def store_vectors(session: Session, *, transcript_id: int, embedder: Embedder,
-                  texts: list[str], vectors: Mapping[str, np.ndarray]) -> None:
+def store_vectors(
+    session: Session,
+    *,
+    transcript_id: int,
+    embedder: Embedder,
+    texts: list[str],
+    vectors: Mapping[str, np.ndarray],
+) -> None:
     """Write (or replace) the transcript's vectors of this embedder. A concurrent run that
     stored them first wins; its vectors are the same."""
-    matrix = np.stack([np.asarray(vectors[t], dtype=np.float32) for t in texts]) if texts \
+    matrix = (
+        np.stack([np.asarray(vectors[t], dtype=np.float32) for t in texts])
+        if texts
         else np.zeros((0, embedder.dim), dtype=np.float32)
-    row = session.exec(select(TranscriptEmbedding).where(
-        TranscriptEmbedding.transcript_id == transcript_id,
-        TranscriptEmbedding.model == embedder.name)).first()
-    row = row or TranscriptEmbedding(transcript_id=transcript_id, model=embedder.name,
-                                     dim=embedder.dim, vectors=b"")
+    )
+    row = session.exec(
+        select(TranscriptEmbedding).where(
+            TranscriptEmbedding.transcript_id == transcript_id,
+            TranscriptEmbedding.model == embedder.name,
+        )
+    ).first()
+    row = row or TranscriptEmbedding(
+        transcript_id=transcript_id, model=embedder.name, dim=embedder.dim, vectors=b""
+    )
     row.dim, row.texts = embedder.dim, list(texts)
     row.vectors = np.ascontiguousarray(matrix, dtype=np.float32).tobytes()
     try:
@@ -166,9 +184,14 @@ CommittedHook = Callable[[], object]
 
 
 class StageRunner:
-    def __init__(self, settings: Settings, *, requeue: Callable[..., None],
-                 on_scored: Sequence[ScoredHook] = (),
-                 after_scored: Sequence[CommittedHook] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        requeue: Callable[..., None],
+        on_scored: Sequence[ScoredHook] = (),
+        after_scored: Sequence[CommittedHook] = (),
+    ) -> None:
         self.settings = settings
         self._requeue = requeue
         self._on_scored = tuple(on_scored)
@@ -195,15 +218,21 @@ class StageRunner:
         # One per worker process (shared_embedder caches it), like the Whisper engine.
         with self._engine_lock:
             if self._embedder is None:
-                self._embedder = shared_embedder(self.settings.embedder,
-                                                 self.settings.models_dir / "embeddings")
+                self._embedder = shared_embedder(
+                    self.settings.embedder, self.settings.models_dir / "embeddings"
+                )
             return self._embedder
 
     def _attempt_failed(self, claim: ledger.Claim, exc: Exception) -> None:
         """Record why an attempt failed; send the job again, later, while attempts remain."""
         log.warning("%s of call %s failed: %s", claim.stage, claim.call_id, describe(exc))
-        if ledger.record_failure(self.db, claim, subject=self.subject, error=describe(exc),
-                                 max_attempts=self.settings.job_max_attempts):
+        if ledger.record_failure(
+            self.db,
+            claim,
+            subject=self.subject,
+            error=describe(exc),
+            max_attempts=self.settings.job_max_attempts,
+        ):
             self._requeue(claim.stage, claim.call_id, delay=min(300, 10 * claim.attempt))
 
     def _finish(
@@ -251,8 +280,9 @@ class StageRunner:
                     raise LookupError(f"call {call_id} has no recording to transcribe")
                 path = s.audio_dir / call.audio_path
                 layout = Layout(call.layout)
-                options = pipeline_options(s, language=call.language,
-                                           hotwords=self._hints(session, call))
+                options = pipeline_options(
+                    s, language=call.language, hotwords=self._hints(session, call)
+                )
             with _Heartbeat(
                 lambda: ledger.renew(self.db, claim, lease_seconds=s.job_lease_seconds),
                 every=max(1.0, s.job_lease_seconds / 3),
@@ -261,6 +291,7 @@ class StageRunner:
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
+
         def store(session: Session, call: Call) -> None:
             save_transcript(session, call=call, result=result)
             # The next stage's ledger row is born with this result, so it cannot be lost.
@@ -283,8 +314,13 @@ class StageRunner:
         s = self.settings
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         claim = ledger.claim(
-            self.db, subject=self.subject, call_id=call_id, stage=stage, owner=owner,
-            lease_seconds=s.job_lease_seconds, max_attempts=s.job_max_attempts,
+            self.db,
+            subject=self.subject,
+            call_id=call_id,
+            stage=stage,
+            owner=owner,
+            lease_seconds=s.job_lease_seconds,
+            max_attempts=s.job_max_attempts,
         )
         if claim is None:
             return
@@ -292,25 +328,39 @@ class StageRunner:
             with unit_of_work(self.db, writes=False) as session:
                 call = session.get(Call, call_id)
                 transcript = session.exec(
-                    select(Transcript).where(Transcript.call_id == call_id)).first()
+                    select(Transcript).where(Transcript.call_id == call_id)
+                ).first()
                 if call is None or transcript is None:
                     raise LookupError(f"call {call_id} has no transcript to score")
                 _, _, version_id = stage.partition(":")
-                version = (scorecards.get_version(session, version_id=int(version_id))
-                           if version_id else scorecards.current_version(session))
+                version = (
+                    scorecards.get_version(session, version_id=int(version_id))
+                    if version_id
+                    else scorecards.current_version(session)
+                )
                 segments = session.exec(
                     select(TranscriptSegment)
                     .where(TranscriptSegment.transcript_id == transcript.id)
                     .order_by(col(TranscriptSegment.position))
                 ).all()
-                utterances = [qa.Utterance(seg.position, seg.speaker, seg.start, seg.end,  # type: ignore[arg-type]
-                                           seg.text) for seg in segments]
-                facts = qa.CallFacts(call_type=call.call_type.value,
-                                     direction=call.direction.value,
-                                     duration=call.duration_seconds,
-                                     customer_name=call.customer_name,
-                                     channel=call.channel.value,
-                                     language=transcript.language or call.language)
+                utterances = [
+                    qa.Utterance(
+                        seg.position,
+                        seg.speaker,  # type: ignore[arg-type]  # stored as text
+                        seg.start,
+                        seg.end,
+                        seg.text,
+                    )
+                    for seg in segments
+                ]
+                facts = qa.CallFacts(
+                    call_type=call.call_type.value,
+                    direction=call.direction.value,
+                    duration=call.duration_seconds,
+                    customer_name=call.customer_name,
+                    channel=call.channel.value,
+                    language=transcript.language or call.language,
+                )
                 version_pk, transcript_id = version.id, transcript.id or 0
                 card = scorecards.to_scorecard(version)
                 embedder = self.embedder()
@@ -323,12 +373,19 @@ class StageRunner:
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
+
         def store(session: Session, call: Call) -> None:
             if embedded:
-                store_vectors(session, transcript_id=transcript_id, embedder=embedder,
-                              texts=texts, vectors=vectors)
-            row = score_row(call_id=call_id, version_id=version_pk or 0, result=result,
-                            channel=facts.channel)
+                store_vectors(
+                    session,
+                    transcript_id=transcript_id,
+                    embedder=embedder,
+                    texts=texts,
+                    vectors=vectors,
+                )
+            row = score_row(
+                call_id=call_id, version_id=version_pk or 0, result=result, channel=facts.channel
+            )
             session.add(row)
             session.flush()
             # Alerts are born with the score: a crash cannot leave a scored call unchecked.
@@ -344,16 +401,23 @@ class StageRunner:
                 log.exception("after-scoring step failed")
 
 
-def score_row(*, call_id: int, version_id: int, result: qa.CallScore,
-              channel: str = "phone") -> CallScore:
+def score_row(
+    *, call_id: int, version_id: int, result: qa.CallScore, channel: str = "phone"
+) -> CallScore:
     data = result.to_dict()
     dims = data["dimensions"]
     return CallScore(
-        call_id=call_id, scorecard_version_id=version_id, overall=data["overall"],
-        reliability=dims["reliability"], responsiveness=dims["responsiveness"],
-        empathy=dims["empathy"], competence=dims["competence"],
-        personal_touch=dims["personal_touch"], script_compliance=data["script_compliance"],
-        auto_fail=result.auto_fail, detail=data,
+        call_id=call_id,
+        scorecard_version_id=version_id,
+        overall=data["overall"],
+        reliability=dims["reliability"],
+        responsiveness=dims["responsiveness"],
+        empathy=dims["empathy"],
+        competence=dims["competence"],
+        personal_touch=dims["personal_touch"],
+        script_compliance=data["script_compliance"],
+        auto_fail=result.auto_fail,
+        detail=data,
         **score_facts(data, timed=channel == "phone"),
     )
 

@@ -65,7 +65,8 @@ class AgentScorecard(BaseModel):
     summary: DashboardPublic
     sources: list[SourcePublic]
     blended_overall: float | None = Field(
-        description="the sources' overalls weighted by CALLQA_SOURCE_WEIGHTS")
+        description="the sources' overalls weighted by CALLQA_SOURCE_WEIGHTS"
+    )
     calls: list[ScorecardCall]
     shopper_visits: list[ShopperVisit]
 
@@ -77,76 +78,166 @@ def _range(started_from: datetime | None, started_to: datetime | None) -> None:
 
 @router.get("/dashboard", response_model=DashboardPublic)
 @writes_audit(when=csv_requested)
-def dashboard(request: Request, session: SessionDep, settings: SettingsDep,
-              principal: ReviewWriter, team: int | None = None, agent: int | None = None,
-              started_from: From = None, started_to: To = None,
-              format: str | None = None) -> DashboardPublic | Response:
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: ReviewWriter,
+    team: int | None = None,
+    agent: int | None = None,
+    started_from: From = None,
+    started_to: To = None,
+    format: str | None = None,
+) -> DashboardPublic | Response:
     """Averages per dimension with n and 95 % interval, weekly trend, distribution, call
     counts, length, deals, share reviewed and first-contact resolution; per agent as CSV."""
     _range(started_from, started_to)
-    summary = service.dashboard(session, principal=principal, team_id=team, agent_id=agent,
-                                started_from=started_from, started_to=started_to,
-                                fcr_days=settings.fcr_days)
+    summary = service.dashboard(
+        session,
+        principal=principal,
+        team_id=team,
+        agent_id=agent,
+        started_from=started_from,
+        started_to=started_to,
+        fcr_days=settings.fcr_days,
+    )
     if wants_csv(request, format):
-        with audited(session, principal=principal, action="export", target_type="dashboard",
-                     target_id=f"team={team} agent={agent}"):
+        with audited(
+            session,
+            principal=principal,
+            action="export",
+            target_type="dashboard",
+            target_id=f"team={team} agent={agent}",
+        ):
             pass
         return csv_response(AGENT_CSV_HEADER, agent_csv_rows(summary), filename="agents.csv")
     return DashboardPublic.of(summary)
 
 
-def _scorecard(session: SessionDep, principal: CallReader, settings: SettingsDep, agent_id: int,
-               started_from: datetime | None, started_to: datetime | None) -> AgentScorecard:
+def _scorecard(
+    session: SessionDep,
+    principal: CallReader,
+    settings: SettingsDep,
+    agent_id: int,
+    started_from: datetime | None,
+    started_to: datetime | None,
+) -> AgentScorecard:
     _range(started_from, started_to)
-    card = service.agent_card(session, principal=principal, agent_id=agent_id,
-                              started_from=started_from, started_to=started_to,
-                              fcr_days=settings.fcr_days)
+    card = service.agent_card(
+        session,
+        principal=principal,
+        agent_id=agent_id,
+        started_from=started_from,
+        started_to=started_to,
+        fcr_days=settings.fcr_days,
+    )
     calls = []
     for s in card.calls:
-        notes = [r.coaching_note for r in reviews_of(session, call_id=s.call.id or 0)
-                 if r.coaching_note] if s.reviewed else []
-        calls.append(ScorecardCall(
-            call_id=s.call.id or 0, started_at=s.call.started_at,
-            direction=s.call.direction.value, call_type=s.call.call_type.value,
-            duration_seconds=s.call.duration_seconds, overall=s.value("overall"),
-            dimensions={f: s.value(f) for f in ("reliability", "responsiveness", "empathy",
-                                                "competence", "personal_touch",
-                                                "script_compliance")},
-            auto_fail=s.auto_fail, reviewed=s.reviewed, coaching_notes=notes))
-    found, blended = shopper.sources(session, settings=settings, agent_id=agent_id,
-                                     calls=card.calls, started_from=started_from,
-                                     started_to=started_to)
-    visits = [ShopperVisit(id=v.id or 0, submitted_at=v.submitted_at, channel=v.channel,
-                           overall=v.overall,
-                           dimensions={f: getattr(v, f) for f in ("reliability",
-                                                                  "responsiveness", "empathy",
-                                                                  "competence",
-                                                                  "personal_touch",
-                                                                  "script_compliance")},
-                           matched_call_id=v.matched_call_id)
-              for v in shopper.visits_of(session, agent_id=agent_id)]
+        notes = (
+            [
+                r.coaching_note
+                for r in reviews_of(session, call_id=s.call.id or 0)
+                if r.coaching_note
+            ]
+            if s.reviewed
+            else []
+        )
+        calls.append(
+            ScorecardCall(
+                call_id=s.call.id or 0,
+                started_at=s.call.started_at,
+                direction=s.call.direction.value,
+                call_type=s.call.call_type.value,
+                duration_seconds=s.call.duration_seconds,
+                overall=s.value("overall"),
+                dimensions={
+                    f: s.value(f)
+                    for f in (
+                        "reliability",
+                        "responsiveness",
+                        "empathy",
+                        "competence",
+                        "personal_touch",
+                        "script_compliance",
+                    )
+                },
+                auto_fail=s.auto_fail,
+                reviewed=s.reviewed,
+                coaching_notes=notes,
+            )
+        )
+    found, blended = shopper.sources(
+        session,
+        settings=settings,
+        agent_id=agent_id,
+        calls=card.calls,
+        started_from=started_from,
+        started_to=started_to,
+    )
+    visits = [
+        ShopperVisit(
+            id=v.id or 0,
+            submitted_at=v.submitted_at,
+            channel=v.channel,
+            overall=v.overall,
+            dimensions={
+                f: getattr(v, f)
+                for f in (
+                    "reliability",
+                    "responsiveness",
+                    "empathy",
+                    "competence",
+                    "personal_touch",
+                    "script_compliance",
+                )
+            },
+            matched_call_id=v.matched_call_id,
+        )
+        for v in shopper.visits_of(session, agent_id=agent_id)
+    ]
     return AgentScorecard(
-        agent_id=card.agent.id or 0, agent=card.agent.external_id, name=card.agent.name,
-        team=card.team, summary=DashboardPublic.of(card.summary),
-        sources=[SourcePublic(source=s.name, weight=s.weight,
-                              overall=EstimatePublic.of(s.overall), dimensions=s.dimensions)
-                 for s in found],
-        blended_overall=blended, calls=calls, shopper_visits=visits)
+        agent_id=card.agent.id or 0,
+        agent=card.agent.external_id,
+        name=card.agent.name,
+        team=card.team,
+        summary=DashboardPublic.of(card.summary),
+        sources=[
+            SourcePublic(
+                source=s.name,
+                weight=s.weight,
+                overall=EstimatePublic.of(s.overall),
+                dimensions=s.dimensions,
+            )
+            for s in found
+        ],
+        blended_overall=blended,
+        calls=calls,
+        shopper_visits=visits,
+    )
 
 
 @router.get("/agents/{agent_id}/scorecard", response_model=AgentScorecard)
-def agent_scorecard(agent_id: int, session: SessionDep, settings: SettingsDep,
-                    principal: CallReader, started_from: From = None,
-                    started_to: To = None) -> AgentScorecard:
+def agent_scorecard(
+    agent_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CallReader,
+    started_from: From = None,
+    started_to: To = None,
+) -> AgentScorecard:
     """An agent's scorecard: reviewed scores where reviewed, trend, calls and coaching notes."""
     return _scorecard(session, principal, settings, agent_id, started_from, started_to)
 
 
 @router.get("/me/scorecard", response_model=AgentScorecard)
-def my_scorecard(session: SessionDep, settings: SettingsDep, principal: CallReader,
-                 started_from: From = None, started_to: To = None) -> AgentScorecard:
+def my_scorecard(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CallReader,
+    started_from: From = None,
+    started_to: To = None,
+) -> AgentScorecard:
     """Your own scorecard (agents)."""
     if principal.agent_id is None:
         raise NotFound("this account is not an agent; use /api/v1/agents/{id}/scorecard")
-    return _scorecard(session, principal, settings, principal.agent_id, started_from,
-                      started_to)
+    return _scorecard(session, principal, settings, principal.agent_id, started_from, started_to)

@@ -37,14 +37,18 @@ class AgentRowPublic(BaseModel):
 
     @classmethod
     def of(cls, a: AgentRow) -> AgentRowPublic:
-        return cls(agent_id=a.agent_id, agent=a.external_id, name=a.name, team=a.team,
-                   calls=a.calls, overall=EstimatePublic.of(a.overall),
-                   dimensions={k: None if v is None else round(v, 1)
-                               for k, v in a.dimensions.items()},
-                   share_reviewed=None if a.reviewed is None else round(a.reviewed, 3),
-                   deals_closed=a.deals_closed,
-                   average_length_seconds=None if a.average_length is None
-                   else round(a.average_length, 1))
+        return cls(
+            agent_id=a.agent_id,
+            agent=a.external_id,
+            name=a.name,
+            team=a.team,
+            calls=a.calls,
+            overall=EstimatePublic.of(a.overall),
+            dimensions={k: None if v is None else round(v, 1) for k, v in a.dimensions.items()},
+            share_reviewed=None if a.reviewed is None else round(a.reviewed, 3),
+            deals_closed=a.deals_closed,
+            average_length_seconds=None if a.average_length is None else round(a.average_length, 1),
+        )
 
 
 class DashboardPublic(BaseModel):
@@ -58,7 +62,8 @@ class DashboardPublic(BaseModel):
     auto_fails: int
     first_contact_resolution: EstimatePublic = Field(
         description="share of calls whose customer did not call again within CALLQA_FCR_DAYS "
-                    "(target 0.80)")
+        "(target 0.80)"
+    )
     scores: dict[str, EstimatePublic]
     trend: dict[str, list[WeekPoint]]
     distribution: list[int] = Field(description="overall scores in 10-point bins, 0-100")
@@ -67,27 +72,69 @@ class DashboardPublic(BaseModel):
     @classmethod
     def of(cls, s: Summary) -> DashboardPublic:
         return cls(
-            calls=s.calls, inbound=s.inbound, outbound=s.outbound,
+            calls=s.calls,
+            inbound=s.inbound,
+            outbound=s.outbound,
             average_length_seconds=EstimatePublic.of(s.average_length),
-            deals_closed=s.deals_closed, sales_calls=s.sales_calls,
-            share_reviewed=EstimatePublic.of(s.reviewed, 3), auto_fails=s.auto_fails,
+            deals_closed=s.deals_closed,
+            sales_calls=s.sales_calls,
+            share_reviewed=EstimatePublic.of(s.reviewed, 3),
+            auto_fails=s.auto_fails,
             first_contact_resolution=EstimatePublic.of(s.fcr, 3),
             scores={k: EstimatePublic.of(v) for k, v in s.scores.items()},
-            trend={k: [WeekPoint(week=w, value=EstimatePublic.of(e)) for w, e in v]
-                   for k, v in s.trend.items()},
-            distribution=s.distribution, agents=[AgentRowPublic.of(a) for a in s.agents])
+            trend={
+                k: [WeekPoint(week=w, value=EstimatePublic.of(e)) for w, e in v]
+                for k, v in s.trend.items()
+            },
+            distribution=s.distribution,
+            agents=[AgentRowPublic.of(a) for a in s.agents],
+        )
 
 
-AGENT_CSV_HEADER = ["agent", "name", "team", "calls", "overall", "overall_ci_low",
-                    "overall_ci_high", "reliability", "responsiveness", "empathy", "competence",
-                    "personal_touch", "script_compliance", "share_reviewed", "deals_closed",
-                    "average_length_seconds"]
+AGENT_CSV_HEADER = [
+    "agent",
+    "name",
+    "team",
+    "calls",
+    "overall",
+    "overall_ci_low",
+    "overall_ci_high",
+    "reliability",
+    "responsiveness",
+    "empathy",
+    "competence",
+    "personal_touch",
+    "script_compliance",
+    "share_reviewed",
+    "deals_closed",
+    "average_length_seconds",
+]
 
 
 def agent_csv_rows(summary: Summary) -> list[list[object]]:
-    return [[a.external_id, a.name, a.team, a.calls, a.overall.mean, a.overall.low,
-             a.overall.high, *(a.dimensions[d] for d in ("reliability", "responsiveness",
-                                                           "empathy", "competence",
-                                                           "personal_touch",
-                                                           "script_compliance")),
-             a.reviewed, a.deals_closed, a.average_length] for a in summary.agents]
+    return [
+        [
+            a.external_id,
+            a.name,
+            a.team,
+            a.calls,
+            a.overall.mean,
+            a.overall.low,
+            a.overall.high,
+            *(
+                a.dimensions[d]
+                for d in (
+                    "reliability",
+                    "responsiveness",
+                    "empathy",
+                    "competence",
+                    "personal_touch",
+                    "script_compliance",
+                )
+            ),
+            a.reviewed,
+            a.deals_closed,
+            a.average_length,
+        ]
+        for a in summary.agents
+    ]

@@ -50,8 +50,9 @@ class Summary:
     agents: list[AgentRow] = field(default_factory=list)
 
 
-def _agents_in_scope(session: Session, principal: Principal, *, team_id: int | None,
-                     agent_id: int | None) -> list[Agent]:
+def _agents_in_scope(
+    session: Session, principal: Principal, *, team_id: int | None, agent_id: int | None
+) -> list[Agent]:
     query = visible_agents(principal)
     if team_id is not None:
         visible_team(session, principal, team_id)  # another team's: 404, on API and pages
@@ -66,51 +67,85 @@ def summarise(rows: list[Scored], *, fcr: Estimate) -> Summary:
         calls=len(rows),
         inbound=sum(r.call.direction is Direction.inbound for r in rows),
         outbound=sum(r.call.direction is Direction.outbound for r in rows),
-        average_length=rollup.estimate([r.call.duration_seconds for r in rows],
-                                       bounds=(0, float("inf"))),
+        average_length=rollup.estimate(
+            [r.call.duration_seconds for r in rows], bounds=(0, float("inf"))
+        ),
         deals_closed=sum(bool(r.call.deal_closed) for r in rows),
         sales_calls=sum(r.call.call_type.value == "sales" for r in rows),
         reviewed=rollup.proportion(sum(r.reviewed for r in rows), len(rows)),
         auto_fails=sum(r.auto_fail for r in rows),
         fcr=fcr,
         scores={f: rollup.estimate(r.value(f) for r in rows) for f in FIELDS},
-        trend={f: rollup.weekly((as_utc(r.call.started_at), r.value(f)) for r in rows)
-               for f in FIELDS},
+        trend={
+            f: rollup.weekly((as_utc(r.call.started_at), r.value(f)) for r in rows) for f in FIELDS
+        },
         distribution=rollup.histogram(r.value("overall") for r in rows),
     )
 
 
-def dashboard(session: Session, *, principal: Principal, team_id: int | None,
-              agent_id: int | None, started_from: datetime | None, started_to: datetime | None,
-              fcr_days: int) -> Summary:
-    return _dashboard(session, principal=principal, team_id=team_id, agent_id=agent_id,
-                      started_from=started_from, started_to=started_to,
-                      fcr_days=fcr_days)[0]
+def dashboard(
+    session: Session,
+    *,
+    principal: Principal,
+    team_id: int | None,
+    agent_id: int | None,
+    started_from: datetime | None,
+    started_to: datetime | None,
+    fcr_days: int,
+) -> Summary:
+    return _dashboard(
+        session,
+        principal=principal,
+        team_id=team_id,
+        agent_id=agent_id,
+        started_from=started_from,
+        started_to=started_to,
+        fcr_days=fcr_days,
+    )[0]
 
 
-def _dashboard(session: Session, *, principal: Principal, team_id: int | None,
-               agent_id: int | None, started_from: datetime | None,
-               started_to: datetime | None, fcr_days: int) -> tuple[Summary, list[Scored]]:
+def _dashboard(
+    session: Session,
+    *,
+    principal: Principal,
+    team_id: int | None,
+    agent_id: int | None,
+    started_from: datetime | None,
+    started_to: datetime | None,
+    fcr_days: int,
+) -> tuple[Summary, list[Scored]]:
     agents = _agents_in_scope(session, principal, team_id=team_id, agent_id=agent_id)
     if agent_id is not None and not agents:
         raise NotFound(f"agent {agent_id} not found")
     ids = [a.id or 0 for a in agents]
-    rows = scored_calls(session, principal=principal, agent_ids=ids,
-                        started_from=started_from, started_to=started_to)
+    rows = scored_calls(
+        session,
+        principal=principal,
+        agent_ids=ids,
+        started_from=started_from,
+        started_to=started_to,
+    )
     now = utcnow()
     until = min(as_utc(started_to), now) if started_to else now
     # First-contact resolution of the calls in scope and period, judged against every later
     # call of the same customers, whoever took it and even after the period.
     firsts_query = select(Call.customer_ref, Call.started_at).where(
-        col(Call.agent_id).in_(ids), col(Call.customer_ref).is_not(None),
-        Call.started_at < until)
+        col(Call.agent_id).in_(ids), col(Call.customer_ref).is_not(None), Call.started_at < until
+    )
     if started_from:
         firsts_query = firsts_query.where(Call.started_at >= as_utc(started_from))
     firsts = [(ref, as_utc(at)) for ref, at in session.exec(firsts_query)]
     refs = {ref for ref, _ in firsts}
-    later = [(ref, as_utc(at)) for ref, at in session.exec(
-        select(Call.customer_ref, Call.started_at).where(col(Call.customer_ref).in_(refs))
-    )] if refs else []
+    later = (
+        [
+            (ref, as_utc(at))
+            for ref, at in session.exec(
+                select(Call.customer_ref, Call.started_at).where(col(Call.customer_ref).in_(refs))
+            )
+        ]
+        if refs
+        else []
+    )
     resolved, counted = rollup.first_contact_resolution(firsts, later, days=fcr_days, now=now)
     summary = summarise(rows, fcr=rollup.proportion(resolved, counted))
     teams = {t.id: t.name for t in session.exec(select(Team))}
@@ -119,16 +154,22 @@ def _dashboard(session: Session, *, principal: Principal, team_id: int | None,
         by_agent.setdefault(r.call.agent_id, []).append(r)
     for a in agents:
         mine = by_agent.get(a.id or 0, [])
-        summary.agents.append(AgentRow(
-            agent_id=a.id or 0, external_id=a.external_id, name=a.name,
-            team=teams.get(a.team_id) if a.team_id else None, calls=len(mine),
-            overall=rollup.estimate(r.value("overall") for r in mine),
-            dimensions={f: rollup.estimate(r.value(f) for r in mine).mean for f in FIELDS},
-            reviewed=(sum(r.reviewed for r in mine) / len(mine)) if mine else None,
-            deals_closed=sum(bool(r.call.deal_closed) for r in mine),
-            average_length=rollup.estimate([r.call.duration_seconds for r in mine],
-                                           bounds=(0, float("inf"))).mean,
-        ))
+        summary.agents.append(
+            AgentRow(
+                agent_id=a.id or 0,
+                external_id=a.external_id,
+                name=a.name,
+                team=teams.get(a.team_id) if a.team_id else None,
+                calls=len(mine),
+                overall=rollup.estimate(r.value("overall") for r in mine),
+                dimensions={f: rollup.estimate(r.value(f) for r in mine).mean for f in FIELDS},
+                reviewed=(sum(r.reviewed for r in mine) / len(mine)) if mine else None,
+                deals_closed=sum(bool(r.call.deal_closed) for r in mine),
+                average_length=rollup.estimate(
+                    [r.call.duration_seconds for r in mine], bounds=(0, float("inf"))
+                ).mean,
+            )
+        )
     return summary, rows
 
 
@@ -140,14 +181,27 @@ class AgentCard:
     calls: list[Scored]
 
 
-def agent_card(session: Session, *, principal: Principal, agent_id: int,
-               started_from: datetime | None, started_to: datetime | None,
-               fcr_days: int) -> AgentCard:
-    summary, rows = _dashboard(session, principal=principal, team_id=None, agent_id=agent_id,
-                               started_from=started_from, started_to=started_to,
-                               fcr_days=fcr_days)
+def agent_card(
+    session: Session,
+    *,
+    principal: Principal,
+    agent_id: int,
+    started_from: datetime | None,
+    started_to: datetime | None,
+    fcr_days: int,
+) -> AgentCard:
+    summary, rows = _dashboard(
+        session,
+        principal=principal,
+        team_id=None,
+        agent_id=agent_id,
+        started_from=started_from,
+        started_to=started_to,
+        fcr_days=fcr_days,
+    )
     agent = session.get(Agent, agent_id)
     assert agent is not None  # _dashboard() checked scope and existence
     team = session.get(Team, agent.team_id) if agent.team_id else None
-    return AgentCard(agent=agent, team=team.name if team else None, summary=summary,
-                     calls=list(reversed(rows)))
+    return AgentCard(
+        agent=agent, team=team.name if team else None, summary=summary, calls=list(reversed(rows))
+    )

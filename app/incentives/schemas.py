@@ -40,8 +40,10 @@ class IncentivePublic(BaseModel):
     period_status: PeriodStatus
     provisional: bool = Field(description="true until the period is locked")
     computed_at: datetime | None = Field(
-        None, description="when the period's lines were computed (open periods: by the worker "
-        "every few minutes, or POST /incentives/periods/{period}/compute)")
+        None,
+        description="when the period's lines were computed (open periods: by the worker "
+        "every few minutes, or POST /incentives/periods/{period}/compute)",
+    )
     adjustments: list[AdjustmentPublic]
     checks: list[dict[str, Any]] = Field(description="every rule: passed, figure, threshold")
 
@@ -50,7 +52,8 @@ class IncentivePage(BaseModel):
     period: str
     status: PeriodStatus
     computed_at: datetime | None = Field(
-        description="null for an open period not computed yet: it has no lines so far")
+        description="null for an open period not computed yet: it has no lines so far"
+    )
     items: list[IncentivePublic]
     total: int
     limit: int
@@ -90,33 +93,89 @@ def to_public(row: IncentivePeriod, pay: PayLine) -> IncentivePublic:
     line = pay.regular
     figs = line.figures if line else {}
     return IncentivePublic(
-        agent=pay.agent.external_id, name=pay.agent.name, team=pay.team,
-        calls=figs.get("calls", 0), counted_calls=figs.get("counted_calls", 0),
-        sales_calls=figs.get("sales_calls", 0), deals=figs.get("deals", 0),
-        counted_deals=figs.get("counted_deals", 0), revenue=figs.get("revenue", "0.00"),
-        conversion=figs.get("conversion"), average_scores=figs.get("scores", {}),
-        eligible=bool(line and line.eligible), amount=str(pay.amount),
+        agent=pay.agent.external_id,
+        name=pay.agent.name,
+        team=pay.team,
+        calls=figs.get("calls", 0),
+        counted_calls=figs.get("counted_calls", 0),
+        sales_calls=figs.get("sales_calls", 0),
+        deals=figs.get("deals", 0),
+        counted_deals=figs.get("counted_deals", 0),
+        revenue=figs.get("revenue", "0.00"),
+        conversion=figs.get("conversion"),
+        average_scores=figs.get("scores", {}),
+        eligible=bool(line and line.eligible),
+        amount=str(pay.amount),
         currency=(line or pay.adjustments[0]).currency if (line or pay.adjustments) else "EUR",
         rule_version=line.rule_version_id if line else None,
         scorecard_versions=line.scorecard_versions if line else [],
-        period=row.period, period_status=row.status,
-        provisional=row.status is PeriodStatus.open, computed_at=row.computed_at,
-        adjustments=[AdjustmentPublic(for_period=a.for_period, amount=str(a.amount))
-                     for a in pay.adjustments],
-        checks=line.checks if line else [])
+        period=row.period,
+        period_status=row.status,
+        provisional=row.status is PeriodStatus.open,
+        computed_at=row.computed_at,
+        adjustments=[
+            AdjustmentPublic(for_period=a.for_period, amount=str(a.amount)) for a in pay.adjustments
+        ],
+        checks=line.checks if line else [],
+    )
 
 
-_CSV_HEADER = ["agent", "name", "team", "calls", "deals", "revenue", "overall", "reliability",
-               "responsiveness", "empathy", "competence", "personal_touch",
-               "script_compliance", "eligible", "amount", "currency", "rule_version",
-               "period", "period_status", "provisional"]
+_CSV_HEADER = [
+    "agent",
+    "name",
+    "team",
+    "calls",
+    "deals",
+    "revenue",
+    "overall",
+    "reliability",
+    "responsiveness",
+    "empathy",
+    "competence",
+    "personal_touch",
+    "script_compliance",
+    "eligible",
+    "amount",
+    "currency",
+    "rule_version",
+    "period",
+    "period_status",
+    "provisional",
+]
 
 
 def csv_export(items: list[IncentivePublic], period: str) -> Response:
-    return csv_response(_CSV_HEADER, [
-        [i.agent, i.name, i.team, i.calls, i.deals, i.revenue,
-         *(i.average_scores.get(k) for k in ("overall", "reliability", "responsiveness",
-                                             "empathy", "competence", "personal_touch",
-                                             "script_compliance")),
-         i.eligible, i.amount, i.currency, i.rule_version, i.period, i.period_status.value,
-         i.provisional] for i in items], filename=f"incentives-{period}.csv")
+    return csv_response(
+        _CSV_HEADER,
+        [
+            [
+                i.agent,
+                i.name,
+                i.team,
+                i.calls,
+                i.deals,
+                i.revenue,
+                *(
+                    i.average_scores.get(k)
+                    for k in (
+                        "overall",
+                        "reliability",
+                        "responsiveness",
+                        "empathy",
+                        "competence",
+                        "personal_touch",
+                        "script_compliance",
+                    )
+                ),
+                i.eligible,
+                i.amount,
+                i.currency,
+                i.rule_version,
+                i.period,
+                i.period_status.value,
+                i.provisional,
+            ]
+            for i in items
+        ],
+        filename=f"incentives-{period}.csv",
+    )

@@ -48,6 +48,7 @@ _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 # ---- periods --------------------------------------------------------------------------------
 
+
 def bounds(period: str) -> tuple[datetime, datetime]:
     m = _PERIOD.match(period or "")
     if not m:
@@ -73,8 +74,7 @@ def get_period(session: Session, period: str) -> IncentivePeriod | None:
 
 
 def list_periods(session: Session) -> list[IncentivePeriod]:
-    return list(session.exec(select(IncentivePeriod)
-                             .order_by(col(IncentivePeriod.period).desc())))
+    return list(session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period).desc())))
 
 
 def ensure_period(session: Session, period: str) -> IncentivePeriod:
@@ -92,14 +92,15 @@ def ensure_period(session: Session, period: str) -> IncentivePeriod:
 
 # ---- rules ----------------------------------------------------------------------------------
 
-def create_rules(session: Session, *, definition: str, created_by: str | None
-                 ) -> BonusRuleVersion:
+
+def create_rules(session: Session, *, definition: str, created_by: str | None) -> BonusRuleVersion:
     try:
         rules = bonus.parse(definition)
     except bonus.RulesInvalid as exc:
         raise BadRequest(f"bonus rules invalid: {exc}") from None
-    return add_version(session, BonusRuleVersion, name=rules.name, definition=definition,
-                       created_by=created_by)
+    return add_version(
+        session, BonusRuleVersion, name=rules.name, definition=definition, created_by=created_by
+    )
 
 
 def current_rules(session: Session) -> BonusRuleVersion:
@@ -107,8 +108,10 @@ def current_rules(session: Session) -> BonusRuleVersion:
     migration)."""
     row = latest_version(session, BonusRuleVersion, name=DEFAULT_NAME)
     if row is None:
-        raise NotFound("no bonus rules named 'default' (the built-in ones are stored by the "
-                       "migrations: run `callqa migrate`)")
+        raise NotFound(
+            "no bonus rules named 'default' (the built-in ones are stored by the "
+            "migrations: run `callqa migrate`)"
+        )
     return row
 
 
@@ -125,52 +128,94 @@ def rules_of(session: Session, version_id: int) -> tuple[BonusRuleVersion, bonus
 
 # ---- call facts: one query per period -------------------------------------------------------
 
-def call_facts(session: Session, *, start: datetime, end: datetime,
-               agent_clause: Any = None) -> tuple[list[CallFact], dict[int, set[int]]]:
+
+def call_facts(
+    session: Session, *, start: datetime, end: datetime, agent_clause: Any = None
+) -> tuple[list[CallFact], dict[int, set[int]]]:
     """Every call of the period with its score that counts; and, per agent, the scorecard
     versions those scores came from."""
     ls, lv = latest_scores(), latest_verdicts()
     columns: list[Any] = [
-        Call.id, Call.agent_id, Call.direction, Call.call_type, Call.duration_seconds,
-        Call.deal_closed, Call.deal_value, CallScore.id, CallScore.scorecard_version_id,
-        CallScore.auto_fail, CallScore.agent_talk_share, CallScore.hold_seconds,
-        CallScore.transferred, *(getattr(CallScore, f) for f in FIELDS), Review.id,
-        Review.auto_fail, *(getattr(Review, f) for f in FIELDS)]
-    query = (sa_select(*columns)
-             .outerjoin(ls, ls.c.call_id == Call.id)
-             .outerjoin(CallScore, col(CallScore.id) == ls.c.score_id)
-             .outerjoin(lv, lv.c.call_id == Call.id)
-             .outerjoin(Review, col(Review.id) == lv.c.review_id)
-             .where(col(Call.started_at) >= start, col(Call.started_at) < end))
+        Call.id,
+        Call.agent_id,
+        Call.direction,
+        Call.call_type,
+        Call.duration_seconds,
+        Call.deal_closed,
+        Call.deal_value,
+        CallScore.id,
+        CallScore.scorecard_version_id,
+        CallScore.auto_fail,
+        CallScore.agent_talk_share,
+        CallScore.hold_seconds,
+        CallScore.transferred,
+        *(getattr(CallScore, f) for f in FIELDS),
+        Review.id,
+        Review.auto_fail,
+        *(getattr(Review, f) for f in FIELDS),
+    ]
+    query = (
+        sa_select(*columns)
+        .outerjoin(ls, ls.c.call_id == Call.id)
+        .outerjoin(CallScore, col(CallScore.id) == ls.c.score_id)
+        .outerjoin(lv, lv.c.call_id == Call.id)
+        .outerjoin(Review, col(Review.id) == lv.c.review_id)
+        .where(col(Call.started_at) >= start, col(Call.started_at) < end)
+    )
     if agent_clause is not None:
         query = query.where(agent_clause)
     facts: list[CallFact] = []
     versions: dict[int, set[int]] = defaultdict(set)
     n = len(FIELDS)
     for row in session.execute(query.order_by(col(Call.id))):
-        (call_id, agent_id, direction, call_type, duration, deal_closed, deal_value, score_id,
-         version_id, score_af, talk, hold, transferred) = row[:13]
-        machine = row[13:13 + n]
+        (
+            call_id,
+            agent_id,
+            direction,
+            call_type,
+            duration,
+            deal_closed,
+            deal_value,
+            score_id,
+            version_id,
+            score_af,
+            talk,
+            hold,
+            transferred,
+        ) = row[:13]
+        machine = row[13 : 13 + n]
         review_id, review_af = row[13 + n], row[14 + n]
-        reviewed_scores = row[15 + n:15 + 2 * n]
+        reviewed_scores = row[15 + n : 15 + 2 * n]
         reviewed = review_id is not None
         values = reviewed_scores if reviewed else machine
         if version_id is not None:
             versions[agent_id].add(version_id)
-        facts.append(CallFact(
-            call_id=call_id, agent_id=agent_id, direction=str(direction.value),
-            call_type=str(call_type.value), duration=duration or 0.0,
-            deal_closed=bool(deal_closed), deal_value=Decimal(deal_value or 0),
-            scored=score_id is not None,
-            scores={f: (None if v is None else float(v)) for f, v in zip(FIELDS, values,
-                                                                         strict=True)},
-            auto_fail=bool(review_af if reviewed else score_af), reviewed=reviewed,
-            transferred=bool(transferred), agent_talk_share=talk,
-            hold_seconds=hold or 0.0))
+        facts.append(
+            CallFact(
+                call_id=call_id,
+                agent_id=agent_id,
+                direction=str(direction.value),
+                call_type=str(call_type.value),
+                duration=duration or 0.0,
+                deal_closed=bool(deal_closed),
+                deal_value=Decimal(deal_value or 0),
+                scored=score_id is not None,
+                scores={
+                    f: (None if v is None else float(v))
+                    for f, v in zip(FIELDS, values, strict=True)
+                },
+                auto_fail=bool(review_af if reviewed else score_af),
+                reviewed=reviewed,
+                transferred=bool(transferred),
+                agent_talk_share=talk,
+                hold_seconds=hold or 0.0,
+            )
+        )
     return facts, versions
 
 
 # ---- computing and locking ------------------------------------------------------------------
+
 
 @dataclass
 class Computed:
@@ -189,8 +234,9 @@ def _evaluate(session: Session, period: str, rules: bonus.Rules) -> dict[int, Co
     out = {}
     for agent_id, mine in by_agent.items():
         figs = bonus.figures(mine, rules)
-        out[agent_id] = Computed(agent_id, figs, bonus.evaluate(figs, rules),
-                                 sorted(versions.get(agent_id, set())))
+        out[agent_id] = Computed(
+            agent_id, figs, bonus.evaluate(figs, rules), sorted(versions.get(agent_id, set()))
+        )
     return out
 
 
@@ -201,47 +247,74 @@ def compute(session: Session, period: str) -> IncentivePeriod:
     # One computation of a period at a time (the worker, a recompute, a lock): the second waits
     # for the first to commit, then replaces its lines or finds the period locked. (SQLite has
     # no FOR UPDATE; its write transactions take the database's one write lock up front.)
-    row = session.exec(select(IncentivePeriod).where(IncentivePeriod.id == row.id)
-                       .with_for_update().execution_options(populate_existing=True)).one()
+    row = session.exec(
+        select(IncentivePeriod)
+        .where(IncentivePeriod.id == row.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     if row.status is PeriodStatus.locked:
         raise Conflict(f"period {period} is locked; its lines are frozen")
     rules_row = current_rules(session)
     rules = bonus.parse(rules_row.definition)
     now = utcnow()
-    session.exec(delete(IncentiveLine).where(  # type: ignore[call-overload]
-        col(IncentiveLine.period_id) == row.id))
-    lines = [_line(row, c, LineKind.regular, period, rules_row.id or 0, now)
-             for c in _evaluate(session, period, rules).values()]
+    session.exec(
+        delete(IncentiveLine).where(  # type: ignore[call-overload]
+            col(IncentiveLine.period_id) == row.id
+        )
+    )
+    lines = [
+        _line(row, c, LineKind.regular, period, rules_row.id or 0, now)
+        for c in _evaluate(session, period, rules).values()
+    ]
     # Adjustments: for each locked period whose next open period is this one.
     periods = list(session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period))))
-    for locked in (p for p in periods if p.status is PeriodStatus.locked
-                   and p.period < period):
-        nxt = next((p for p in periods if p.period > locked.period
-                    and p.status is PeriodStatus.open), None)
+    for locked in (p for p in periods if p.status is PeriodStatus.locked and p.period < period):
+        nxt = next(
+            (p for p in periods if p.period > locked.period and p.status is PeriodStatus.open), None
+        )
         if nxt is None or nxt.period != period:
             continue
         lines += _adjust(session, target=row, locked=locked, now=now)
     if lines:  # one multi-row INSERT, not one per agent
-        session.execute(insert(IncentiveLine), [
-            {k: v for k, v in line.model_dump().items() if k != "id"} for line in lines])
+        session.execute(
+            insert(IncentiveLine),
+            [{k: v for k, v in line.model_dump().items() if k != "id"} for line in lines],
+        )
     row.rule_version_id, row.computed_at = rules_row.id, now
     session.add(row)
     session.flush()
     return row
 
 
-def _line(period: IncentivePeriod, c: Computed, kind: LineKind, for_period: str,
-          rule_version_id: int, now: datetime, amount: Decimal | None = None) -> IncentiveLine:
+def _line(
+    period: IncentivePeriod,
+    c: Computed,
+    kind: LineKind,
+    for_period: str,
+    rule_version_id: int,
+    now: datetime,
+    amount: Decimal | None = None,
+) -> IncentiveLine:
     return IncentiveLine(
-        period_id=period.id or 0, agent_id=c.agent_id, kind=kind, for_period=for_period,
-        eligible=c.line.eligible, amount=c.line.amount if amount is None else amount,
-        currency=c.line.currency, rule_version_id=rule_version_id,
-        scorecard_versions=c.versions, figures=c.figures.to_dict(),
-        checks=[ch.__dict__ for ch in c.line.checks], computed_at=now)
+        period_id=period.id or 0,
+        agent_id=c.agent_id,
+        kind=kind,
+        for_period=for_period,
+        eligible=c.line.eligible,
+        amount=c.line.amount if amount is None else amount,
+        currency=c.line.currency,
+        rule_version_id=rule_version_id,
+        scorecard_versions=c.versions,
+        figures=c.figures.to_dict(),
+        checks=[ch.__dict__ for ch in c.line.checks],
+        computed_at=now,
+    )
 
 
-def _adjust(session: Session, *, target: IncentivePeriod, locked: IncentivePeriod,
-            now: datetime) -> list[IncentiveLine]:
+def _adjust(
+    session: Session, *, target: IncentivePeriod, locked: IncentivePeriod, now: datetime
+) -> list[IncentiveLine]:
     """What the locked period would pay now, minus what it paid and what was adjusted since,
     becomes an adjustment line in `target` (the locked period's rules, today's data)."""
     _, rules = rules_of(session, locked.rule_version_id or 0)
@@ -249,8 +322,11 @@ def _adjust(session: Session, *, target: IncentivePeriod, locked: IncentivePerio
     paid: dict[int, Decimal] = defaultdict(Decimal)
     currency = rules.currency
     out = []
-    for line in session.exec(select(IncentiveLine).where(
-            IncentiveLine.for_period == locked.period, IncentiveLine.period_id != target.id)):
+    for line in session.exec(
+        select(IncentiveLine).where(
+            IncentiveLine.for_period == locked.period, IncentiveLine.period_id != target.id
+        )
+    ):
         paid[line.agent_id] += Decimal(line.amount)
     for agent_id in sorted(set(fresh) | set(paid)):
         c = fresh.get(agent_id)
@@ -261,8 +337,15 @@ def _adjust(session: Session, *, target: IncentivePeriod, locked: IncentivePerio
         if c is None:  # the agent's calls left the period (e.g. a corrected date)
             figs = bonus.Figures()
             c = Computed(agent_id, figs, bonus.evaluate(figs, rules), [])
-        line = _line(target, c, LineKind.adjustment, locked.period,
-                     locked.rule_version_id or 0, now, amount=delta)
+        line = _line(
+            target,
+            c,
+            LineKind.adjustment,
+            locked.period,
+            locked.rule_version_id or 0,
+            now,
+            amount=delta,
+        )
         line.currency = currency
         out.append(line)
     return out
@@ -271,18 +354,28 @@ def _adjust(session: Session, *, target: IncentivePeriod, locked: IncentivePerio
 def open_disputes(session: Session, period: str) -> list[tuple[int, int]]:
     """(dispute id, call id) of undecided disputes on the period's calls."""
     start, end = bounds(period)
-    return [(d or 0, c) for d, c in session.exec(
-        select(Dispute.id, Dispute.call_id).join(Call, col(Call.id) == Dispute.call_id)
-        .where(Dispute.status == DisputeStatus.open, Call.started_at >= start,
-               Call.started_at < end).order_by(col(Dispute.id)))]
+    return [
+        (d or 0, c)
+        for d, c in session.exec(
+            select(Dispute.id, Dispute.call_id)
+            .join(Call, col(Call.id) == Dispute.call_id)
+            .where(
+                Dispute.status == DisputeStatus.open,
+                Call.started_at >= start,
+                Call.started_at < end,
+            )
+            .order_by(col(Dispute.id))
+        )
+    ]
 
 
 def lock(session: Session, period: str, *, by: str) -> IncentivePeriod:
     waiting = open_disputes(session, period)
     if waiting:
         listed = ", ".join(f"dispute {d} on call {c}" for d, c in waiting)
-        raise Conflict(f"period {period} has {len(waiting)} open dispute(s) to decide first: "
-                       f"{listed}")
+        raise Conflict(
+            f"period {period} has {len(waiting)} open dispute(s) to decide first: {listed}"
+        )
     row = compute(session, period)
     row.status, row.locked_at, row.locked_by = PeriodStatus.locked, utcnow(), by
     session.add(row)
@@ -291,6 +384,7 @@ def lock(session: Session, period: str, *, by: str) -> IncentivePeriod:
 
 
 # ---- reading lines --------------------------------------------------------------------------
+
 
 @dataclass
 class PayLine:
@@ -301,14 +395,24 @@ class PayLine:
 
     @property
     def amount(self) -> Decimal:
-        return sum((Decimal(x.amount) for x in ([self.regular] if self.regular else [])
-                    + self.adjustments), Decimal("0")).quantize(Decimal("0.01"))
+        return sum(
+            (
+                Decimal(x.amount)
+                for x in ([self.regular] if self.regular else []) + self.adjustments
+            ),
+            Decimal("0"),
+        ).quantize(Decimal("0.01"))
 
 
 def open_periods(session: Session) -> list[str]:
     """The months stored and still open (payroll may read any of them)."""
-    return list(session.exec(select(IncentivePeriod.period).where(
-        IncentivePeriod.status == PeriodStatus.open).order_by(col(IncentivePeriod.period))))
+    return list(
+        session.exec(
+            select(IncentivePeriod.period)
+            .where(IncentivePeriod.status == PeriodStatus.open)
+            .order_by(col(IncentivePeriod.period))
+        )
+    )
 
 
 def refresh(session: Session, period: str) -> IncentivePeriod:
@@ -320,26 +424,33 @@ def refresh(session: Session, period: str) -> IncentivePeriod:
     return compute(session, period)
 
 
-def read_lines(session: Session, period: str, *, principal: Principal | None,
-               agent_id: int | None = None) -> tuple[IncentivePeriod, list[PayLine]]:
+def read_lines(
+    session: Session, period: str, *, principal: Principal | None, agent_id: int | None = None
+) -> tuple[IncentivePeriod, list[PayLine]]:
     """The period's lines per agent as last computed, in a stable order (agent external id).
     Never writes: a month never computed is an open period with no lines and no
     `computed_at` (not stored)."""
     row = get_period(session, period)
     if row is None:
         return IncentivePeriod(period=period), []
-    query = (select(IncentiveLine, Agent).join(Agent, col(Agent.id) == IncentiveLine.agent_id)
-             .where(IncentiveLine.period_id == row.id))
+    query = (
+        select(IncentiveLine, Agent)
+        .join(Agent, col(Agent.id) == IncentiveLine.agent_id)
+        .where(IncentiveLine.period_id == row.id)
+    )
     if principal is not None and (clause := agent_filter(principal, Agent.id)) is not None:
         query = query.where(clause)
     if agent_id is not None:
         query = query.where(Agent.id == agent_id)
     teams = {t.id: t.name for t in session.exec(select(Team))}
     grouped: dict[int, PayLine] = {}
-    for line, agent in session.exec(query.order_by(col(Agent.external_id),
-                                                   col(IncentiveLine.for_period))):
-        pay = grouped.setdefault(agent.id or 0, PayLine(agent, teams.get(agent.team_id)
-                                                         if agent.team_id else None, None, []))
+    for line, agent in session.exec(
+        query.order_by(col(Agent.external_id), col(IncentiveLine.for_period))
+    ):
+        pay = grouped.setdefault(
+            agent.id or 0,
+            PayLine(agent, teams.get(agent.team_id) if agent.team_id else None, None, []),
+        )
         if line.kind is LineKind.regular:
             pay.regular = line
         else:
@@ -348,6 +459,7 @@ def read_lines(session: Session, period: str, *, principal: Principal | None,
 
 
 # ---- outcomes import ------------------------------------------------------------------------
+
 
 @dataclass
 class ImportReport:
@@ -365,8 +477,9 @@ def import_outcomes(session: Session, *, text: str, dry_run: bool = False) -> Im
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "external_id" not in header or not {"deal_closed", "deal_value"} & set(header):
-        raise BadRequest("the CSV needs a header with external_id and deal_closed and/or "
-                         "deal_value")
+        raise BadRequest(
+            "the CSV needs a header with external_id and deal_closed and/or deal_value"
+        )
     parsed: list[tuple[int, str, dict[str, Any]]] = []
     rejected: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -403,16 +516,23 @@ def import_outcomes(session: Session, *, text: str, dry_run: bool = False) -> Im
     if not parsed and not rejected:
         raise BadRequest("the CSV has no rows")
     ids = [ext for _, ext, _ in parsed]
-    calls = {c.external_id: c for c in session.exec(
-        select(Call).where(col(Call.external_id).in_(ids)))} if ids else {}
+    calls = (
+        {c.external_id: c for c in session.exec(select(Call).where(col(Call.external_id).in_(ids)))}
+        if ids
+        else {}
+    )
     for number, ext, _ in parsed:
         if ext not in calls:
-            rejected.append({"line": number, "external_id": ext,
-                             "reason": "no call with this external_id"})
+            rejected.append(
+                {"line": number, "external_id": ext, "reason": "no call with this external_id"}
+            )
     rejected.sort(key=lambda r: r["line"])
     if rejected or dry_run:
-        return ImportReport(rows=len(parsed) + len({r["line"] for r in rejected} - {
-            n for n, _, _ in parsed}), applied=0, rejected=rejected)
+        return ImportReport(
+            rows=len(parsed) + len({r["line"] for r in rejected} - {n for n, _, _ in parsed}),
+            applied=0,
+            rejected=rejected,
+        )
     now = utcnow()
     for _, ext, changes in parsed:
         call = calls[ext]
@@ -426,14 +546,17 @@ def import_outcomes(session: Session, *, text: str, dry_run: bool = False) -> Im
 
 # ---- performance and service vs sales -------------------------------------------------------
 
-def performance(session: Session, *, principal: Principal, period: str, group: str
-                ) -> list[tuple[str, str | None, bonus.Figures]]:
+
+def performance(
+    session: Session, *, principal: Principal, period: str, group: str
+) -> list[tuple[str, str | None, bonus.Figures]]:
     """(key, label, figures) per agent or team for the period."""
     if group not in ("agent", "team"):
         raise BadRequest("group by agent or team")
     start, end = bounds(period)
-    facts, _ = call_facts(session, start=start, end=end,
-                          agent_clause=agent_filter(principal, Call.agent_id))
+    facts, _ = call_facts(
+        session, start=start, end=end, agent_clause=agent_filter(principal, Call.agent_id)
+    )
     rules = bonus.parse(current_rules(session).definition)
     agents = {a.id: a for a in session.exec(select(Agent))}
     teams = {t.id: t.name for t in session.exec(select(Team))}
@@ -445,8 +568,7 @@ def performance(session: Session, *, principal: Principal, period: str, group: s
             key = agent.external_id if agent else str(f.agent_id)
             labels[key] = agent.name if agent else None
         else:
-            key = teams.get(agent.team_id, "(no team)") if agent and agent.team_id \
-                else "(no team)"
+            key = teams.get(agent.team_id, "(no team)") if agent and agent.team_id else "(no team)"
             labels[key] = None
         groups[key].append(f)
     return [(k, labels[k], bonus.figures(v, rules)) for k, v in sorted(groups.items())]
@@ -462,8 +584,9 @@ class BandCell:
     average_length: float | None
 
 
-def service_vs_sales(session: Session, *, principal: Principal, period: str,
-                     team_id: int | None) -> list[BandCell]:
+def service_vs_sales(
+    session: Session, *, principal: Principal, period: str, team_id: int | None
+) -> list[BandCell]:
     """Score bands against conversion and call length, with the calls behind each cell."""
     start, end = bounds(period)
     clause = agent_filter(principal, Call.agent_id)
@@ -476,9 +599,16 @@ def service_vs_sales(session: Session, *, principal: Principal, period: str,
         mine = [f for f in facts if f.scored and bonus.score_band(f.scores["overall"]) == band]
         sales = [f for f in mine if f.call_type == "sales"]
         deals = sum(f.deal_closed for f in sales)
-        cells.append(BandCell(
-            band=band, calls=len(mine), sales_calls=len(sales), deals=deals,
-            conversion=round(deals / len(sales), 3) if sales else None,
-            average_length=round(sum(f.duration for f in mine) / len(mine), 1)
-            if mine else None))
+        cells.append(
+            BandCell(
+                band=band,
+                calls=len(mine),
+                sales_calls=len(sales),
+                deals=deals,
+                conversion=round(deals / len(sales), 3) if sales else None,
+                average_length=round(sum(f.duration for f in mine) / len(mine), 1)
+                if mine
+                else None,
+            )
+        )
     return cells

@@ -18,8 +18,9 @@ from app.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 
-def refresh_open_periods(engine: Engine, settings: Settings, *,
-                         now: datetime | None = None) -> list[str]:
+def refresh_open_periods(
+    engine: Engine, settings: Settings, *, now: datetime | None = None
+) -> list[str]:
     """Recompute every open month (those already stored, and last month and this month), each
     in its own unit of work, oldest first. Returns
     the months computed. Safe to run anywhere, any number of times: computing is deterministic

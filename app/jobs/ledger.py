@@ -50,8 +50,14 @@ def add_job(session: Session, *, call_id: int, stage: str) -> Job:
 
 
 def claim(
-    engine: Engine, *, subject: Subject, call_id: int, stage: str, owner: str,
-    lease_seconds: int, max_attempts: int,
+    engine: Engine,
+    *,
+    subject: Subject,
+    call_id: int,
+    stage: str,
+    owner: str,
+    lease_seconds: int,
+    max_attempts: int,
 ) -> Claim | None:
     """Take the stage for `owner`, or None when it is done, failed, or leased by a live worker."""
     now = utcnow()
@@ -79,8 +85,9 @@ def claim(
         )
         if result.rowcount != 1:
             session.rollback()
-            _give_up_if_exhausted(session, subject, call_id=call_id, stage=stage,
-                                  max_attempts=max_attempts)
+            _give_up_if_exhausted(
+                session, subject, call_id=call_id, stage=stage, max_attempts=max_attempts
+            )
             return None
         job = session.exec(select(Job).where(Job.call_id == call_id, Job.stage == stage)).one()
         subject.running(session, call_id, stage, now)
@@ -89,8 +96,9 @@ def claim(
         return Claim(job_id=job.id, call_id=call_id, stage=stage, owner=owner, attempt=job.attempts)
 
 
-def _give_up_if_exhausted(session: Session, subject: Subject, *, call_id: int, stage: str,
-                          max_attempts: int) -> None:
+def _give_up_if_exhausted(
+    session: Session, subject: Subject, *, call_id: int, stage: str, max_attempts: int
+) -> None:
     """A stage whose every attempt died (lease expired) ends failed, with the reason."""
     now = utcnow()
     job = session.exec(select(Job).where(Job.call_id == call_id, Job.stage == stage)).first()
@@ -144,8 +152,9 @@ def mark_done(session: Session, claim_: Claim) -> None:
     )
 
 
-def record_failure(engine: Engine, claim_: Claim, *, subject: Subject, error: str,
-                   max_attempts: int) -> bool:
+def record_failure(
+    engine: Engine, claim_: Claim, *, subject: Subject, error: str, max_attempts: int
+) -> bool:
     """Note an attempt's error. Returns True when the stage should be tried again."""
     now = utcnow()
     with open_session(engine, writes=True) as session:
@@ -154,7 +163,11 @@ def record_failure(engine: Engine, claim_: Claim, *, subject: Subject, error: st
             return False
         if job.attempts >= max_attempts:
             _fail(
-                session, subject, job, f"{claim_.stage} failed after {job.attempts} attempts: {error}", now
+                session,
+                subject,
+                job,
+                f"{claim_.stage} failed after {job.attempts} attempts: {error}",
+                now,
             )
             session.commit()
             return False
@@ -183,7 +196,11 @@ def reset_for_retry(session: Session, *, call_id: int) -> list[Job]:
 
 
 def due_for_enqueue(
-    engine: Engine, *, subject: Subject, stale_after: float, max_attempts: int,
+    engine: Engine,
+    *,
+    subject: Subject,
+    stale_after: float,
+    max_attempts: int,
     include_queued: bool = True,
 ) -> list[tuple[int, str]]:
     """Jobs no worker holds: leases that expired, and (with `include_queued`) queued rows nobody
@@ -203,7 +220,11 @@ def due_for_enqueue(
         for job in rows:
             if job.attempts >= max_attempts:
                 _give_up_if_exhausted(
-                    session, subject, call_id=job.call_id, stage=job.stage, max_attempts=max_attempts
+                    session,
+                    subject,
+                    call_id=job.call_id,
+                    stage=job.stage,
+                    max_attempts=max_attempts,
                 )
             elif job.state == JobState.queued:
                 job.updated_at = now  # so one stale row is not re-sent on every pass

@@ -58,8 +58,9 @@ class JobQueue:
         self._with_stage: dict[str, bool] = {}
         self.periodic: list[Periodic] = []
 
-    def register(self, stage: str, name: str, task: Callable[..., None], *,
-                 with_stage: bool = True) -> None:
+    def register(
+        self, stage: str, name: str, task: Callable[..., None], *, with_stage: bool = True
+    ) -> None:
         """`task` runs every job whose stage is `stage` or `stage:<anything>`; `name` is the
         message's name in the queue. Both the name and the arguments (`(id, stage)`, or `(id,)`
         without `with_stage`) are kept stable: messages outlive deployments, and a worker of

@@ -22,14 +22,20 @@ FIELDS = ("overall", *DIMENSIONS, "script_compliance")
 
 
 def latest_scores() -> Any:
-    return (select(CallScore.call_id, func.max(CallScore.id).label("score_id"))
-            .group_by(col(CallScore.call_id)).subquery("latest_score"))
+    return (
+        select(CallScore.call_id, func.max(CallScore.id).label("score_id"))
+        .group_by(col(CallScore.call_id))
+        .subquery("latest_score")
+    )
 
 
 def latest_verdicts() -> Any:
-    return (select(Review.call_id, func.max(Review.id).label("review_id"))
-            .where(col(Review.kind).in_((ReviewKind.review, ReviewKind.dispute)))
-            .group_by(col(Review.call_id)).subquery("latest_review"))
+    return (
+        select(Review.call_id, func.max(Review.id).label("review_id"))
+        .where(col(Review.kind).in_((ReviewKind.review, ReviewKind.dispute)))
+        .group_by(col(Review.call_id))
+        .subquery("latest_review")
+    )
 
 
 @dataclass(frozen=True)
@@ -53,17 +59,23 @@ class Scored:
 
 
 def scored_calls(
-    session: Session, *, principal: Principal | None, agent_ids: list[int] | None = None,
-    started_from: datetime | None = None, started_to: datetime | None = None,
+    session: Session,
+    *,
+    principal: Principal | None,
+    agent_ids: list[int] | None = None,
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
     call_ids: list[int] | None = None,
 ) -> list[Scored]:
     """Every scored call in scope with its latest machine score and latest verdict."""
     ls, lv = latest_scores(), latest_verdicts()
-    query = (select(Call, CallScore, Review)
-             .join(ls, ls.c.call_id == Call.id)
-             .join(CallScore, col(CallScore.id) == ls.c.score_id)
-             .outerjoin(lv, lv.c.call_id == Call.id)
-             .outerjoin(Review, col(Review.id) == lv.c.review_id))
+    query = (
+        select(Call, CallScore, Review)
+        .join(ls, ls.c.call_id == Call.id)
+        .join(CallScore, col(CallScore.id) == ls.c.score_id)
+        .outerjoin(lv, lv.c.call_id == Call.id)
+        .outerjoin(Review, col(Review.id) == lv.c.review_id)
+    )
     if principal is not None and (clause := agent_filter(principal, Call.agent_id)) is not None:
         query = query.where(clause)
     if agent_ids is not None:
@@ -78,26 +90,46 @@ def scored_calls(
     return [Scored(c, s, r) for c, s, r in rows]
 
 
-def review_queue(session: Session, *, principal: Principal | None, share: float, below: float,
-                 limit: int | None = 200) -> list[tuple[Call, CallScore, str]]:
+def review_queue(
+    session: Session,
+    *,
+    principal: Principal | None,
+    share: float,
+    below: float,
+    limit: int | None = 200,
+) -> list[tuple[Call, CallScore, str]]:
     """Scored calls that no one has reviewed yet and that the rules pick for review: every
     auto-fail, every call under `below`, and the random sample. Worst first."""
     ls, lv = latest_scores(), latest_verdicts()
-    query = (select(Call, CallScore)
-             .join(ls, ls.c.call_id == Call.id)
-             .join(CallScore, col(CallScore.id) == ls.c.score_id)
-             .outerjoin(lv, lv.c.call_id == Call.id)
-             .where(lv.c.review_id.is_(None), Call.status == CallStatus.scored)
-             .where(or_(col(CallScore.auto_fail), col(CallScore.overall) < below,
-                        col(Call.review_draw) < share)))
+    query = (
+        select(Call, CallScore)
+        .join(ls, ls.c.call_id == Call.id)
+        .join(CallScore, col(CallScore.id) == ls.c.score_id)
+        .outerjoin(lv, lv.c.call_id == Call.id)
+        .where(lv.c.review_id.is_(None), Call.status == CallStatus.scored)
+        .where(
+            or_(
+                col(CallScore.auto_fail),
+                col(CallScore.overall) < below,
+                col(Call.review_draw) < share,
+            )
+        )
+    )
     if principal is not None and (clause := agent_filter(principal, Call.agent_id)) is not None:
         query = query.where(clause)
-    rows = session.exec(query.order_by(col(CallScore.auto_fail).desc(),
-                                       col(CallScore.overall), col(Call.id)).limit(limit))
+    rows = session.exec(
+        query.order_by(col(CallScore.auto_fail).desc(), col(CallScore.overall), col(Call.id)).limit(
+            limit
+        )
+    )
     out = []
     for call, score in rows:
-        why = ("auto-fail" if score.auto_fail else
-               f"score {score.overall:.0f} under {below:.0f}"
-               if score.overall is not None and score.overall < below else "random sample")
+        why = (
+            "auto-fail"
+            if score.auto_fail
+            else f"score {score.overall:.0f} under {below:.0f}"
+            if score.overall is not None and score.overall < below
+            else "random sample"
+        )
         out.append((call, score, why))
     return out

@@ -56,8 +56,9 @@ class Dispute(SQLModel, table=True):
     agent_id: int = Field(foreign_key="agent.id", index=True)
     raised_by: int = Field(foreign_key="user.id")
     reason: str = Field(sa_column=Column(Text, nullable=False))
-    status: DisputeStatus = Field(default=DisputeStatus.open, sa_type=enum_type(DisputeStatus),
-                                  index=True)
+    status: DisputeStatus = Field(
+        default=DisputeStatus.open, sa_type=enum_type(DisputeStatus), index=True
+    )
     created_at: datetime = Field(default_factory=utcnow)
     decided_by: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = None

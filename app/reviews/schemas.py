@@ -54,7 +54,8 @@ class DecisionIn(BaseModel):
     accept: bool
     reason: str = Field(min_length=3, max_length=5000)
     overrides: list[OverrideIn] = Field(
-        default_factory=list, description="the corrected score; required when accepting")
+        default_factory=list, description="the corrected score; required when accepting"
+    )
 
 
 class DisputePublic(BaseModel):
@@ -102,10 +103,12 @@ class CalibrationPublic(BaseModel):
     results_visible: bool
     rows: list[CalibrationRow] = Field(default_factory=list)
     reviewer_agreement: float | None = Field(
-        None, description="share of criteria on which every reviewer gave the same verdict")
+        None, description="share of criteria on which every reviewer gave the same verdict"
+    )
     machine_agreement: dict[str, float] = Field(
-        default_factory=dict, description="per reviewer: share of criteria agreeing with the "
-        "machine")
+        default_factory=dict,
+        description="per reviewer: share of criteria agreeing with the machine",
+    )
 
 
 class AgreementRow(BaseModel):

@@ -50,28 +50,38 @@ def _overrides(items: list[OverrideIn]) -> list[qa_review.Override]:
 def _machine_score(session: Session, call: Call) -> CallScore:
     score = scorecards.latest_score(session, call_id=call.id or 0)
     if score is None:
-        raise Conflict(f"call {call.id} has no score yet ({call.status.value}); review it "
-                       "once it is scored")
+        raise Conflict(
+            f"call {call.id} has no score yet ({call.status.value}); review it once it is scored"
+        )
     return score
 
 
 def add_review(
-    session: Session, *, principal: Principal, call: Call, overrides: list[OverrideIn],
-    coaching_note: str | None, kind: ReviewKind = ReviewKind.review,
+    session: Session,
+    *,
+    principal: Principal,
+    call: Call,
+    overrides: list[OverrideIn],
+    coaching_note: str | None,
+    kind: ReviewKind = ReviewKind.review,
 ) -> Review:
     """Apply a person's overrides to the call's latest machine score and store the result."""
     if principal.user_id is None:
         raise Forbidden("reviews are made by people, not API keys")
     score = _machine_score(session, call)
-    card = scorecards.to_scorecard(scorecards.get_version(
-        session, version_id=score.scorecard_version_id))
+    card = scorecards.to_scorecard(
+        scorecards.get_version(session, version_id=score.scorecard_version_id)
+    )
     try:
         result = qa_review.apply(score.detail, card, _overrides(overrides))
     except qa_review.OverrideInvalid as exc:
         raise BadRequest(str(exc)) from None
     row = Review(
-        call_id=call.id or 0, call_score_id=score.id or 0, reviewer_id=principal.user_id,
-        kind=kind, overrides=result.changes,
+        call_id=call.id or 0,
+        call_score_id=score.id or 0,
+        reviewer_id=principal.user_id,
+        kind=kind,
+        overrides=result.changes,
         coaching_note=(coaching_note or "").strip() or None,
     )
     _set_scores(row, result)
@@ -90,7 +100,8 @@ def _set_scores(row: Review, result: qa_review.Reviewed) -> None:
 def latest_verdict(session: Session, *, call_id: int) -> Review | None:
     """The review that is the agent's score for this call, if any."""
     return session.exec(
-        select(Review).where(Review.call_id == call_id, col(Review.kind).in_(VERDICT_KINDS))
+        select(Review)
+        .where(Review.call_id == call_id, col(Review.kind).in_(VERDICT_KINDS))
         .order_by(col(Review.id).desc())
     ).first()
 
@@ -104,20 +115,32 @@ def _names(session: Session, user_ids: set[int] | set[int | None]) -> dict[int, 
 
 def reviews_of(session: Session, *, call_id: int) -> list[ReviewPublic]:
     """A call's reviews and dispute corrections, oldest first (calibrations are not included)."""
-    rows = list(session.exec(
-        select(Review).where(Review.call_id == call_id, col(Review.kind).in_(VERDICT_KINDS))
-        .order_by(col(Review.id))))
+    rows = list(
+        session.exec(
+            select(Review)
+            .where(Review.call_id == call_id, col(Review.kind).in_(VERDICT_KINDS))
+            .order_by(col(Review.id))
+        )
+    )
     names = _names(session, {r.reviewer_id for r in rows})
     return [to_public(r, names.get(r.reviewer_id, "?")) for r in rows]
 
 
 def to_public(r: Review, reviewer: str) -> ReviewPublic:
     return ReviewPublic(
-        id=r.id or 0, call_id=r.call_id, call_score_id=r.call_score_id, kind=r.kind,
-        reviewer=reviewer, overrides=r.overrides, coaching_note=r.coaching_note,
-        overall=r.overall, dimensions={d: getattr(r, d) for d in DIMENSIONS},
-        script_compliance=r.script_compliance, auto_fail=r.auto_fail,
-        acknowledged_at=r.acknowledged_at, created_at=r.created_at,
+        id=r.id or 0,
+        call_id=r.call_id,
+        call_score_id=r.call_score_id,
+        kind=r.kind,
+        reviewer=reviewer,
+        overrides=r.overrides,
+        coaching_note=r.coaching_note,
+        overall=r.overall,
+        dimensions={d: getattr(r, d) for d in DIMENSIONS},
+        script_compliance=r.script_compliance,
+        auto_fail=r.auto_fail,
+        acknowledged_at=r.acknowledged_at,
+        created_at=r.created_at,
     )
 
 
@@ -125,8 +148,12 @@ def acknowledge(session: Session, *, principal: Principal, review_id: int) -> Re
     """The agent confirms they have seen a reviewed score of their own call."""
     review = session.get(Review, review_id)
     call = session.get(Call, review.call_id) if review else None
-    if review is None or call is None or review.kind not in VERDICT_KINDS or (
-            principal.role is not Role.agent or call.agent_id != principal.agent_id):
+    if (
+        review is None
+        or call is None
+        or review.kind not in VERDICT_KINDS
+        or (principal.role is not Role.agent or call.agent_id != principal.agent_id)
+    ):
         # Only the agent the call belongs to acknowledges; to anyone else it does not exist.
         raise NotFound(f"review {review_id} not found")
     if review.acknowledged_at is None:
@@ -138,25 +165,30 @@ def acknowledge(session: Session, *, principal: Principal, review_id: int) -> Re
 
 # ---- disputes -------------------------------------------------------------------------------
 
+
 def raise_dispute(session: Session, *, principal: Principal, call: Call, reason: str) -> Dispute:
     if principal.role is not Role.agent or call.agent_id != principal.agent_id:
         raise Forbidden("only the agent who took the call can dispute its score")
     _machine_score(session, call)
-    open_one = session.exec(select(Dispute).where(
-        Dispute.call_id == call.id, Dispute.status == DisputeStatus.open)).first()
+    open_one = session.exec(
+        select(Dispute).where(Dispute.call_id == call.id, Dispute.status == DisputeStatus.open)
+    ).first()
     if open_one is not None:
         raise Conflict(f"call {call.id} already has an open dispute ({open_one.id})")
-    row = Dispute(call_id=call.id or 0, agent_id=call.agent_id, raised_by=principal.id,
-                  reason=reason.strip())
+    row = Dispute(
+        call_id=call.id or 0, agent_id=call.agent_id, raised_by=principal.id, reason=reason.strip()
+    )
     session.add(row)
     session.flush()
     return row
 
 
-def visible_dispute(session: Session, *, principal: Principal, dispute_id: int) -> tuple[
-        Dispute, Call]:
+def visible_dispute(
+    session: Session, *, principal: Principal, dispute_id: int
+) -> tuple[Dispute, Call]:
     row = session.exec(
-        select(Dispute, Call).join(Call, col(Call.id) == Dispute.call_id)
+        select(Dispute, Call)
+        .join(Call, col(Call.id) == Dispute.call_id)
         .where(Dispute.id == dispute_id)
         .where(col(Call.id).in_(visible_calls(principal).with_only_columns(col(Call.id))))
     ).first()
@@ -166,16 +198,28 @@ def visible_dispute(session: Session, *, principal: Principal, dispute_id: int) 
 
 
 def decide_dispute(
-    session: Session, *, principal: Principal, dispute: Dispute, call: Call, accept: bool,
-    reason: str, overrides: list[OverrideIn],
+    session: Session,
+    *,
+    principal: Principal,
+    dispute: Dispute,
+    call: Call,
+    accept: bool,
+    reason: str,
+    overrides: list[OverrideIn],
 ) -> Dispute:
     if dispute.status is not DisputeStatus.open:
         raise Conflict(f"dispute {dispute.id} was already {dispute.status.value}")
     if accept:
         if not overrides:
             raise BadRequest("accepting a dispute needs the corrected score: give overrides")
-        review = add_review(session, principal=principal, call=call, overrides=overrides,
-                            coaching_note=None, kind=ReviewKind.dispute)
+        review = add_review(
+            session,
+            principal=principal,
+            call=call,
+            overrides=overrides,
+            coaching_note=None,
+            kind=ReviewKind.dispute,
+        )
         if not review.overrides:
             raise BadRequest("the overrides change nothing; reject the dispute instead")
         dispute.review_id = review.id
@@ -191,25 +235,53 @@ def dispute_public(session: Session, rows: list[Dispute]) -> list[DisputePublic]
     ids: set[int | None] = {d.raised_by for d in rows}
     ids |= {d.decided_by for d in rows}
     names = _names(session, ids)
-    agents = {a.id: a.external_id for a in session.exec(
-        select(Agent).where(col(Agent.id).in_({d.agent_id for d in rows})))} if rows else {}
-    return [DisputePublic(
-        id=d.id or 0, call_id=d.call_id, agent=agents.get(d.agent_id, "?"),
-        raised_by=names.get(d.raised_by, "?"), reason=d.reason, status=d.status,
-        created_at=d.created_at, decided_by=names.get(d.decided_by or 0),
-        decided_at=d.decided_at, decision_reason=d.decision_reason, review_id=d.review_id,
-    ) for d in rows]
+    agents = (
+        {
+            a.id: a.external_id
+            for a in session.exec(
+                select(Agent).where(col(Agent.id).in_({d.agent_id for d in rows}))
+            )
+        }
+        if rows
+        else {}
+    )
+    return [
+        DisputePublic(
+            id=d.id or 0,
+            call_id=d.call_id,
+            agent=agents.get(d.agent_id, "?"),
+            raised_by=names.get(d.raised_by, "?"),
+            reason=d.reason,
+            status=d.status,
+            created_at=d.created_at,
+            decided_by=names.get(d.decided_by or 0),
+            decided_at=d.decided_at,
+            decision_reason=d.decision_reason,
+            review_id=d.review_id,
+        )
+        for d in rows
+    ]
 
 
 def disputes_of_call(session: Session, *, call_id: int) -> list[DisputePublic]:
-    return dispute_public(session, list(session.exec(
-        select(Dispute).where(Dispute.call_id == call_id).order_by(col(Dispute.id)))))
+    return dispute_public(
+        session,
+        list(
+            session.exec(
+                select(Dispute).where(Dispute.call_id == call_id).order_by(col(Dispute.id))
+            )
+        ),
+    )
 
 
-def list_disputes(session: Session, *, principal: Principal,
-                  status: DisputeStatus | None) -> list[DisputePublic]:
-    query = (select(Dispute).join(Call, col(Call.id) == Dispute.call_id)
-             .where(col(Call.id).in_(visible_calls(principal).with_only_columns(col(Call.id)))))
+def list_disputes(
+    session: Session, *, principal: Principal, status: DisputeStatus | None
+) -> list[DisputePublic]:
+    query = (
+        select(Dispute)
+        .join(Call, col(Call.id) == Dispute.call_id)
+        .where(col(Call.id).in_(visible_calls(principal).with_only_columns(col(Call.id))))
+    )
     if status is not None:
         query = query.where(Dispute.status == status)
     return dispute_public(session, list(session.exec(query.order_by(col(Dispute.id).desc()))))
@@ -217,8 +289,10 @@ def list_disputes(session: Session, *, principal: Principal,
 
 # ---- calibration ----------------------------------------------------------------------------
 
-def create_calibration(session: Session, *, principal: Principal, call: Call,
-                       reviewers: list[str]) -> Calibration:
+
+def create_calibration(
+    session: Session, *, principal: Principal, call: Call, reviewers: list[str]
+) -> Calibration:
     _machine_score(session, call)
     emails = sorted({e.strip().lower() for e in reviewers})
     if len(emails) < 2:
@@ -255,26 +329,34 @@ class CalibrationView:
     seats: list[CalibrationReviewer]
 
 
-def visible_calibration(session: Session, *, principal: Principal,
-                        calibration_id: int) -> CalibrationView:
+def visible_calibration(
+    session: Session, *, principal: Principal, calibration_id: int
+) -> CalibrationView:
     found = session.exec(
-        select(Calibration, Call).join(Call, col(Call.id) == Calibration.call_id)
-        .where(Calibration.id == calibration_id)).first()
+        select(Calibration, Call)
+        .join(Call, col(Call.id) == Calibration.call_id)
+        .where(Calibration.id == calibration_id)
+    ).first()
     if found is None:
         raise NotFound(f"calibration {calibration_id} not found")
     calibration, call = found
-    seats = list(session.exec(select(CalibrationReviewer).where(
-        CalibrationReviewer.calibration_id == calibration_id)))
+    seats = list(
+        session.exec(
+            select(CalibrationReviewer).where(CalibrationReviewer.calibration_id == calibration_id)
+        )
+    )
     is_party = principal.id == calibration.created_by or any(
-        s.user_id == principal.id for s in seats)
+        s.user_id == principal.id for s in seats
+    )
     in_scope = session.exec(visible_calls(principal).where(Call.id == call.id)).first()
     if principal.kind != "user" or not (is_party or (principal.is_admin and in_scope)):
         raise NotFound(f"calibration {calibration_id} not found")
     return CalibrationView(calibration, call, seats)
 
 
-def submit_verdicts(session: Session, *, principal: Principal, view: CalibrationView,
-                    verdicts: dict[str, bool]) -> Review:
+def submit_verdicts(
+    session: Session, *, principal: Principal, view: CalibrationView, verdicts: dict[str, bool]
+) -> Review:
     seat = next((s for s in view.seats if s.user_id == principal.id), None)
     if seat is None:
         raise Forbidden("you are not a reviewer in this calibration")
@@ -286,17 +368,25 @@ def submit_verdicts(session: Session, *, principal: Principal, view: Calibration
     if unknown:
         raise BadRequest(f"not applicable criteria: {', '.join(sorted(unknown))}")
     if missing:
-        raise BadRequest(f"give a verdict for every criterion; missing: "
-                         f"{', '.join(sorted(missing))}")
-    card = scorecards.to_scorecard(scorecards.get_version(
-        session, version_id=score.scorecard_version_id))
-    overrides = [qa_review.Override("criterion", cid, v, "calibration")
-                 for cid, v in verdicts.items()]
+        raise BadRequest(
+            f"give a verdict for every criterion; missing: {', '.join(sorted(missing))}"
+        )
+    card = scorecards.to_scorecard(
+        scorecards.get_version(session, version_id=score.scorecard_version_id)
+    )
+    overrides = [
+        qa_review.Override("criterion", cid, v, "calibration") for cid, v in verdicts.items()
+    ]
     result = qa_review.apply(score.detail, card, overrides)
-    review = Review(call_id=view.call.id or 0, call_score_id=score.id or 0,
-                    reviewer_id=principal.id, kind=ReviewKind.calibration,
-                    calibration_id=view.calibration.id, verdicts=dict(verdicts),
-                    overrides=result.changes)
+    review = Review(
+        call_id=view.call.id or 0,
+        call_score_id=score.id or 0,
+        reviewer_id=principal.id,
+        kind=ReviewKind.calibration,
+        calibration_id=view.calibration.id,
+        verdicts=dict(verdicts),
+        overrides=result.changes,
+    )
     _set_scores(review, result)
     session.add(review)
     session.flush()
@@ -306,8 +396,9 @@ def submit_verdicts(session: Session, *, principal: Principal, view: Calibration
     return review
 
 
-def calibration_public(session: Session, *, principal: Principal,
-                       view: CalibrationView) -> CalibrationPublic:
+def calibration_public(
+    session: Session, *, principal: Principal, view: CalibrationView
+) -> CalibrationPublic:
     seat_ids: set[int] = {s.user_id for s in view.seats} | {view.calibration.created_by}
     names = _names(session, seat_ids)
     seat = next((s for s in view.seats if s.user_id == principal.id), None)
@@ -315,21 +406,25 @@ def calibration_public(session: Session, *, principal: Principal,
     # when not a reviewer, sees the comparison as it fills in.
     visible = seat.review_id is not None if seat else True
     out = CalibrationPublic(
-        id=view.calibration.id or 0, call_id=view.call.id or 0,
+        id=view.calibration.id or 0,
+        call_id=view.call.id or 0,
         created_by=names.get(view.calibration.created_by, "?"),
         created_at=view.calibration.created_at,
         reviewers={names.get(s.user_id, "?"): s.review_id is not None for s in view.seats},
-        results_visible=visible)
+        results_visible=visible,
+    )
     if not visible:
         return out
     reviews = {s.user_id: session.get(Review, s.review_id) for s in view.seats if s.review_id}
     # Compare against the machine score the reviewers saw, even if the call was rescored since.
     first = next((r for r in reviews.values() if r is not None), None)
     score = (session.get(CallScore, first.call_score_id) if first else None) or _machine_score(
-        session, view.call)
+        session, view.call
+    )
     verdicts: dict[str, dict[str, bool] | None] = {
         names.get(s.user_id, "?"): (r.verdicts if (r := reviews.get(s.user_id)) else None)
-        for s in view.seats}
+        for s in view.seats
+    }
     submitted = {n: v for n, v in verdicts.items() if v is not None}
     agree_all = 0
     machine_same: dict[str, int] = dict.fromkeys(submitted, 0)
@@ -341,28 +436,48 @@ def calibration_public(session: Session, *, principal: Principal,
         agree_all += reviewers_agree
         for n, v in submitted.items():
             machine_same[n] += v.get(c.id) == c.passed
-        rows.append(CalibrationRow(criterion=c.id, label=c.label, machine=c.passed,
-                                   reviewers=given, reviewers_agree=reviewers_agree,
-                                   machine_agrees=values <= {c.passed}))
+        rows.append(
+            CalibrationRow(
+                criterion=c.id,
+                label=c.label,
+                machine=c.passed,
+                reviewers=given,
+                reviewers_agree=reviewers_agree,
+                machine_agrees=values <= {c.passed},
+            )
+        )
     out.rows = rows
     if rows and len(submitted) >= 2:
         out.reviewer_agreement = round(agree_all / len(rows), 3)
-    out.machine_agreement = {n: round(k / len(rows), 3) for n, k in machine_same.items()} \
-        if rows else {}
+    out.machine_agreement = (
+        {n: round(k / len(rows), 3) for n, k in machine_same.items()} if rows else {}
+    )
     return out
 
 
 # ---- agreement between machine and reviewers ------------------------------------------------
 
-def agreement(session: Session, *, principal: Principal, started_from: datetime | None,
-              started_to: datetime | None) -> AgreementReport:
+
+def agreement(
+    session: Session,
+    *,
+    principal: Principal,
+    started_from: datetime | None,
+    started_to: datetime | None,
+) -> AgreementReport:
     """Per criterion: how often reviewers overrode the machine, and on how many calls."""
-    latest = (select(func.max(Review.id).label("rid"))
-              .where(col(Review.kind).in_(VERDICT_KINDS)).group_by(col(Review.call_id)))
-    query = (select(Review, CallScore).join(CallScore, col(CallScore.id) == Review.call_score_id)
-             .join(Call, col(Call.id) == Review.call_id)
-             .where(col(Review.id).in_(latest))
-             .where(col(Call.id).in_(visible_calls(principal).with_only_columns(col(Call.id)))))
+    latest = (
+        select(func.max(Review.id).label("rid"))
+        .where(col(Review.kind).in_(VERDICT_KINDS))
+        .group_by(col(Review.call_id))
+    )
+    query = (
+        select(Review, CallScore)
+        .join(CallScore, col(CallScore.id) == Review.call_score_id)
+        .join(Call, col(Call.id) == Review.call_id)
+        .where(col(Review.id).in_(latest))
+        .where(col(Call.id).in_(visible_calls(principal).with_only_columns(col(Call.id))))
+    )
     if started_from:
         query = query.where(Call.started_at >= as_utc(started_from))
     if started_to:
@@ -376,27 +491,40 @@ def agreement(session: Session, *, principal: Principal, started_from: datetime 
             row = per.setdefault(c.id, {"label": c.label, "calls": 0, "overridden": 0})
             row["calls"] += 1
             row["overridden"] += c.id in flipped
-    rows = [AgreementRow(criterion=cid, label=r["label"], calls=r["calls"],
-                         overridden=r["overridden"],
-                         share_overridden=round(r["overridden"] / r["calls"], 3))
-            for cid, r in per.items()]
+    rows = [
+        AgreementRow(
+            criterion=cid,
+            label=r["label"],
+            calls=r["calls"],
+            overridden=r["overridden"],
+            share_overridden=round(r["overridden"] / r["calls"], 3),
+        )
+        for cid, r in per.items()
+    ]
     rows.sort(key=lambda r: (-(r.share_overridden or 0), -r.calls, r.criterion))
     checked = sum(r.calls for r in rows)
     overridden = sum(r.overridden for r in rows)
-    return AgreementReport(reviewed_calls=calls, criteria_checked=checked,
-                           criteria_overridden=overridden,
-                           share_overridden=round(overridden / checked, 3) if checked else None,
-                           rows=rows)
+    return AgreementReport(
+        reviewed_calls=calls,
+        criteria_checked=checked,
+        criteria_overridden=overridden,
+        share_overridden=round(overridden / checked, 3) if checked else None,
+        rows=rows,
+    )
 
 
 def calibrators(session: Session, *, call: Call) -> list[str]:
     """Who may be asked to score `call` blind: active supervisors and admins who may see it."""
-    users = session.exec(select(User).where(col(User.role).in_((Role.supervisor, Role.admin)),
-                                            col(User.is_active)).order_by(col(User.email)))
+    users = session.exec(
+        select(User)
+        .where(col(User.role).in_((Role.supervisor, Role.admin)), col(User.is_active))
+        .order_by(col(User.email))
+    )
     return [u.email for u in users if can_see_call(session, u, call)]
 
 
 # ---- review queue and exports ---------------------------------------------------------------
+
 
 class QueueItem(BaseModel):
     call_id: int
@@ -407,23 +535,40 @@ class QueueItem(BaseModel):
     why: str
 
 
-def queue_items(session: Session, *, principal: Principal, share: float,
-                below: float) -> list[QueueItem]:
+def queue_items(
+    session: Session, *, principal: Principal, share: float, below: float
+) -> list[QueueItem]:
     """The review queue (see effective.review_queue) as the API and the CSV show it."""
-    return [QueueItem(call_id=c.id or 0, agent_id=c.agent_id, started_at=c.started_at,
-                      overall=s.overall, auto_fail=s.auto_fail, why=why)
-            for c, s, why in review_queue(session, principal=principal, share=share,
-                                          below=below)]
+    return [
+        QueueItem(
+            call_id=c.id or 0,
+            agent_id=c.agent_id,
+            started_at=c.started_at,
+            overall=s.overall,
+            auto_fail=s.auto_fail,
+            why=why,
+        )
+        for c, s, why in review_queue(session, principal=principal, share=share, below=below)
+    ]
 
 
-DISPUTE_CSV = ["id", "call_id", "agent", "raised_by", "reason", "status", "created_at",
-               "decided_by", "decided_at", "decision_reason"]
+DISPUTE_CSV = [
+    "id",
+    "call_id",
+    "agent",
+    "raised_by",
+    "reason",
+    "status",
+    "created_at",
+    "decided_by",
+    "decided_at",
+    "decision_reason",
+]
 QUEUE_CSV = ["call_id", "agent_id", "started_at", "overall", "auto_fail", "why"]
 
 
 def dispute_csv_rows(rows: Sequence[DisputePublic]) -> list[list[object]]:
-    return [[getattr(d, k) if k != "status" else d.status.value for k in DISPUTE_CSV]
-            for d in rows]
+    return [[getattr(d, k) if k != "status" else d.status.value for k in DISPUTE_CSV] for d in rows]
 
 
 def queue_csv_rows(items: Sequence[QueueItem]) -> list[list[object]]:

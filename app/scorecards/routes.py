@@ -57,8 +57,9 @@ def create_scorecard(
     body: ScorecardCreate, session: SessionDep, principal: CallManager
 ) -> ScorecardVersionDetail:
     """Store a scorecard definition as the next version of its name (invalid YAML: 422)."""
-    row = service.create_version(session, name=body.name, definition=body.definition,
-                                 created_by=principal.name)
+    row = service.create_version(
+        session, name=body.name, definition=body.definition, created_by=principal.name
+    )
     return ScorecardVersionDetail(**_public(row).model_dump(), definition=row.definition)
 
 
@@ -73,14 +74,21 @@ def get_scorecard(
 
 @router.post("/{version_id}/rescore", response_model=RescoreQueued, status_code=202)
 def rescore(
-    version_id: int, body: RescoreRequest, request: Request, session: SessionDep,
+    version_id: int,
+    body: RescoreRequest,
+    request: Request,
+    session: SessionDep,
     principal: CallManager,
 ) -> RescoreQueued:
     """Score calls again with this version, as jobs; their earlier scores stay readable."""
     version = service.get_version(session, version_id=version_id)
-    calls = service.calls_in_range(session, call_ids=body.call_ids,
-                                   started_from=body.started_from, started_to=body.started_to,
-                                   base=visible_calls(principal))
+    calls = service.calls_in_range(
+        session,
+        call_ids=body.call_ids,
+        started_from=body.started_from,
+        started_to=body.started_to,
+        base=visible_calls(principal),
+    )
     queued = service.queue_rescore(session, version=version, calls=calls)
     for stage, call_id in queued:
         request.app.state.queue.enqueue_after_commit(session, stage, call_id)

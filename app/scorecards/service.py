@@ -26,17 +26,23 @@ def create_version(
     card = qa.parse(definition)
     if card.name != name:
         raise BadRequest(f"the definition is named {card.name!r}, not {name!r}")
-    return add_version(session, ScorecardVersion, name=name, definition=definition,
-                       created_by=created_by)
+    return add_version(
+        session, ScorecardVersion, name=name, definition=definition, created_by=created_by
+    )
 
 
 def current_version(session: Session, *, name: str = DEFAULT_NAME) -> ScorecardVersion:
     """The newest version of `name` (the built-in default is version 1, stored by a migration)."""
     row = latest_version(session, ScorecardVersion, name=name)
     if row is None:
-        raise NotFound(f"scorecard {name!r} not found" + (
-            " (the built-in default is stored by the migrations: run `callqa migrate`)"
-            if name == DEFAULT_NAME else ""))
+        raise NotFound(
+            f"scorecard {name!r} not found"
+            + (
+                " (the built-in default is stored by the migrations: run `callqa migrate`)"
+                if name == DEFAULT_NAME
+                else ""
+            )
+        )
     return row
 
 
@@ -48,8 +54,13 @@ def get_version(session: Session, *, version_id: int) -> ScorecardVersion:
 
 
 def list_versions(session: Session) -> list[ScorecardVersion]:
-    return list(session.exec(select(ScorecardVersion).order_by(
-        col(ScorecardVersion.name), col(ScorecardVersion.version))))
+    return list(
+        session.exec(
+            select(ScorecardVersion).order_by(
+                col(ScorecardVersion.name), col(ScorecardVersion.version)
+            )
+        )
+    )
 
 
 def to_scorecard(row: ScorecardVersion) -> qa.Scorecard:
@@ -91,7 +102,11 @@ def queue_rescore(
             ledger.add_job(session, call_id=call.id or 0, stage=stage)
         elif job.state is JobState.failed:
             job.state, job.attempts, job.last_error, job.updated_at = (
-                JobState.queued, 0, None, utcnow())
+                JobState.queued,
+                0,
+                None,
+                utcnow(),
+            )
             session.add(job)
         else:
             continue  # queued, running or done already
@@ -101,8 +116,12 @@ def queue_rescore(
 
 
 def calls_in_range(
-    session: Session, *, call_ids: list[int] | None, started_from: datetime | None,
-    started_to: datetime | None, base: object,
+    session: Session,
+    *,
+    call_ids: list[int] | None,
+    started_from: datetime | None,
+    started_to: datetime | None,
+    base: object,
 ) -> list[Call]:
     query = base  # a query already filtered by who asks
     if call_ids:

@@ -87,18 +87,32 @@ class ReportRowPublic(BaseModel):
 class ComparisonPublic(BaseModel):
     rows: list[dict[str, Any]]
     mean_difference: dict[str, dict[str, Any]] = Field(
-        description="per dimension: shopper minus machine, mean, n and 95 % interval")
+        description="per dimension: shopper minus machine, mean, n and 95 % interval"
+    )
 
 
 def _template_public(t: ShopperTemplate) -> TemplatePublic:
-    return TemplatePublic(id=t.id or 0, name=t.name, version=t.version,
-                          definition=t.definition, created_at=t.created_at)
+    return TemplatePublic(
+        id=t.id or 0,
+        name=t.name,
+        version=t.version,
+        definition=t.definition,
+        created_at=t.created_at,
+    )
 
 
 def assignment_public(a: ShopperAssignment, link: str | None = None) -> AssignmentPublic:
-    return AssignmentPublic(id=a.id or 0, agent_id=a.agent_id, team_id=a.team_id,
-                            channel=a.channel, due_at=a.due_at, expires_at=a.expires_at,
-                            status=service.status_of(a), template_id=a.template_id, link=link)
+    return AssignmentPublic(
+        id=a.id or 0,
+        agent_id=a.agent_id,
+        team_id=a.team_id,
+        channel=a.channel,
+        due_at=a.due_at,
+        expires_at=a.expires_at,
+        status=service.status_of(a),
+        template_id=a.template_id,
+        link=link,
+    )
 
 
 @router.get("/shopper/templates", response_model=list[TemplatePublic])
@@ -108,37 +122,48 @@ def list_templates(session: SessionDep, principal: ReviewWriter) -> list[Templat
 
 
 @router.post("/shopper/templates", response_model=TemplatePublic, status_code=201)
-def create_template(body: TemplateIn, session: SessionDep,
-                    principal: ReviewWriter) -> TemplatePublic:
+def create_template(
+    body: TemplateIn, session: SessionDep, principal: ReviewWriter
+) -> TemplatePublic:
     """Store the next version of a form (its `name` inside the YAML); errors name the line."""
-    row = service.create_template(session, definition=body.definition,
-                                  created_by=principal.name)
+    row = service.create_template(session, definition=body.definition, created_by=principal.name)
     return _template_public(row)
 
 
 @router.post("/shopper/assignments", response_model=AssignmentPublic, status_code=201)
-def create_assignment(body: AssignmentIn, session: SessionDep, settings: SettingsDep,
-                      principal: ReviewWriter) -> AssignmentPublic:
+def create_assignment(
+    body: AssignmentIn, session: SessionDep, settings: SettingsDep, principal: ReviewWriter
+) -> AssignmentPublic:
     """Plan a visit and get its one-time link for the shopper (shown only now)."""
     row, token = service.create_assignment(
-        session, settings=settings, principal=principal,
-        spec=service.NewAssignment(agent=body.agent, team_id=body.team, channel=body.channel,
-                                   due=body.due, notes=body.notes,
-                                   template_id=body.template_id))
+        session,
+        settings=settings,
+        principal=principal,
+        spec=service.NewAssignment(
+            agent=body.agent,
+            team_id=body.team,
+            channel=body.channel,
+            due=body.due,
+            notes=body.notes,
+            template_id=body.template_id,
+        ),
+    )
     return assignment_public(row, service.link_path(token))
 
 
 @router.get("/shopper/assignments", response_model=list[AssignmentPublic])
 def list_assignments(session: SessionDep, principal: ReviewWriter) -> list[AssignmentPublic]:
     """The visits you planned or may see, the newest first."""
-    rows = session.exec(service.visible_assignments(principal).order_by(
-        col(ShopperAssignment.id).desc()))
+    rows = session.exec(
+        service.visible_assignments(principal).order_by(col(ShopperAssignment.id).desc())
+    )
     return [assignment_public(a) for a in rows]
 
 
 @router.post("/shopper/assignments/{assignment_id}/link", response_model=AssignmentPublic)
-def renew_link(assignment_id: int, session: SessionDep, settings: SettingsDep,
-               principal: ReviewWriter) -> AssignmentPublic:
+def renew_link(
+    assignment_id: int, session: SessionDep, settings: SettingsDep, principal: ReviewWriter
+) -> AssignmentPublic:
     """A new link for a visit not made yet; the old link stops working."""
     row = service.get_assignment(session, principal=principal, assignment_id=assignment_id)
     token = service.renew_link(session, settings=settings, assignment=row)
@@ -147,20 +172,29 @@ def renew_link(assignment_id: int, session: SessionDep, settings: SettingsDep,
 
 @router.get("/shopper/report", response_model=list[ReportRowPublic])
 def shopper_report(
-    session: SessionDep, principal: ReviewWriter, group: str = "agent",
+    session: SessionDep,
+    principal: ReviewWriter,
+    group: str = "agent",
     started_from: Annotated[datetime | None, Query(alias="from")] = None,
     started_to: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> list[ReportRowPublic]:
     """Shopper results per agent, team or channel, per month."""
-    rows = service.report(session, principal=principal, group=group,
-                          started_from=started_from, started_to=started_to)
-    return [ReportRowPublic(
-        group=r.group, period=r.period, visits=r.visits,
-        overall=None if r.overall.mean is None else round(r.overall.mean, 1),
-        overall_ci95=(round(r.overall.low, 1), round(r.overall.high, 1))
-        if r.overall.low is not None and r.overall.high is not None else None,
-        dimensions={k: None if v is None else round(v, 1) for k, v in r.dimensions.items()})
-        for r in rows]
+    rows = service.report(
+        session, principal=principal, group=group, started_from=started_from, started_to=started_to
+    )
+    return [
+        ReportRowPublic(
+            group=r.group,
+            period=r.period,
+            visits=r.visits,
+            overall=None if r.overall.mean is None else round(r.overall.mean, 1),
+            overall_ci95=(round(r.overall.low, 1), round(r.overall.high, 1))
+            if r.overall.low is not None and r.overall.high is not None
+            else None,
+            dimensions={k: None if v is None else round(v, 1) for k, v in r.dimensions.items()},
+        )
+        for r in rows
+    ]
 
 
 @router.get("/shopper/comparison", response_model=ComparisonPublic)
@@ -168,24 +202,53 @@ def shopper_comparison(session: SessionDep, principal: ReviewWriter) -> Comparis
     """Where a visit was matched to a recording: the shopper's scores against the call's."""
     rows, summary = service.comparison(session, principal=principal)
     return ComparisonPublic(
-        rows=[{"submission_id": r.submission_id, "call_id": r.call_id, "agent": r.agent,
-               "submitted_at": r.submitted_at, "shopper": r.shopper, "machine": r.machine,
-               "difference": r.difference} for r in rows],
-        mean_difference={f: {"mean": None if e.mean is None else round(e.mean, 1), "n": e.n,
-                             "ci95": None if e.low is None or e.high is None
-                             else (round(e.low, 1), round(e.high, 1))}
-                         for f, e in summary.items() if f in FIELDS})
+        rows=[
+            {
+                "submission_id": r.submission_id,
+                "call_id": r.call_id,
+                "agent": r.agent,
+                "submitted_at": r.submitted_at,
+                "shopper": r.shopper,
+                "machine": r.machine,
+                "difference": r.difference,
+            }
+            for r in rows
+        ],
+        mean_difference={
+            f: {
+                "mean": None if e.mean is None else round(e.mean, 1),
+                "n": e.n,
+                "ci95": None
+                if e.low is None or e.high is None
+                else (round(e.low, 1), round(e.high, 1)),
+            }
+            for f, e in summary.items()
+            if f in FIELDS
+        },
+    )
 
 
 # ---- the shopper's side: public, reached only through a link ---------------------------------
 
+
 def form_public(session: SessionDep, assignment: ShopperAssignment) -> FormPublic:
     template = service.parsed(service.get_template(session, assignment.template_id))
     return FormPublic(
-        title=template.title, intro=template.intro, channel=assignment.channel,
+        title=template.title,
+        intro=template.intro,
+        channel=assignment.channel,
         notes=assignment.notes,
-        questions=[{"id": q.id, "text": q.text, "kind": q.kind, "required": q.required,
-                    "options": list(q.options) or None} for q in template.questions])
+        questions=[
+            {
+                "id": q.id,
+                "text": q.text,
+                "kind": q.kind,
+                "required": q.required,
+                "options": list(q.options) or None,
+            }
+            for q in template.questions
+        ],
+    )
 
 
 @router.get("/shop/{token}", response_model=FormPublic)
@@ -195,16 +258,24 @@ def shop_form(token: str, session: SessionDep, settings: SettingsDep) -> FormPub
 
 
 @router.post("/shop/{token}", response_model=SubmissionPublic, status_code=201)
-def shop_submit(token: str, body: SubmissionIn, request: Request, session: SessionDep,
-                settings: SettingsDep) -> SubmissionPublic:
+def shop_submit(
+    token: str, body: SubmissionIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> SubmissionPublic:
     """Send the form once: 422 names each question that needs attention; 429 when a link or
     an address tries too often."""
-    sub = service.submit_through_link(session, settings=settings, token=token,
-                                      address=client_address(request), answers=body.answers,
-                                      contact_at=body.contact_at,
-                                      contact_number=body.contact_number)
-    return SubmissionPublic(id=sub.id or 0, overall=sub.overall,
-                            dimensions={f: getattr(sub, f) for f in FIELDS[1:-1]},
-                            script_compliance=sub.script_compliance,
-                            matched_call=sub.matched_call_id is not None)
-
+    sub = service.submit_through_link(
+        session,
+        settings=settings,
+        token=token,
+        address=client_address(request),
+        answers=body.answers,
+        contact_at=body.contact_at,
+        contact_number=body.contact_number,
+    )
+    return SubmissionPublic(
+        id=sub.id or 0,
+        overall=sub.overall,
+        dimensions={f: getattr(sub, f) for f in FIELDS[1:-1]},
+        script_compliance=sub.script_compliance,
+        matched_call=sub.matched_call_id is not None,
+    )

@@ -47,14 +47,17 @@ DEFAULT_NAME = "default"
 
 # ---- templates ------------------------------------------------------------------------------
 
-def create_template(session: Session, *, definition: str, created_by: str | None
-                    ) -> ShopperTemplate:
+
+def create_template(
+    session: Session, *, definition: str, created_by: str | None
+) -> ShopperTemplate:
     try:
         parsed = forms.parse(definition)
     except forms.TemplateInvalid as exc:
         raise BadRequest(f"form template invalid: {exc}") from None
-    return add_version(session, ShopperTemplate, name=parsed.name, definition=definition,
-                       created_by=created_by)
+    return add_version(
+        session, ShopperTemplate, name=parsed.name, definition=definition, created_by=created_by
+    )
 
 
 def current_template(session: Session, *, name: str = DEFAULT_NAME) -> ShopperTemplate:
@@ -62,15 +65,25 @@ def current_template(session: Session, *, name: str = DEFAULT_NAME) -> ShopperTe
     stored by a migration)."""
     row = latest_version(session, ShopperTemplate, name=name)
     if row is None:
-        raise NotFound(f"form template {name!r} not found" + (
-            " (the built-in form is stored by the migrations: run `callqa migrate`)"
-            if name == DEFAULT_NAME else ""))
+        raise NotFound(
+            f"form template {name!r} not found"
+            + (
+                " (the built-in form is stored by the migrations: run `callqa migrate`)"
+                if name == DEFAULT_NAME
+                else ""
+            )
+        )
     return row
 
 
 def list_templates(session: Session) -> list[ShopperTemplate]:
-    return list(session.exec(select(ShopperTemplate).order_by(col(ShopperTemplate.name),
-                                                              col(ShopperTemplate.version))))
+    return list(
+        session.exec(
+            select(ShopperTemplate).order_by(
+                col(ShopperTemplate.name), col(ShopperTemplate.version)
+            )
+        )
+    )
 
 
 def get_template(session: Session, template_id: int) -> ShopperTemplate:
@@ -86,13 +99,15 @@ def parsed(row: ShopperTemplate) -> forms.Template:
 
 # ---- links ----------------------------------------------------------------------------------
 
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _signature(settings: Settings, assignment_id: int, secret: str) -> str:
-    mac = hmac.new(settings.signing_key.encode(), f"shopper:{assignment_id}.{secret}".encode(),
-                   hashlib.sha256)
+    mac = hmac.new(
+        settings.signing_key.encode(), f"shopper:{assignment_id}.{secret}".encode(), hashlib.sha256
+    )
     return mac.hexdigest()[:32]
 
 
@@ -123,6 +138,7 @@ def resolve(session: Session, settings: Settings, token: str) -> ShopperAssignme
 
 # ---- assignments ----------------------------------------------------------------------------
 
+
 @dataclass
 class NewAssignment:
     agent: str | None
@@ -133,8 +149,9 @@ class NewAssignment:
     template_id: int | None = None
 
 
-def create_assignment(session: Session, *, settings: Settings, principal: Principal,
-                      spec: NewAssignment) -> tuple[ShopperAssignment, str]:
+def create_assignment(
+    session: Session, *, settings: Settings, principal: Principal, spec: NewAssignment
+) -> tuple[ShopperAssignment, str]:
     if (spec.agent is None) == (spec.team_id is None):
         raise BadRequest("name either an agent or a team")
     if spec.channel not in CHANNELS:
@@ -143,24 +160,34 @@ def create_assignment(session: Session, *, settings: Settings, principal: Princi
         raise BadRequest("the due date is in the past")
     agent_id = team_id = None
     if spec.agent is not None:
-        agent = session.exec(visible_agents(principal).where(
-            Agent.external_id == spec.agent)).first()
+        agent = session.exec(
+            visible_agents(principal).where(Agent.external_id == spec.agent)
+        ).first()
         if agent is None:
             raise NotFound(f"agent {spec.agent!r} not found")
         agent_id = agent.id
     else:
         team = session.get(Team, spec.team_id)
-        if team is None or (principal.role is Role.supervisor
-                            and team.id not in principal.team_ids):
+        if team is None or (
+            principal.role is Role.supervisor and team.id not in principal.team_ids
+        ):
             raise NotFound(f"team {spec.team_id} not found")
         team_id = team.id
-    template = (get_template(session, spec.template_id) if spec.template_id
-                else current_template(session))
+    template = (
+        get_template(session, spec.template_id) if spec.template_id else current_template(session)
+    )
     due_at = datetime.combine(spec.due, time(23, 59, 59), tzinfo=UTC)
     row = ShopperAssignment(
-        template_id=template.id or 0, agent_id=agent_id, team_id=team_id, channel=spec.channel,
-        due_at=due_at, expires_at=due_at + timedelta(days=settings.shopper_grace_days),
-        notes=(spec.notes or "").strip() or None, secret_hash="", created_by=principal.id)
+        template_id=template.id or 0,
+        agent_id=agent_id,
+        team_id=team_id,
+        channel=spec.channel,
+        due_at=due_at,
+        expires_at=due_at + timedelta(days=settings.shopper_grace_days),
+        notes=(spec.notes or "").strip() or None,
+        secret_hash="",
+        created_by=principal.id,
+    )
     session.add(row)
     session.flush()
     token = make_link(settings, row)
@@ -173,24 +200,27 @@ def visible_assignments(principal: Principal) -> Any:
     query = select(ShopperAssignment)
     if principal.role is Role.supervisor:
         team_agents = select(Agent.id).where(col(Agent.team_id).in_(principal.team_ids or {-1}))
-        query = query.where(col(ShopperAssignment.agent_id).in_(team_agents)
-                            | col(ShopperAssignment.team_id).in_(principal.team_ids or {-1}))
+        query = query.where(
+            col(ShopperAssignment.agent_id).in_(team_agents)
+            | col(ShopperAssignment.team_id).in_(principal.team_ids or {-1})
+        )
     elif principal.role is Role.agent:
         query = query.where(ShopperAssignment.id == -1)  # agents do not see planned visits
     return query
 
 
-def get_assignment(session: Session, *, principal: Principal,
-                   assignment_id: int) -> ShopperAssignment:
-    row = session.exec(visible_assignments(principal)
-                       .where(ShopperAssignment.id == assignment_id)).first()
+def get_assignment(
+    session: Session, *, principal: Principal, assignment_id: int
+) -> ShopperAssignment:
+    row = session.exec(
+        visible_assignments(principal).where(ShopperAssignment.id == assignment_id)
+    ).first()
     if row is None:
         raise NotFound(f"assignment {assignment_id} not found")
     return row
 
 
-def renew_link(session: Session, *, settings: Settings,
-               assignment: ShopperAssignment) -> str:
+def renew_link(session: Session, *, settings: Settings, assignment: ShopperAssignment) -> str:
     if assignment.used_at is not None:
         raise BadRequest("this assignment was completed; its link cannot be renewed")
     token = make_link(settings, assignment)
@@ -207,17 +237,26 @@ def status_of(a: ShopperAssignment) -> str:
 
 # ---- submissions ----------------------------------------------------------------------------
 
-def check_rate(session: Session, *, settings: Settings, assignment_id: int | None,
-               address: str) -> None:
+
+def check_rate(
+    session: Session, *, settings: Settings, assignment_id: int | None, address: str
+) -> None:
     """Refuse when the link or the address tried too often this hour; else count this
     attempt."""
     since = utcnow() - timedelta(hours=1)
-    by_link = session.exec(select(func.count()).select_from(ShopperAttempt).where(
-        ShopperAttempt.assignment_id == assignment_id, ShopperAttempt.at >= since)).one()
-    by_address = session.exec(select(func.count()).select_from(ShopperAttempt).where(
-        ShopperAttempt.address == address, ShopperAttempt.at >= since)).one()
-    if (assignment_id is not None and by_link >= settings.shopper_attempts_per_link) or \
-            by_address >= settings.shopper_attempts_per_address:
+    by_link = session.exec(
+        select(func.count())
+        .select_from(ShopperAttempt)
+        .where(ShopperAttempt.assignment_id == assignment_id, ShopperAttempt.at >= since)
+    ).one()
+    by_address = session.exec(
+        select(func.count())
+        .select_from(ShopperAttempt)
+        .where(ShopperAttempt.address == address, ShopperAttempt.at >= since)
+    ).one()
+    if (
+        assignment_id is not None and by_link >= settings.shopper_attempts_per_link
+    ) or by_address >= settings.shopper_attempts_per_address:
         raise TooManyRequests("too many attempts: try again in an hour")
     count_attempt(session, assignment_id=assignment_id, address=address)
 
@@ -227,9 +266,16 @@ def count_attempt(session: Session, *, assignment_id: int | None, address: str) 
     session.flush()
 
 
-def submit_through_link(session: Session, *, settings: Settings, token: str, address: str,
-                        answers: dict[str, Any], contact_at: datetime | None,
-                        contact_number: str | None) -> ShopperSubmission:
+def submit_through_link(
+    session: Session,
+    *,
+    settings: Settings,
+    token: str,
+    address: str,
+    answers: dict[str, Any],
+    contact_at: datetime | None,
+    contact_number: str | None,
+) -> ShopperSubmission:
     """Send a form through its link (the API and the page). Every attempt counts against the
     rate limit, a failed one too, so that a flood of invalid submissions is limited as well: on
     failure what the submission did is rolled back and only the attempt is kept, although the
@@ -243,9 +289,14 @@ def submit_through_link(session: Session, *, settings: Settings, token: str, add
     assignment_id = assignment.id
     check_rate(session, settings=settings, assignment_id=assignment_id, address=address)
     try:
-        return submit(session, settings=settings, assignment=assignment, answers=answers,
-                      contact_at=as_utc(contact_at) if contact_at else None,
-                      contact_number=contact_number)
+        return submit(
+            session,
+            settings=settings,
+            assignment=assignment,
+            answers=answers,
+            contact_at=as_utc(contact_at) if contact_at else None,
+            contact_number=contact_number,
+        )
     except CallqaError:
         rollback(session)
         count_attempt(session, assignment_id=assignment_id, address=address)
@@ -253,9 +304,15 @@ def submit_through_link(session: Session, *, settings: Settings, token: str, add
         raise
 
 
-def submit(session: Session, *, settings: Settings, assignment: ShopperAssignment,
-           answers: dict[str, Any], contact_at: datetime | None,
-           contact_number: str | None) -> ShopperSubmission:
+def submit(
+    session: Session,
+    *,
+    settings: Settings,
+    assignment: ShopperAssignment,
+    answers: dict[str, Any],
+    contact_at: datetime | None,
+    contact_number: str | None,
+) -> ShopperSubmission:
     template = parsed(get_template(session, assignment.template_id))
     clean, errors = forms.validate(template, answers)
     if contact_number is not None and len(contact_number.strip()) > 40:
@@ -265,17 +322,26 @@ def submit(session: Session, *, settings: Settings, assignment: ShopperAssignmen
     if errors:
         raise FormInvalid(f"{len(errors)} answer(s) need attention", errors)
     result = forms.score(template, clean)
-    match = _match_call(session, settings=settings, assignment=assignment,
-                        contact_at=contact_at, contact_number=contact_number)
+    match = _match_call(
+        session,
+        settings=settings,
+        assignment=assignment,
+        contact_at=contact_at,
+        contact_number=contact_number,
+    )
     row = ShopperSubmission(
         assignment_id=assignment.id or 0,
         agent_id=assignment.agent_id or (match.agent_id if match else None),
-        team_id=assignment.team_id, channel=assignment.channel, answers=clean,
-        items=result.items, overall=result.overall,
+        team_id=assignment.team_id,
+        channel=assignment.channel,
+        answers=clean,
+        items=result.items,
+        overall=result.overall,
         script_compliance=result.script_compliance,
         contact_at=as_utc(contact_at) if contact_at else None,
         contact_number=(contact_number or "").strip() or None,
-        matched_call_id=match.id if match else None)
+        matched_call_id=match.id if match else None,
+    )
     for d in DIMENSIONS:
         setattr(row, d, result.dimensions[d])
     assignment.used_at = utcnow()
@@ -289,8 +355,14 @@ def submit(session: Session, *, settings: Settings, assignment: ShopperAssignmen
     return row
 
 
-def _match_call(session: Session, *, settings: Settings, assignment: ShopperAssignment,
-                contact_at: datetime | None, contact_number: str | None) -> Call | None:
+def _match_call(
+    session: Session,
+    *,
+    settings: Settings,
+    assignment: ShopperAssignment,
+    contact_at: datetime | None,
+    contact_number: str | None,
+) -> Call | None:
     """The recording of the shopper's contact: the assigned agent's (or team's) call that
     started closest to the stated time, within CALLQA_SHOPPER_MATCH_MINUTES; a call whose
     customer reference is the stated number wins."""
@@ -302,21 +374,25 @@ def _match_call(session: Session, *, settings: Settings, assignment: ShopperAssi
     if assignment.agent_id is not None:
         query = query.where(Call.agent_id == assignment.agent_id)
     else:
-        query = query.where(col(Call.agent_id).in_(
-            select(Agent.id).where(Agent.team_id == assignment.team_id)))
+        query = query.where(
+            col(Call.agent_id).in_(select(Agent.id).where(Agent.team_id == assignment.team_id))
+        )
     candidates = list(session.exec(query))
     if not candidates:
         return None
     number = (contact_number or "").strip()
 
     def rank(c: Call) -> tuple[int, float]:
-        return (0 if number and c.customer_ref == number else 1,
-                abs((as_utc(c.started_at) - at).total_seconds()))
+        return (
+            0 if number and c.customer_ref == number else 1,
+            abs((as_utc(c.started_at) - at).total_seconds()),
+        )
 
     return min(candidates, key=rank)
 
 
 # ---- reports --------------------------------------------------------------------------------
+
 
 def visible_submissions(principal: Principal) -> Any:
     query = select(ShopperSubmission)
@@ -324,8 +400,7 @@ def visible_submissions(principal: Principal) -> Any:
     if clause is None:
         return query
     if principal.role is Role.supervisor:
-        return query.where(clause | col(ShopperSubmission.team_id).in_(
-            principal.team_ids or {-1}))
+        return query.where(clause | col(ShopperSubmission.team_id).in_(principal.team_ids or {-1}))
     return query.where(clause)
 
 
@@ -338,8 +413,14 @@ class ReportRow:
     dimensions: dict[str, float | None]
 
 
-def report(session: Session, *, principal: Principal, group: str,
-           started_from: datetime | None, started_to: datetime | None) -> list[ReportRow]:
+def report(
+    session: Session,
+    *,
+    principal: Principal,
+    group: str,
+    started_from: datetime | None,
+    started_to: datetime | None,
+) -> list[ReportRow]:
     """Shopper results per agent, team or channel, per month."""
     if group not in ("agent", "team", "channel"):
         raise BadRequest("group by agent, team or channel")
@@ -362,11 +443,16 @@ def report(session: Session, *, principal: Principal, group: str,
         else:
             key = s.channel
         groups.setdefault((key, as_utc(s.submitted_at).strftime("%Y-%m")), []).append(s)
-    out = [ReportRow(group=k, period=p, visits=len(v),
-                     overall=rollup.estimate(x.overall for x in v),
-                     dimensions={f: rollup.estimate(getattr(x, f) for x in v).mean
-                                 for f in FIELDS[1:]})
-           for (k, p), v in groups.items()]
+    out = [
+        ReportRow(
+            group=k,
+            period=p,
+            visits=len(v),
+            overall=rollup.estimate(x.overall for x in v),
+            dimensions={f: rollup.estimate(getattr(x, f) for x in v).mean for f in FIELDS[1:]},
+        )
+        for (k, p), v in groups.items()
+    ]
     return sorted(out, key=lambda r: (r.group, r.period))
 
 
@@ -381,15 +467,28 @@ class Comparison:
     difference: dict[str, float | None]  # shopper - machine
 
 
-def comparison(session: Session, *, principal: Principal) -> tuple[list[Comparison],
-                                                                  dict[str, Estimate]]:
+def comparison(
+    session: Session, *, principal: Principal
+) -> tuple[list[Comparison], dict[str, Estimate]]:
     """Visits matched to a recording: shopper vs the call's score per dimension, and the mean
     difference per dimension with the number of visits behind it."""
-    subs = list(session.exec(visible_submissions(principal).where(
-        col(ShopperSubmission.matched_call_id).is_not(None))))
-    calls = {s.call.id: s for s in scored_calls(
-        session, principal=None, call_ids=[x.matched_call_id or 0 for x in subs])} \
-        if subs else {}
+    subs = list(
+        session.exec(
+            visible_submissions(principal).where(
+                col(ShopperSubmission.matched_call_id).is_not(None)
+            )
+        )
+    )
+    calls = (
+        {
+            s.call.id: s
+            for s in scored_calls(
+                session, principal=None, call_ids=[x.matched_call_id or 0 for x in subs]
+            )
+        }
+        if subs
+        else {}
+    )
     agents = {a.id: a.external_id for a in session.exec(select(Agent))}
     rows = []
     for sub in subs:
@@ -398,17 +497,29 @@ def comparison(session: Session, *, principal: Principal) -> tuple[list[Comparis
             continue
         shop = {f: getattr(sub, f) for f in FIELDS}
         machine = {f: scored.value(f) for f in FIELDS}
-        diff = {f: None if shop[f] is None or machine[f] is None
-                else round(shop[f] - machine[f], 1) for f in FIELDS}
-        rows.append(Comparison(submission_id=sub.id or 0, call_id=sub.matched_call_id or 0,
-                               agent=agents.get(sub.agent_id), submitted_at=sub.submitted_at,
-                               shopper=shop, machine=machine, difference=diff))
-    summary = {f: rollup.estimate([r.difference[f] for r in rows], bounds=(-100, 100))
-               for f in FIELDS}
+        diff = {
+            f: None if shop[f] is None or machine[f] is None else round(shop[f] - machine[f], 1)
+            for f in FIELDS
+        }
+        rows.append(
+            Comparison(
+                submission_id=sub.id or 0,
+                call_id=sub.matched_call_id or 0,
+                agent=agents.get(sub.agent_id),
+                submitted_at=sub.submitted_at,
+                shopper=shop,
+                machine=machine,
+                difference=diff,
+            )
+        )
+    summary = {
+        f: rollup.estimate([r.difference[f] for r in rows], bounds=(-100, 100)) for f in FIELDS
+    }
     return rows, summary
 
 
 # ---- an agent's sources ---------------------------------------------------------------------
+
 
 @dataclass
 class Source:
@@ -418,9 +529,15 @@ class Source:
     dimensions: dict[str, float | None]
 
 
-def sources(session: Session, *, settings: Settings, agent_id: int, calls: list[Scored],
-            started_from: datetime | None, started_to: datetime | None
-            ) -> tuple[list[Source], float | None]:
+def sources(
+    session: Session,
+    *,
+    settings: Settings,
+    agent_id: int,
+    calls: list[Scored],
+    started_from: datetime | None,
+    started_to: datetime | None,
+) -> tuple[list[Source], float | None]:
     """The agent's scores by source, and the overall blended with CALLQA_SOURCE_WEIGHTS."""
     query = select(ShopperSubmission).where(ShopperSubmission.agent_id == agent_id)
     if started_from:
@@ -439,11 +556,16 @@ def sources(session: Session, *, settings: Settings, agent_id: int, calls: list[
 
     out = []
     for name, items in groups.items():
-        out.append(Source(
-            name=name, weight=float(settings.source_weights.get(name, 0.0)),
-            overall=rollup.estimate(value(i, "overall") for i in items),
-            dimensions={f: rollup.estimate(value(i, f) for i in items).mean
-                        for f in FIELDS[1:]}))
+        out.append(
+            Source(
+                name=name,
+                weight=float(settings.source_weights.get(name, 0.0)),
+                overall=rollup.estimate(value(i, "overall") for i in items),
+                dimensions={
+                    f: rollup.estimate(value(i, f) for i in items).mean for f in FIELDS[1:]
+                },
+            )
+        )
     parts = [(s.weight, s.overall.mean) for s in out if s.overall.mean is not None and s.weight]
     total = sum(w for w, _ in parts)
     blended = round(sum(w * m for w, m in parts) / total, 1) if total else None
@@ -451,9 +573,13 @@ def sources(session: Session, *, settings: Settings, agent_id: int, calls: list[
 
 
 def visits_of(session: Session, *, agent_id: int) -> list[ShopperSubmission]:
-    return list(session.exec(select(ShopperSubmission).where(
-        ShopperSubmission.agent_id == agent_id).order_by(
-        col(ShopperSubmission.submitted_at).desc())))
+    return list(
+        session.exec(
+            select(ShopperSubmission)
+            .where(ShopperSubmission.agent_id == agent_id)
+            .order_by(col(ShopperSubmission.submitted_at).desc())
+        )
+    )
 
 
 def link_path(token: str) -> str:

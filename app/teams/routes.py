@@ -45,8 +45,10 @@ class AgentPublic(BaseModel):
 @router.get("/teams", response_model=list[TeamPublic])
 def list_teams(session: SessionDep, principal: TeamManager) -> list[TeamPublic]:
     """Every team with its supervisors and agents (admins)."""
-    return [TeamPublic(id=t.id or 0, name=t.name, leads=leads, agents=agents)
-            for t, leads, agents in service.list_teams(session)]
+    return [
+        TeamPublic(id=t.id or 0, name=t.name, leads=leads, agents=agents)
+        for t, leads, agents in service.list_teams(session)
+    ]
 
 
 @router.post("/teams", response_model=TeamPublic, status_code=201)
@@ -56,21 +58,25 @@ def create_team(body: TeamIn, session: SessionDep, principal: TeamManager) -> Te
 
 
 @router.post("/teams/{team_id}/leads", response_model=TeamPublic)
-def add_lead(team_id: int, body: LeadIn, session: SessionDep,
-             principal: TeamManager) -> TeamPublic:
+def add_lead(team_id: int, body: LeadIn, session: SessionDep, principal: TeamManager) -> TeamPublic:
     """Make a supervisor a lead of the team: they then see its agents and calls."""
     team = service.get_team(session, name_or_id=team_id)
     service.add_lead(session, team=team, email=body.email)
-    return next(TeamPublic(id=t.id or 0, name=t.name, leads=leads, agents=agents)
-                for t, leads, agents in service.list_teams(session) if t.id == team.id)
+    return next(
+        TeamPublic(id=t.id or 0, name=t.name, leads=leads, agents=agents)
+        for t, leads, agents in service.list_teams(session)
+        if t.id == team.id
+    )
 
 
 @router.put("/agents/{external_id}/team", response_model=AgentPublic)
-def set_agent_team(external_id: str, body: AgentTeamIn, session: SessionDep,
-                   principal: TeamManager) -> AgentPublic:
+def set_agent_team(
+    external_id: str, body: AgentTeamIn, session: SessionDep, principal: TeamManager
+) -> AgentPublic:
     team = service.get_team(session, name_or_id=body.team) if body.team else None
-    agent = service.set_agent_team(session, agent_external_id=external_id, team=team,
-                                   name=body.name)
+    agent = service.set_agent_team(
+        session, agent_external_id=external_id, team=team, name=body.name
+    )
     return AgentPublic.model_validate(agent, from_attributes=True)
 
 

@@ -24,7 +24,8 @@ def create_team(session: Session, *, name: str) -> Team:
 
 def get_team(session: Session, *, name_or_id: str | int) -> Team:
     query = select(Team).where(
-        Team.id == int(name_or_id) if str(name_or_id).isdigit() else Team.name == name_or_id)
+        Team.id == int(name_or_id) if str(name_or_id).isdigit() else Team.name == name_or_id
+    )
     team = session.exec(query).first()
     if team is None:
         raise NotFound(f"team {name_or_id!r} not found")
@@ -36,10 +37,13 @@ def add_lead(session: Session, *, team: Team, email: str) -> TeamLead:
     if user is None:
         raise NotFound(f"user {email!r} not found")
     if user.role is not Role.supervisor:
-        raise BadRequest(f"{email} is {user.role.value}, not a supervisor; only supervisors "
-                         "lead teams (admins see every team)")
-    existing = session.exec(select(TeamLead).where(
-        TeamLead.team_id == team.id, TeamLead.user_id == user.id)).first()
+        raise BadRequest(
+            f"{email} is {user.role.value}, not a supervisor; only supervisors "
+            "lead teams (admins see every team)"
+        )
+    existing = session.exec(
+        select(TeamLead).where(TeamLead.team_id == team.id, TeamLead.user_id == user.id)
+    ).first()
     if existing:
         return existing
     lead = TeamLead(team_id=team.id or 0, user_id=user.id or 0)
@@ -48,8 +52,9 @@ def add_lead(session: Session, *, team: Team, email: str) -> TeamLead:
     return lead
 
 
-def set_agent_team(session: Session, *, agent_external_id: str, team: Team | None,
-                   name: str | None = None) -> Agent:
+def set_agent_team(
+    session: Session, *, agent_external_id: str, team: Team | None, name: str | None = None
+) -> Agent:
     agent = get_or_create_agent(session, external_id=agent_external_id)
     agent.team_id = team.id if team else None
     if name:
@@ -61,9 +66,17 @@ def set_agent_team(session: Session, *, agent_external_id: str, team: Team | Non
 
 def list_teams(session: Session) -> list[tuple[Team, list[str], list[str]]]:
     teams = list(session.exec(select(Team).order_by(col(Team.name))))
-    leads = session.exec(select(TeamLead.team_id, User.email).join(
-        User, col(User.id) == TeamLead.user_id)).all()
-    agents = session.exec(select(Agent.team_id, Agent.external_id)
-                          .where(col(Agent.team_id).is_not(None))).all()
-    return [(t, sorted(e for tid, e in leads if tid == t.id),
-             sorted(x for tid, x in agents if tid == t.id)) for t in teams]
+    leads = session.exec(
+        select(TeamLead.team_id, User.email).join(User, col(User.id) == TeamLead.user_id)
+    ).all()
+    agents = session.exec(
+        select(Agent.team_id, Agent.external_id).where(col(Agent.team_id).is_not(None))
+    ).all()
+    return [
+        (
+            t,
+            sorted(e for tid, e in leads if tid == t.id),
+            sorted(x for tid, x in agents if tid == t.id),
+        )
+        for t in teams
+    ]

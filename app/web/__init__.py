@@ -14,8 +14,16 @@ from app import errors
 from app.web.pages import alerts, audit, auth, calls, dashboards, incentives, reviews, shopper
 from app.web.render import STATIC, error_page
 
-ROUTERS = (auth.router, calls.router, reviews.router, dashboards.router, alerts.router,
-           audit.router, shopper.router, incentives.router)
+ROUTERS = (
+    auth.router,
+    calls.router,
+    reviews.router,
+    dashboards.router,
+    alerts.router,
+    audit.router,
+    shopper.router,
+    incentives.router,
+)
 
 
 def install(app: FastAPI) -> None:

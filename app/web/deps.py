@@ -48,8 +48,9 @@ PageIncentiveTeam = Annotated[Principal, Depends(page_scope(Scope.incentives_tea
 PageIncentiveLocker = Annotated[Principal, Depends(page_scope(Scope.incentives_lock))]
 
 
-def maybe_web_principal(request: Request, reader: ReaderDep,
-                        settings: SettingsDep) -> Principal | None:
+def maybe_web_principal(
+    request: Request, reader: ReaderDep, settings: SettingsDep
+) -> Principal | None:
     """The logged-in person, or None: for the pages anyone may open (the landing page)."""
     try:
         return get_web_principal(request, reader, settings)
@@ -66,8 +67,10 @@ class DateRange:
     started_to: datetime | None
 
 
-def date_range(started_from: Annotated[str | None, Query(alias="from")] = None,
-               started_to: Annotated[str | None, Query(alias="to")] = None) -> DateRange:
+def date_range(
+    started_from: Annotated[str | None, Query(alias="from")] = None,
+    started_to: Annotated[str | None, Query(alias="to")] = None,
+) -> DateRange:
     """`from` and `to` of a page's filter form; empty means open-ended (parsed and checked as
     the call list does)."""
     filters = call_filters(started_from=started_from, started_to=started_to)

@@ -30,8 +30,9 @@ templates.env.filters["when"] = lambda v: "" if v is None else v.strftime("%Y-%m
 templates.env.filters["mmss"] = lambda s: "" if s is None else f"{int(s) // 60}:{s % 60:04.1f}"
 
 
-def render(request: Request, template: str, principal: Principal | None, /, code: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, principal: Principal | None, /, code: int = 200, **context: Any
+) -> HTMLResponse:
     """The template as a page for `principal` (None: nobody is logged in), with the CSRF token
     its forms carry back. Positional-only: a template may have a variable named `template`."""
     context.update(request=request, me=principal, csrf=csrf_token(request), Role=Role)

@@ -41,14 +41,26 @@ def csrf_token(request: Request) -> str:
 def set_cookies(request: Request, response: Response, settings: Settings) -> None:
     new = getattr(request.state, "new_csrf", None)
     if new:
-        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict",
-                            secure=settings.cookie_secure, path="/")
+        response.set_cookie(
+            CSRF_COOKIE,
+            new,
+            httponly=True,
+            samesite="strict",
+            secure=settings.cookie_secure,
+            path="/",
+        )
 
 
 def set_session(response: Response, token: str, settings: Settings) -> None:
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=settings.cookie_secure, path="/",
-                        max_age=settings.token_minutes * 60)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+        max_age=settings.token_minutes * 60,
+    )
 
 
 def clear_session(response: Response) -> None:
@@ -59,12 +71,12 @@ def check_csrf(request: Request, csrf: Annotated[str | None, Form()] = None) -> 
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = csrf or request.headers.get(CSRF_HEADER, "")
     if not cookie or not sent or not hmac.compare_digest(cookie, sent):
-        raise Forbidden("the form's security token is missing or stale: reload the page and "
-                        "try again")
+        raise Forbidden(
+            "the form's security token is missing or stale: reload the page and try again"
+        )
 
 
-def get_web_principal(request: Request, reader: ReaderDep,
-                      settings: SettingsDep) -> Principal:
+def get_web_principal(request: Request, reader: ReaderDep, settings: SettingsDep) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired("log in to continue")

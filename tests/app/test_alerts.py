@@ -32,8 +32,11 @@ def test_auto_fail_call_raises_an_alert_that_says_why(world, session):
     assert "risk free" in raised[0].message or "guaranteed" in raised[0].message
     # The good call raises no auto-fail and no low-score alert.
     good = world.calls["a1_good"]
-    assert not [a for a in _alerts(session, call_id=good.id)
-                if a.kind in (RuleKind.auto_fail, RuleKind.score_below)]
+    assert not [
+        a
+        for a in _alerts(session, call_id=good.id)
+        if a.kind in (RuleKind.auto_fail, RuleKind.score_below)
+    ]
 
 
 def test_repeat_call_from_the_same_customer_is_a_first_contact_miss(world, session):
@@ -55,8 +58,11 @@ def test_rescoring_does_not_raise_the_same_alert_twice(world, session):
 def test_sweep_raises_weekly_average_alerts_once(world, session, settings, client):
     # All world calls are in ISO week 2026-W45; sweep as of the Thursday after.
     now = datetime(2026, 11, 12, tzinfo=UTC)
-    client.patch("/api/v1/alert-rules/5", headers=world.admin.headers,
-                 json={"params": {"dimension": "overall", "target": 101, "min_calls": 2}})
+    client.patch(
+        "/api/v1/alert-rules/5",
+        headers=world.admin.headers,
+        json={"params": {"dimension": "overall", "target": 101, "min_calls": 2}},
+    )
     raised = alerts.sweep(session, settings=settings, now=now)
     weekly = _alerts(session, kind=RuleKind.weekly_below)
     assert {a.agent_id for a in weekly} == {world.calls["a1_good"].agent_id}  # A2 has 1 call
@@ -69,8 +75,11 @@ def test_sweep_raises_review_sla_alerts_for_unreviewed_picks(world, session, set
     from app.timeutil import utcnow
 
     assert alerts.sweep(session, settings=settings, now=utcnow()) == 0  # within 48 h
-    client.post(f"/api/v1/calls/{world.calls['a2_cold'].id}/reviews",
-                headers=world.sup_a.headers, json={"overrides": []})
+    client.post(
+        f"/api/v1/calls/{world.calls['a2_cold'].id}/reviews",
+        headers=world.sup_a.headers,
+        json={"overrides": []},
+    )
     later = utcnow() + timedelta(hours=49)
     alerts.sweep(session, settings=settings, now=later)
     sla = {a.call_id for a in _alerts(session, kind=RuleKind.review_sla)}
@@ -80,32 +89,56 @@ def test_sweep_raises_review_sla_alerts_for_unreviewed_picks(world, session, set
 
 
 def test_rules_validate_their_parameters(client, world):
-    bad = client.post("/api/v1/alert-rules", headers=world.admin.headers,
-                      json={"name": "x", "kind": "score_below", "params": {"threshold": 50}})
+    bad = client.post(
+        "/api/v1/alert-rules",
+        headers=world.admin.headers,
+        json={"name": "x", "kind": "score_below", "params": {"threshold": 50}},
+    )
     assert bad.status_code == 400 and "dimension" in bad.json()["detail"]
-    bad = client.post("/api/v1/alert-rules", headers=world.admin.headers,
-                      json={"name": "x", "kind": "dead_air", "params": {"seconds": "long"}})
+    bad = client.post(
+        "/api/v1/alert-rules",
+        headers=world.admin.headers,
+        json={"name": "x", "kind": "dead_air", "params": {"seconds": "long"}},
+    )
     assert bad.status_code == 400 and "number" in bad.json()["detail"]
-    assert client.post("/api/v1/alert-rules", headers=world.sup_a.headers, json={
-        "name": "x", "kind": "auto_fail"}).status_code == 403
-    ok = client.post("/api/v1/alert-rules", headers=world.admin.headers, json={
-        "name": "Empathy under 50", "kind": "score_below",
-        "params": {"dimension": "empathy", "threshold": 50}})
+    assert (
+        client.post(
+            "/api/v1/alert-rules",
+            headers=world.sup_a.headers,
+            json={"name": "x", "kind": "auto_fail"},
+        ).status_code
+        == 403
+    )
+    ok = client.post(
+        "/api/v1/alert-rules",
+        headers=world.admin.headers,
+        json={
+            "name": "Empathy under 50",
+            "kind": "score_below",
+            "params": {"dimension": "empathy", "threshold": 50},
+        },
+    )
     assert ok.status_code == 201 and ok.json()["params"]["threshold"] == 50.0
 
 
 def test_acknowledge_and_list(client, world):
-    items = client.get("/api/v1/alerts", params={"open": True},
-                       headers=world.sup_a.headers).json()["items"]
+    items = client.get("/api/v1/alerts", params={"open": True}, headers=world.sup_a.headers).json()[
+        "items"
+    ]
     target = next(a for a in items if a["kind"] == "auto_fail")
     assert target["link"] == f"/calls/{target['call_id']}" and target["agent"] == "A1"
     r = client.post(f"/api/v1/alerts/{target['id']}/acknowledge", headers=world.sup_a.headers)
     assert r.status_code == 200 and r.json()["acknowledged_at"]
-    still_open = client.get("/api/v1/alerts", params={"open": True},
-                            headers=world.sup_a.headers).json()["items"]
+    still_open = client.get(
+        "/api/v1/alerts", params={"open": True}, headers=world.sup_a.headers
+    ).json()["items"]
     assert target["id"] not in {a["id"] for a in still_open}
-    assert client.post(f"/api/v1/alerts/{target['id']}/acknowledge",
-                       headers=world.sup_b.headers).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/alerts/{target['id']}/acknowledge", headers=world.sup_b.headers
+        ).status_code
+        == 404
+    )
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -132,8 +165,12 @@ def test_webhook_delivery_is_signed_and_retried(tmp_path):
     server = HTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Receiver.received, _Receiver.fail_first = [], 1
-    settings = make_settings(tmp_path / "data", url, alert_webhook_secret="hook-secret",
-                             alert_webhook_url=f"http://127.0.0.1:{server.server_port}/hook")
+    settings = make_settings(
+        tmp_path / "data",
+        url,
+        alert_webhook_secret="hook-secret",
+        alert_webhook_url=f"http://127.0.0.1:{server.server_port}/hook",
+    )
     try:
         engine = engine_for(url)
         with Session(engine) as session:
@@ -152,22 +189,23 @@ def test_webhook_delivery_is_signed_and_retried(tmp_path):
         assert alerts.deliver_pending(engine, settings) == 0
         assert len(_Receiver.received) == expected
         for headers, body in _Receiver.received:
-            assert verify("hook-secret", headers[TIMESTAMP_HEADER], body,
-                          headers[SIGNATURE_HEADER])
-            assert not verify("wrong", headers[TIMESTAMP_HEADER], body,
-                              headers[SIGNATURE_HEADER])
-            assert not verify("hook-secret", headers[TIMESTAMP_HEADER], body + b" ",
-                              headers[SIGNATURE_HEADER])
+            assert verify("hook-secret", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+            assert not verify("wrong", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+            assert not verify(
+                "hook-secret", headers[TIMESTAMP_HEADER], body + b" ", headers[SIGNATURE_HEADER]
+            )
         kinds = {json.loads(b)["kind"] for _, b in _Receiver.received}
         assert "auto_fail" in kinds
-        auto = next(json.loads(b) for _, b in _Receiver.received
-                    if json.loads(b)["kind"] == "auto_fail")
+        auto = next(
+            json.loads(b) for _, b in _Receiver.received if json.loads(b)["kind"] == "auto_fail"
+        )
         assert auto["call_id"] == promise_call and auto["agent"] == "A1"
         # A replayed old delivery is refused by a receiver that checks the time.
         headers, body = _Receiver.received[0]
         later = int(headers[TIMESTAMP_HEADER]) + timedelta(minutes=10).total_seconds()
-        assert not verify("hook-secret", headers[TIMESTAMP_HEADER], body,
-                          headers[SIGNATURE_HEADER], now=later)
+        assert not verify(
+            "hook-secret", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER], now=later
+        )
     finally:
         server.shutdown()
         drop()  # type: ignore[operator]
@@ -178,12 +216,16 @@ def test_rule_parameters_are_one_typed_union() -> None:
     from app.alerts.params import DeadAir, WeeklyBelow, parse_params
     from app.errors import BadRequest
 
-    typed = parse_params(RuleKind.weekly_below, {"dimension": "empathy", "target": 70,
-                                                 "min_calls": 5})
+    typed = parse_params(
+        RuleKind.weekly_below, {"dimension": "empathy", "target": 70, "min_calls": 5}
+    )
     assert isinstance(typed, WeeklyBelow) and typed.min_calls == 5
     assert isinstance(parse_params(RuleKind.dead_air, {"seconds": 12.5}), DeadAir)
-    for bad, says in [({"seconds": True}, "seconds"), ({}, "needs the parameter 'seconds'"),
-                      ({"seconds": 3, "minutes": 1}, "takes no parameter 'minutes'")]:
+    for bad, says in [
+        ({"seconds": True}, "seconds"),
+        ({}, "needs the parameter 'seconds'"),
+        ({"seconds": 3, "minutes": 1}, "takes no parameter 'minutes'"),
+    ]:
         with pytest.raises(BadRequest, match=says):
             parse_params(RuleKind.dead_air, bad)
     with pytest.raises(BadRequest, match="dimension"):

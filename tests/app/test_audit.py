@@ -10,8 +10,10 @@ from app.audit.models import AuditEvent
 
 def _events(session):
     session.expire_all()
-    return [(e.actor_name, e.action, e.target_id, e.outcome)
-            for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
+    return [
+        (e.actor_name, e.action, e.target_id, e.outcome)
+        for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))
+    ]
 
 
 def test_actions_and_refusals_are_recorded(client, world, session):
@@ -20,20 +22,30 @@ def test_actions_and_refusals_are_recorded(client, world, session):
     client.get(f"/api/v1/calls/{call}", headers=a1.headers)
     client.get(f"/api/v1/calls/{call}", headers=b.headers)  # outside scope: denied
     client.get(f"/api/v1/calls/{call}/audio", headers=world.sup_a.headers)
-    client.get(f"/api/v1/calls/{call}/audio", params={"download": True},
-               headers=world.sup_a.headers)
+    client.get(
+        f"/api/v1/calls/{call}/audio", params={"download": True}, headers=world.sup_a.headers
+    )
     # A player's follow-up range request is the same play: not logged again.
-    client.get(f"/api/v1/calls/{call}/audio", headers={**world.sup_a.headers,
-                                                        "Range": "bytes=1000-"})
+    client.get(
+        f"/api/v1/calls/{call}/audio", headers={**world.sup_a.headers, "Range": "bytes=1000-"}
+    )
     client.get("/api/v1/calls", headers={**world.sup_a.headers, "Accept": "text/csv"})
-    client.post(f"/api/v1/calls/{call}/reviews", headers=world.sup_a.headers,
-                json={"overrides": []})
-    dispute = client.post(f"/api/v1/calls/{call}/disputes", headers=a1.headers,
-                          json={"reason": "listen again"}).json()["id"]
-    client.post(f"/api/v1/disputes/{dispute}/decision", headers=b.headers,
-                json={"accept": False, "reason": "not mine to decide"})
-    client.post(f"/api/v1/disputes/{dispute}/decision", headers=world.sup_a.headers,
-                json={"accept": False, "reason": "score stands"})
+    client.post(
+        f"/api/v1/calls/{call}/reviews", headers=world.sup_a.headers, json={"overrides": []}
+    )
+    dispute = client.post(
+        f"/api/v1/calls/{call}/disputes", headers=a1.headers, json={"reason": "listen again"}
+    ).json()["id"]
+    client.post(
+        f"/api/v1/disputes/{dispute}/decision",
+        headers=b.headers,
+        json={"accept": False, "reason": "not mine to decide"},
+    )
+    client.post(
+        f"/api/v1/disputes/{dispute}/decision",
+        headers=world.sup_a.headers,
+        json={"accept": False, "reason": "score stands"},
+    )
     assert _events(session) == [
         (a1.email, "transcript_view", str(call), "ok"),
         (b.email, "transcript_view", str(call), "denied"),
@@ -46,15 +58,24 @@ def test_actions_and_refusals_are_recorded(client, world, session):
     ]
     # Only admins read it.
     assert client.get("/api/v1/audit", headers=world.sup_a.headers).status_code == 403
-    page = client.get("/api/v1/audit", params={"outcome": "denied"},
-                      headers=world.admin.headers).json()
+    page = client.get(
+        "/api/v1/audit", params={"outcome": "denied"}, headers=world.admin.headers
+    ).json()
     assert page["total"] == 2 and {e["actor_name"] for e in page["items"]} == {b.email}
 
 
 def test_the_table_is_append_only(db_engine):
     with Session(db_engine) as session:
-        session.add(AuditEvent(actor_kind="user", actor_name="x", action="play",
-                               target_type="call", target_id="1", outcome="ok"))
+        session.add(
+            AuditEvent(
+                actor_kind="user",
+                actor_name="x",
+                action="play",
+                target_type="call",
+                target_id="1",
+                outcome="ok",
+            )
+        )
         session.commit()
     for statement in ("UPDATE audit_event SET outcome = 'denied'", "DELETE FROM audit_event"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), db_engine.begin() as conn:

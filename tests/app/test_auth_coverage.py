@@ -29,8 +29,7 @@ def test_every_non_public_route_has_an_auth_dependency(app):
         if isinstance(route, APIRoute):
             if route.path in PUBLIC_PATHS:
                 continue
-            guard = get_current_principal if route.path.startswith("/api/") \
-                else get_web_principal
+            guard = get_current_principal if route.path.startswith("/api/") else get_web_principal
             if not _needs(route.dependant, guard):
                 unprotected.append(route.path)
         elif isinstance(route, Mount):

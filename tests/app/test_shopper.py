@@ -29,8 +29,9 @@ def test_link_opens_only_its_form_once(client, world):
     # Nothing about the agent, the team or any call is in the form.
     page = client.get(link)
     # The page's random CSRF token may contain any letters: leave it out of the check.
-    html = page.text.replace(page.cookies.get("callqa_csrf") or client.cookies.get(
-        "callqa_csrf") or "\0", "")
+    html = page.text.replace(
+        page.cookies.get("callqa_csrf") or client.cookies.get("callqa_csrf") or "\0", ""
+    )
     for secret in ("A1", "Ann One", "Team A", "sup.a@cc.test"):
         assert secret not in form.text and secret not in html
     sent = client.post(_api_link(link), json={"answers": GOOD})
@@ -46,20 +47,27 @@ def test_forged_or_altered_links_reveal_nothing(client, world):
     other = _assign(client, world, agent="A2")["link"]
     assignment_id, secret, signature = link.removeprefix("/shop/").split(".")
     other_id = other.removeprefix("/shop/").split(".")[0]
-    for forged in (f"/shop/{other_id}.{secret}.{signature}",  # another visit, same secret
-                   f"/shop/{assignment_id}.{secret}x.{signature}",
-                   f"/shop/{assignment_id}.{secret}.{'0' * 32}", "/shop/garbage"):
+    for forged in (
+        f"/shop/{other_id}.{secret}.{signature}",  # another visit, same secret
+        f"/shop/{assignment_id}.{secret}x.{signature}",
+        f"/shop/{assignment_id}.{secret}.{'0' * 32}",
+        "/shop/garbage",
+    ):
         r = client.get(_api_link(forged))
         assert r.status_code == 404 and r.json() == {"detail": "this link is not valid"}
     # The link is not a credential anywhere else.
     token = link.removeprefix("/shop/")
-    for path in ("/api/v1/calls", f"/api/v1/calls/{world.calls['a1_good'].id}",
-                 "/api/v1/shopper/assignments", "/api/v1/me/scorecard"):
-        assert client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code \
-            == 401
+    for path in (
+        "/api/v1/calls",
+        f"/api/v1/calls/{world.calls['a1_good'].id}",
+        "/api/v1/shopper/assignments",
+        "/api/v1/me/scorecard",
+    ):
+        assert client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     # Renewing a link kills the old one.
-    renewed = client.post(f"/api/v1/shopper/assignments/{assignment_id}/link",
-                          headers=world.sup_a.headers).json()["link"]
+    renewed = client.post(
+        f"/api/v1/shopper/assignments/{assignment_id}/link", headers=world.sup_a.headers
+    ).json()["link"]
     assert client.get(_api_link(link)).status_code == 404
     assert client.get(_api_link(renewed)).status_code == 200
 
@@ -84,12 +92,15 @@ def test_validation_errors_name_each_question_and_store_nothing(client, world, s
     link = _assign(client, world)["link"]
     answers = dict(GOOD, understood=9)
     del answers["greeted"]
-    r = client.post(_api_link(link), json={"answers": answers,
-                                           "contact_at": "2099-01-01T10:00:00Z"})
+    r = client.post(
+        _api_link(link), json={"answers": answers, "contact_at": "2099-01-01T10:00:00Z"}
+    )
     assert r.status_code == 422
-    assert r.json()["errors"] == {"understood": "choose from 1 to 5",
-                                  "greeted": "an answer is required",
-                                  "contact_at": "the contact cannot be in the future"}
+    assert r.json()["errors"] == {
+        "understood": "choose from 1 to 5",
+        "greeted": "an answer is required",
+        "contact_at": "the contact cannot be in the future",
+    }
     assert session.exec(select(ShopperSubmission)).all() == []
     assert client.post(_api_link(link), json={"answers": GOOD}).status_code == 201
 
@@ -101,8 +112,7 @@ def test_submissions_are_rate_limited_per_link_and_per_address(client, world, se
     assert codes == [422, 422, 422, 429]
     settings.shopper_attempts_per_address = 5
     other = _assign(client, world)["link"]
-    codes = [client.post(_api_link(other), json={"answers": {}}).status_code
-             for _ in range(3)]
+    codes = [client.post(_api_link(other), json={"answers": {}}).status_code for _ in range(3)]
     assert codes == [422, 422, 429]  # 3 counted above + 2 here reach the 5 per address
     assert client.post("/api/v1/shop/1.x.y", json={"answers": {}}).status_code == 429
 
@@ -131,8 +141,11 @@ def test_visit_shows_on_the_scorecard_as_its_own_source(client, world, settings)
 
 def test_team_visit_matched_to_its_recording_is_compared_with_the_machine(client, world):
     call = world.calls["a2_cold"]
-    team_a = next(t["id"] for t in client.get("/api/v1/teams", headers=world.admin.headers)
-                  .json() if t["name"] == "Team A")
+    team_a = next(
+        t["id"]
+        for t in client.get("/api/v1/teams", headers=world.admin.headers).json()
+        if t["name"] == "Team A"
+    )
     link = _assign(client, world, agent=None, team=team_a, channel="phone")["link"]
     contact = (call.started_at + timedelta(minutes=4)).isoformat()
     sent = client.post(_api_link(link), json={"answers": GOOD, "contact_at": contact})
@@ -146,48 +159,70 @@ def test_team_visit_matched_to_its_recording_is_compared_with_the_machine(client
     empathy = machine["score"]["dimensions"]["empathy"]
     assert row["call_id"] == call.id and row["difference"]["empathy"] == round(100 - empathy, 1)
     assert cmp["mean_difference"]["empathy"]["n"] == 1
-    assert client.get("/api/v1/shopper/comparison",
-                      headers=world.sup_b.headers).json()["rows"] == []
-    report = client.get("/api/v1/shopper/report", params={"group": "team"},
-                        headers=world.sup_a.headers).json()
+    assert (
+        client.get("/api/v1/shopper/comparison", headers=world.sup_b.headers).json()["rows"] == []
+    )
+    report = client.get(
+        "/api/v1/shopper/report", params={"group": "team"}, headers=world.sup_a.headers
+    ).json()
     assert report[0]["group"] == "Team A" and report[0]["visits"] == 1
-    by_channel = client.get("/api/v1/shopper/report", params={"group": "channel"},
-                            headers=world.admin.headers).json()
+    by_channel = client.get(
+        "/api/v1/shopper/report", params={"group": "channel"}, headers=world.admin.headers
+    ).json()
     assert by_channel[0]["group"] == "phone"
 
 
 def test_assignment_scope_and_input_errors(client, world):
-    r = client.post("/api/v1/shopper/assignments", headers=world.sup_b.headers,
-                    json={"agent": "A1", "channel": "phone", "due": "2099-01-01"})
+    r = client.post(
+        "/api/v1/shopper/assignments",
+        headers=world.sup_b.headers,
+        json={"agent": "A1", "channel": "phone", "due": "2099-01-01"},
+    )
     assert r.status_code == 404
-    r = client.post("/api/v1/shopper/assignments", headers=world.sup_a.headers,
-                    json={"agent": "A1", "channel": "fax", "due": "2099-01-01"})
+    r = client.post(
+        "/api/v1/shopper/assignments",
+        headers=world.sup_a.headers,
+        json={"agent": "A1", "channel": "fax", "due": "2099-01-01"},
+    )
     assert r.status_code == 400 and "channel" in r.json()["detail"]
-    r = client.post("/api/v1/shopper/assignments", headers=world.sup_a.headers,
-                    json={"agent": "A1", "channel": "phone", "due": "2000-01-01"})
+    r = client.post(
+        "/api/v1/shopper/assignments",
+        headers=world.sup_a.headers,
+        json={"agent": "A1", "channel": "phone", "due": "2000-01-01"},
+    )
     assert r.status_code == 400 and "past" in r.json()["detail"]
-    assert client.post("/api/v1/shopper/assignments", headers=world.a1.headers, json={
-        "agent": "A1", "channel": "phone", "due": "2099-01-01"}).status_code == 403
-    assert client.get("/api/v1/shopper/assignments",
-                      headers=world.sup_b.headers).json() == []
+    assert (
+        client.post(
+            "/api/v1/shopper/assignments",
+            headers=world.a1.headers,
+            json={"agent": "A1", "channel": "phone", "due": "2099-01-01"},
+        ).status_code
+        == 403
+    )
+    assert client.get("/api/v1/shopper/assignments", headers=world.sup_b.headers).json() == []
 
 
 def test_templates_are_versioned(client, world):
     first = client.get("/api/v1/shopper/templates", headers=world.admin.headers).json()
     assert [t["version"] for t in first] == [1]
-    bad = client.post("/api/v1/shopper/templates", headers=world.admin.headers,
-                      json={"definition": "name: default\nquestions: []"})
+    bad = client.post(
+        "/api/v1/shopper/templates",
+        headers=world.admin.headers,
+        json={"definition": "name: default\nquestions: []"},
+    )
     assert bad.status_code == 400 and "line" in bad.json()["detail"]
     text = first[0]["definition"].replace("title: Mystery-shopper visit", "title: Visit v2")
-    second = client.post("/api/v1/shopper/templates", headers=world.admin.headers,
-                         json={"definition": text})
+    second = client.post(
+        "/api/v1/shopper/templates", headers=world.admin.headers, json={"definition": text}
+    )
     assert second.status_code == 201 and second.json()["version"] == 2
     visit = _assign(client, world)
     assert client.get(_api_link(visit["link"])).json()["title"] == "Visit v2"
 
 
 def test_a_failed_submission_counts_against_the_rate_limit_and_stores_nothing_else(
-        client, world, session):
+    client, world, session
+):
     from sqlalchemy import func
     from sqlmodel import select
 
@@ -197,8 +232,11 @@ def test_a_failed_submission_counts_against_the_rate_limit_and_stores_nothing_el
     link = visit["link"]
 
     def attempts() -> int:
-        return session.exec(select(func.count()).select_from(ShopperAttempt).where(
-            ShopperAttempt.assignment_id == visit["id"])).one()
+        return session.exec(
+            select(func.count())
+            .select_from(ShopperAttempt)
+            .where(ShopperAttempt.assignment_id == visit["id"])
+        ).one()
 
     def submissions() -> list[ShopperSubmission]:
         session.expire_all()

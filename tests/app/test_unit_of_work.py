@@ -16,7 +16,14 @@ from sqlalchemy import Engine, delete, event, text
 from sqlmodel import select
 
 from app.auth import create_token
-from app.db import ReadOnlyViolation, SessionDep, after_commit, engine_for, on_rollback, unit_of_work
+from app.db import (
+    ReadOnlyViolation,
+    SessionDep,
+    after_commit,
+    engine_for,
+    on_rollback,
+    unit_of_work,
+)
 from app.errors import BadRequest
 from app.main import create_app
 from app.teams.models import Team
@@ -28,15 +35,21 @@ from tests.routes import all_routes
 
 
 @pytest.fixture(params=BACKENDS)
-def real(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, Engine,
-                                                                          dict[str, str]]]:
+def real(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[TestClient, Engine, dict[str, str]]]:
     url, drop = new_database(request.param, tmp_path)
     settings = make_settings(tmp_path / "data", url)
     app = create_app(settings)
     engine = engine_for(url)
     with unit_of_work(engine) as session:
-        admin = create_user(session, email="boss@example.com", password="secret-pass-1",
-                            role=Role.admin, agent_external_id=None)
+        admin = create_user(
+            session,
+            email="boss@example.com",
+            password="secret-pass-1",
+            role=Role.admin,
+            agent_external_id=None,
+        )
     headers = {"Authorization": f"Bearer {create_token(admin, settings)}"}
     events: list[str] = []
 
@@ -110,8 +123,7 @@ def test_a_get_that_tries_to_write_is_refused_and_writes_nothing(real) -> None:
     response = client.get("/api/v1/test/sneaky", headers=headers)
     assert response.status_code == 500
     assert _teams(engine) == []
-    with pytest.raises(ReadOnlyViolation, match="Team"), unit_of_work(engine,
-                                                                        writes=False) as s:
+    with pytest.raises(ReadOnlyViolation, match="Team"), unit_of_work(engine, writes=False) as s:
         create_team(s, name="x")
 
 

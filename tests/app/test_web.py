@@ -11,8 +11,11 @@ def _login(client, email, password=PASSWORD):
     client.cookies.clear()
     page = client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"email": email, "password": password, "csrf": csrf,
-                                       "next": "/calls"}, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf": csrf, "next": "/calls"},
+        follow_redirects=False,
+    )
 
 
 def test_login_sets_a_safe_session_cookie(client, world):
@@ -33,11 +36,13 @@ def test_wrong_password_keeps_the_email_and_says_so(client, world):
 def test_forms_without_the_csrf_token_are_refused(client, world):
     _login(client, world.sup_a.email)
     call = world.calls["a1_good"].id
-    r = client.post(f"/calls/{call}/review", data={"coaching_note": "x"},
-                    follow_redirects=False)
+    r = client.post(f"/calls/{call}/review", data={"coaching_note": "x"}, follow_redirects=False)
     assert r.status_code == 403 and "security token" in r.text
-    r = client.post(f"/calls/{call}/review", data={"coaching_note": "x", "csrf": "forged"},
-                    follow_redirects=False)
+    r = client.post(
+        f"/calls/{call}/review",
+        data={"coaching_note": "x", "csrf": "forged"},
+        follow_redirects=False,
+    )
     assert r.status_code == 403
     # A login form posted from elsewhere (no token) is refused as well.
     client.cookies.clear()
@@ -49,9 +54,16 @@ def test_open_redirect_is_not_possible(client, world):
     client.cookies.clear()
     page = client.get("/login")
     csrf = client.cookies.get(CSRF_COOKIE)
-    r = client.post("/login", data={"email": world.a1.email, "password": PASSWORD,
-                                    "csrf": csrf, "next": "//evil.example/x"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={
+            "email": world.a1.email,
+            "password": PASSWORD,
+            "csrf": csrf,
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/"
     del page
 
@@ -59,8 +71,16 @@ def test_open_redirect_is_not_possible(client, world):
 def test_pages_render_for_each_role_and_scope_answers_404(client, world):
     a1_call, b1_call = world.calls["a1_good"].id, world.calls["b1_good"].id
     _login(client, world.sup_a.email)
-    for path in ("/review-queue", "/calls", f"/calls/{a1_call}", "/dashboard", "/alerts",
-                 "/disputes", "/agreement", f"/agents/{world.calls['a1_good'].agent_id}"):
+    for path in (
+        "/review-queue",
+        "/calls",
+        f"/calls/{a1_call}",
+        "/dashboard",
+        "/alerts",
+        "/disputes",
+        "/agreement",
+        f"/agents/{world.calls['a1_good'].agent_id}",
+    ):
         assert client.get(path).status_code == 200, path
     page = client.get(f"/calls/{a1_call}").text
     assert 'id="player"' in page and 'class="seg agent' in page and "Save review" in page
@@ -78,12 +98,22 @@ def test_review_from_the_web_form_changes_the_agents_page(client, world):
     call = world.calls["a1_good"].id
     _login(client, world.sup_a.email)
     csrf = client.cookies.get(CSRF_COOKIE)
-    missing_reason = client.post(f"/calls/{call}/review", data={
-        "csrf": csrf, "dimension__empathy": "20"}, follow_redirects=False)
+    missing_reason = client.post(
+        f"/calls/{call}/review",
+        data={"csrf": csrf, "dimension__empathy": "20"},
+        follow_redirects=False,
+    )
     assert missing_reason.status_code == 400 and "say why" in missing_reason.text
-    ok = client.post(f"/calls/{call}/review", data={
-        "csrf": csrf, "dimension__empathy": "20", "reason__dimension__empathy": "cold",
-        "coaching_note": "Acknowledge the customer first."}, follow_redirects=False)
+    ok = client.post(
+        f"/calls/{call}/review",
+        data={
+            "csrf": csrf,
+            "dimension__empathy": "20",
+            "reason__dimension__empathy": "cold",
+            "coaching_note": "Acknowledge the customer first.",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     _login(client, world.a1.email)
     page = client.get("/me").text
@@ -91,7 +121,7 @@ def test_review_from_the_web_form_changes_the_agents_page(client, world):
 
 
 def test_csv_cells_cannot_run_as_formulas():
-    assert safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert safe_cell("+1") == "'+1" and safe_cell("@cmd") == "'@cmd"
     assert safe_cell(-3.5) == "-3.5" and safe_cell(None) == ""
     assert to_csv(["a"], [["-2+3"]]).splitlines()[1] == "'-2+3"
@@ -115,8 +145,7 @@ def test_incentive_pages(client, world):
     csv = client.get("/incentives.csv", params={"period": "2026-11"})
     assert csv.text.splitlines()[0].startswith("agent,name,team")
     csrf = client.cookies.get(CSRF_COOKIE)
-    locked = client.post("/incentives/2026-11/lock", data={"csrf": csrf},
-                         follow_redirects=False)
+    locked = client.post("/incentives/2026-11/lock", data={"csrf": csrf}, follow_redirects=False)
     assert locked.status_code == 303
     assert "Locked" in client.get("/incentives", params={"period": "2026-11"}).text
     _login(client, world.a1.email)
@@ -128,8 +157,14 @@ def test_incentive_pages(client, world):
 
 def test_every_list_page_exports_csv(client, world):
     _login(client, world.sup_a.email)
-    for path in ("/calls.csv", "/dashboard.csv", "/alerts.csv", "/disputes.csv",
-                 "/review-queue.csv", "/incentives.csv?period=2026-11"):
+    for path in (
+        "/calls.csv",
+        "/dashboard.csv",
+        "/alerts.csv",
+        "/disputes.csv",
+        "/review-queue.csv",
+        "/incentives.csv?period=2026-11",
+    ):
         r = client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), path
     page = client.get("/incentives", params={"period": "2026-11", "group": "team"})

@@ -29,31 +29,70 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 PASSWORD = "secret-pass-1"
 
 
-def add_scored_call(session: Session, settings: Settings, *, agent: str,
-                    started_at: datetime, name: str = "pair_good",
-                    call_type: CallType = CallType.service,
-                    direction: Direction = Direction.inbound, customer_ref: str | None = None,
-                    deal_closed: bool | None = None) -> Call:
+def add_scored_call(
+    session: Session,
+    settings: Settings,
+    *,
+    agent: str,
+    started_at: datetime,
+    name: str = "pair_good",
+    call_type: CallType = CallType.service,
+    direction: Direction = Direction.inbound,
+    customer_ref: str | None = None,
+    deal_closed: bool | None = None,
+) -> Call:
     with (DATA / f"{name}.flac").open("rb") as audio:
-        call = ingest_call(session, settings=settings, audio=audio, meta=CallMeta(
-            agent=agent, started_at=started_at, direction=direction, call_type=call_type,
-            layout=Layout.auto, customer_ref=customer_ref, deal_closed=deal_closed))
+        call = ingest_call(
+            session,
+            settings=settings,
+            audio=audio,
+            meta=CallMeta(
+                agent=agent,
+                started_at=started_at,
+                direction=direction,
+                call_type=call_type,
+                layout=Layout.auto,
+                customer_ref=customer_ref,
+                deal_closed=deal_closed,
+            ),
+        )
     turns = json.loads((DATA / f"{name}.json").read_text())["turns"]
-    transcript = Transcript(call_id=call.id or 0, engine="reference", model="espeak script",
-                            language="en", layout=call.layout, speakers_labelled=True)
+    transcript = Transcript(
+        call_id=call.id or 0,
+        engine="reference",
+        model="espeak script",
+        language="en",
+        layout=call.layout,
+        speakers_labelled=True,
+    )
     session.add(transcript)
     session.flush()
     for i, t in enumerate(turns):
-        session.add(TranscriptSegment(transcript_id=transcript.id or 0, position=i,
-                                      speaker=t["speaker"], start=t["start"], end=t["end"],
-                                      text=t["text"], confidence=1.0, words=[]))
+        session.add(
+            TranscriptSegment(
+                transcript_id=transcript.id or 0,
+                position=i,
+                speaker=t["speaker"],
+                start=t["start"],
+                end=t["end"],
+                text=t["text"],
+                confidence=1.0,
+                words=[],
+            )
+        )
     version = scorecards.current_version(session)
-    utterances = [qa.Utterance(i, t["speaker"], t["start"], t["end"], t["text"])
-                  for i, t in enumerate(turns)]
-    result = qa.score(utterances, qa.CallFacts(call_type=call.call_type.value,
-                                               direction=call.direction.value,
-                                               duration=call.duration_seconds),
-                      scorecards.to_scorecard(version))
+    utterances = [
+        qa.Utterance(i, t["speaker"], t["start"], t["end"], t["text"]) for i, t in enumerate(turns)
+    ]
+    result = qa.score(
+        utterances,
+        qa.CallFacts(
+            call_type=call.call_type.value,
+            direction=call.direction.value,
+            duration=call.duration_seconds,
+        ),
+        scorecards.to_scorecard(version),
+    )
     row = score_row(call_id=call.id or 0, version_id=version.id or 0, result=result)
     session.add(row)
     call.status = CallStatus.scored
@@ -90,32 +129,46 @@ class World:
 
 def build(session: Session, settings: Settings, *, prefix: str = "") -> World:
     def person(email: str, role: Role, agent: str | None = None) -> Person:
-        user = create_user(session, email=f"{prefix}{email}", password=PASSWORD, role=role,
-                           agent_external_id=agent)
+        user = create_user(
+            session, email=f"{prefix}{email}", password=PASSWORD, role=role, agent_external_id=agent
+        )
         return Person(user, create_token(user, settings))
 
     team_a = teams.create_team(session, name=f"{prefix}Team A")
     team_b = teams.create_team(session, name=f"{prefix}Team B")
-    w = World(admin=person("admin@cc.test", Role.admin),
-              sup_a=person("sup.a@cc.test", Role.supervisor),
-              sup_b=person("sup.b@cc.test", Role.supervisor),
-              a1=person("a1@cc.test", Role.agent, f"{prefix}A1"),
-              a2=person("a2@cc.test", Role.agent, f"{prefix}A2"),
-              b1=person("b1@cc.test", Role.agent, f"{prefix}B1"))
+    w = World(
+        admin=person("admin@cc.test", Role.admin),
+        sup_a=person("sup.a@cc.test", Role.supervisor),
+        sup_b=person("sup.b@cc.test", Role.supervisor),
+        a1=person("a1@cc.test", Role.agent, f"{prefix}A1"),
+        a2=person("a2@cc.test", Role.agent, f"{prefix}A2"),
+        b1=person("b1@cc.test", Role.agent, f"{prefix}B1"),
+    )
     teams.add_lead(session, team=team_a, email=w.sup_a.email)
     teams.add_lead(session, team=team_b, email=w.sup_b.email)
     teams.set_agent_team(session, agent_external_id=f"{prefix}A1", team=team_a, name="Ann One")
     teams.set_agent_team(session, agent_external_id=f"{prefix}A2", team=team_a, name="Al Two")
     teams.set_agent_team(session, agent_external_id=f"{prefix}B1", team=team_b, name="Bea One")
     start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    w.calls["a1_good"] = add_scored_call(session, settings, agent=f"{prefix}A1",
-                                         started_at=start, customer_ref="C-1")
-    w.calls["a1_promise"] = add_scored_call(session, settings, agent=f"{prefix}A1",
-                                            started_at=start + timedelta(days=1),
-                                            name="pair_promise", customer_ref="C-1")
-    w.calls["a2_cold"] = add_scored_call(session, settings, agent=f"{prefix}A2",
-                                         started_at=start + timedelta(hours=3),
-                                         name="pair_cold")
-    w.calls["b1_good"] = add_scored_call(session, settings, agent=f"{prefix}B1",
-                                         started_at=start + timedelta(hours=5))
+    w.calls["a1_good"] = add_scored_call(
+        session, settings, agent=f"{prefix}A1", started_at=start, customer_ref="C-1"
+    )
+    w.calls["a1_promise"] = add_scored_call(
+        session,
+        settings,
+        agent=f"{prefix}A1",
+        started_at=start + timedelta(days=1),
+        name="pair_promise",
+        customer_ref="C-1",
+    )
+    w.calls["a2_cold"] = add_scored_call(
+        session,
+        settings,
+        agent=f"{prefix}A2",
+        started_at=start + timedelta(hours=3),
+        name="pair_cold",
+    )
+    w.calls["b1_good"] = add_scored_call(
+        session, settings, agent=f"{prefix}B1", started_at=start + timedelta(hours=5)
+    )
     return w

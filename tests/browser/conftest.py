@@ -26,9 +26,16 @@ from tests.conftest import ROOT, make_settings, new_database
 
 CHROMIUM = os.environ.get("CALLQA_CHROMIUM", "/usr/bin/chromium")
 # As root and on a closed network Chromium needs these (see the machine notes).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 def screenshots_dir(tmp: Path) -> Path:
@@ -60,8 +67,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -79,7 +87,8 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), (
-        f"Chromium not found at {CHROMIUM}: run `make sysdeps` (installs Debian's chromium)")
+        f"Chromium not found at {CHROMIUM}: run `make sysdeps` (installs Debian's chromium)"
+    )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b

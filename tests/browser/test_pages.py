@@ -32,7 +32,8 @@ def test_supervisor_seeks_the_audio_from_the_transcript_and_overrides(page, live
     assert start > 5
     line.click()
     page.wait_for_function(
-        f"Math.abs(document.getElementById('player').currentTime - {start}) < 1.5")
+        f"Math.abs(document.getElementById('player').currentTime - {start}) < 1.5"
+    )
     # The line being spoken is highlighted, and agent and customer lines look different.
     page.wait_for_selector("#transcript .seg.speaking")
     assert page.locator("#transcript .seg.agent").count() > 0
@@ -42,8 +43,11 @@ def test_supervisor_seeks_the_audio_from_the_transcript_and_overrides(page, live
 
     overall_before = page.locator("tr.overall td").nth(1).inner_text()
     # Clear the auto-fail: the overall leaves 0.
-    criterion = page.locator("tr.miss[data-criterion]", has=page.locator(".tag.fail")).locator(
-        "select").first
+    criterion = (
+        page.locator("tr.miss[data-criterion]", has=page.locator(".tag.fail"))
+        .locator("select")
+        .first
+    )
     name = criterion.get_attribute("name")
     criterion.select_option("pass")
     page.fill(f"input[name=reason__{name}]", "quoting the brochure is allowed")

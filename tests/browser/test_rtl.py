@@ -19,11 +19,18 @@ LINES = [
 
 def test_hebrew_and_persian_lines_render_right_to_left(page, live):
     w = live.world
-    conversation = ConversationIn.model_validate({
-        "agent": "A1", "started_at": "2026-11-20T10:00:00Z", "channel": "chat",
-        "language": "he", "utterances": [
-            {"speaker": who, "start": i * 5, "end": i * 5 + 3, "text": text}
-            for i, (who, text) in enumerate(LINES)]})
+    conversation = ConversationIn.model_validate(
+        {
+            "agent": "A1",
+            "started_at": "2026-11-20T10:00:00Z",
+            "channel": "chat",
+            "language": "he",
+            "utterances": [
+                {"speaker": who, "start": i * 5, "end": i * 5 + 3, "text": text}
+                for i, (who, text) in enumerate(LINES)
+            ],
+        }
+    )
     with Session(engine_for(live.settings.db_url)) as session:
         call = ingest_conversation(session, settings=live.settings, conversation=conversation)
         session.commit()
@@ -35,7 +42,8 @@ def test_hebrew_and_persian_lines_render_right_to_left(page, live):
     page.wait_for_load_state("networkidle")
     assert page.locator("#player").count() == 0
     directions = page.locator("#transcript .seg .text").evaluate_all(
-        "els => els.map(e => getComputedStyle(e).direction)")
+        "els => els.map(e => getComputedStyle(e).direction)"
+    )
     assert directions == ["rtl", "rtl", "ltr"]
     page.locator("#transcript .seg").first.click()  # no player: clicking a line does nothing
     assert errors == []

@@ -30,7 +30,8 @@ def test_shopper_fills_a_fresh_link_once(browser, live):  # type: ignore[no-unty
     # Nothing of the agent, the team or the supervisor (the page's random CSRF token may
     # contain any letters, so the visible text and the links are what is checked).
     shown = form.inner_text("body") + " ".join(
-        form.eval_on_selector_all("a", "els => els.map(e => e.href)"))
+        form.eval_on_selector_all("a", "els => els.map(e => e.href)")
+    )
     for secret in ("A1", "Ann One", "Team A", w.sup_a.email):
         assert secret not in shown
     # First a mistake: the error names the question and what was typed stays.

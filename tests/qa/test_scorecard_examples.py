@@ -34,17 +34,23 @@ def test_examples_by_language_are_one_list_and_stray_lists_do_not_break_scoring(
     assert result.criteria[0].passed and result.criteria[0].evidence[0].similarity
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    ("similarity: 0.88", "similarity: 1.5"),
-    ("similarity: 0.88", "similarity: true"),
-])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ("similarity: 0.88", "similarity: 1.5"),
+        ("similarity: 0.88", "similarity: true"),
+    ],
+)
 def test_a_bad_similarity_names_its_line(change: str, says: str) -> None:
     with pytest.raises(ScorecardInvalid, match=r"line 4: similarity must be a cosine"):
         parse(CARD.replace(change, says))
 
 
 def test_an_examples_criterion_without_examples_is_refused():
-    bad = CARD.replace('      en: ["I\'m so sorry about that."]\n', "").replace(
-        '      he: ["אני ממש מצטער על זה."]\n', "").replace("    examples:\n", "")
+    bad = (
+        CARD.replace('      en: ["I\'m so sorry about that."]\n', "")
+        .replace('      he: ["אני ממש מצטער על זה."]\n', "")
+        .replace("    examples:\n", "")
+    )
     with pytest.raises(ScorecardInvalid, match="needs `examples`"):
         parse(bad)

@@ -20,8 +20,10 @@ CARD = load(default_path())
 @cache
 def scored(name: str) -> CallScore:
     t = transcribe(DATA / f"{name}.flac", "base")
-    utterances = [Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
-                  for i, s in enumerate(t.segments)]
+    utterances = [
+        Utterance(i, s.speaker.value, s.start, s.end, s.text)  # type: ignore[arg-type]
+        for i, s in enumerate(t.segments)
+    ]
     return score(utterances, CallFacts(duration=t.duration), CARD)
 
 

@@ -46,12 +46,17 @@ def load(split: str) -> list[Dialogue]:
     for path in sorted((VALIDITY / split).glob("*.yaml")):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         utterances = timed(raw["utterances"])
-        facts = CallFacts(call_type=raw["call_type"], direction=raw["direction"],
-                          duration=utterances[-1].end + 1.0,
-                          customer_name=raw.get("customer_name"),
-                          channel=raw.get("channel", "phone"), language=raw["language"])
-        out.append(Dialogue(path, raw["language"], raw["quality"], facts, utterances,
-                            raw["labels"]))
+        facts = CallFacts(
+            call_type=raw["call_type"],
+            direction=raw["direction"],
+            duration=utterances[-1].end + 1.0,
+            customer_name=raw.get("customer_name"),
+            channel=raw.get("channel", "phone"),
+            language=raw["language"],
+        )
+        out.append(
+            Dialogue(path, raw["language"], raw["quality"], facts, utterances, raw["labels"])
+        )
     return out
 
 
@@ -74,8 +79,9 @@ class Tally:
         return self.false_pass / self.non_behaviour if self.non_behaviour else 0.0
 
 
-def evaluate(dialogues: list[Dialogue], card: Scorecard,
-             scores: dict[str, CallScore] | None = None) -> dict[str, Tally]:
+def evaluate(
+    dialogues: list[Dialogue], card: Scorecard, scores: dict[str, CallScore] | None = None
+) -> dict[str, Tally]:
     """Per language: how often the machine agrees with the supervisor's labels."""
     tallies: dict[str, Tally] = defaultdict(Tally)
     for d in dialogues:
@@ -110,6 +116,8 @@ def evaluate(dialogues: list[Dialogue], card: Scorecard,
                 ok = machine == label
             if not ok:
                 quote = next((e.quote for e in c.evidence if e.quote), c.reason)
-                t.mistakes.append(f"{d.path.name} {cid}: supervisor {label}, machine "
-                                  f"{c.passed if c.applicable else 'n/a'} ({quote})")
+                t.mistakes.append(
+                    f"{d.path.name} {cid}: supervisor {label}, machine "
+                    f"{c.passed if c.applicable else 'n/a'} ({quote})"
+                )
     return dict(tallies)

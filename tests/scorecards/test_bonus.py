@@ -6,14 +6,37 @@ from scorecards import bonus
 from scorecards.bonus import CallFact
 
 
-def fact(i, *, agent=1, duration=120.0, overall=85.0, deal=False, value="0", sales=False,
-         transferred=False, auto_fail=False, reviewed=False, scored=True):
+def fact(
+    i,
+    *,
+    agent=1,
+    duration=120.0,
+    overall=85.0,
+    deal=False,
+    value="0",
+    sales=False,
+    transferred=False,
+    auto_fail=False,
+    reviewed=False,
+    scored=True,
+):
     scores = {k: overall for k in bonus.FIELDS}
-    return CallFact(call_id=i, agent_id=agent, direction="inbound",
-                    call_type="sales" if sales else "service", duration=duration,
-                    deal_closed=deal, deal_value=Decimal(value), scored=scored, scores=scores,
-                    auto_fail=auto_fail, reviewed=reviewed, transferred=transferred,
-                    agent_talk_share=0.5, hold_seconds=6.0)
+    return CallFact(
+        call_id=i,
+        agent_id=agent,
+        direction="inbound",
+        call_type="sales" if sales else "service",
+        duration=duration,
+        deal_closed=deal,
+        deal_value=Decimal(value),
+        scored=scored,
+        scores=scores,
+        auto_fail=auto_fail,
+        reviewed=reviewed,
+        transferred=transferred,
+        agent_talk_share=0.5,
+        hold_seconds=6.0,
+    )
 
 
 def test_default_rules_parse_and_describe_every_check():
@@ -22,8 +45,12 @@ def test_default_rules_parse_and_describe_every_check():
     facts = [fact(i, sales=i % 2 == 0, deal=i % 4 == 0, value="250") for i in range(24)]
     line = bonus.evaluate(bonus.figures(facts, rules), rules)
     assert line.eligible
-    assert [c.rule for c in line.checks] == ["min_scored_calls", "min_average_overall",
-                                             "no_unresolved_auto_fail", "min_conversion"]
+    assert [c.rule for c in line.checks] == [
+        "min_scored_calls",
+        "min_average_overall",
+        "no_unresolved_auto_fail",
+        "min_conversion",
+    ]
     # 6 deals: (100 + 6 x 10) x 1.2 (tier 80)
     assert line.amount == Decimal("192.00") and line.multiplier == 1.2
 
@@ -42,8 +69,9 @@ def test_short_handle_time_alone_earns_nothing():
 def test_transferred_calls_do_not_count_in_the_agents_favour():
     rules = bonus.load_default()
     kept = [fact(i) for i in range(20)]
-    sales_transferred = [fact(100 + i, sales=True, transferred=True, deal=True, value="99")
-                         for i in range(5)]
+    sales_transferred = [
+        fact(100 + i, sales=True, transferred=True, deal=True, value="99") for i in range(5)
+    ]
     figs = bonus.figures(kept + sales_transferred, rules)
     assert figs.counted_calls == 20 and figs.transferred == 5
     assert figs.deals == 5 and figs.counted_deals == 0 and figs.revenue == "0.00"
@@ -67,15 +95,19 @@ def test_same_facts_same_line():
     rules = bonus.load_default()
     facts = [fact(i, overall=60 + i) for i in range(25)]
     assert bonus.evaluate(bonus.figures(facts, rules), rules) == bonus.evaluate(
-        bonus.figures(list(reversed(facts)), rules), rules)
+        bonus.figures(list(reversed(facts)), rules), rules
+    )
 
 
-@pytest.mark.parametrize("text, message", [
-    ("name: x\namount: {base: -1}", "amount.base must be from 0"),
-    ("name: x\ncurrency: euro", "three-letter"),
-    ("name: x\neligibility: {min_conversion: 2}", "min_conversion must be from 0 to 1"),
-    ("name: x\nbogus: 1", "unknown section"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: x\namount: {base: -1}", "amount.base must be from 0"),
+        ("name: x\ncurrency: euro", "three-letter"),
+        ("name: x\neligibility: {min_conversion: 2}", "min_conversion must be from 0 to 1"),
+        ("name: x\nbogus: 1", "unknown section"),
+    ],
+)
 def test_bad_rules_say_what_is_wrong(text, message):
     with pytest.raises(bonus.RulesInvalid, match=message):
         bonus.parse(text)

@@ -51,8 +51,13 @@ def test_histogram_puts_100_in_the_top_bin():
 
 def test_first_contact_resolution_counts_repeats_and_open_windows():
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
-    calls = [("A", t0), ("A", t0 + timedelta(days=2)),  # A's first call: a repeat follows
-             ("B", t0), ("C", t0 + timedelta(days=20)), (None, t0)]
+    calls = [
+        ("A", t0),
+        ("A", t0 + timedelta(days=2)),  # A's first call: a repeat follows
+        ("B", t0),
+        ("C", t0 + timedelta(days=20)),
+        (None, t0),
+    ]
     now = t0 + timedelta(days=22)
     resolved, counted = rollup.first_contact_resolution(calls, calls, days=7, now=now)
     # A#1 not resolved; A#2, B resolved; C's window is still open; no-ref not counted.

@@ -167,8 +167,12 @@ class _Recording:
 
 def test_hotwords_reach_the_engine_on_every_leg():
     recording = _Recording(engine("tiny.en"))
-    transcribe_file(DATA / "basic.flac", recording, layout=Layout.auto,  # type: ignore[arg-type]
-                    options=PipelineOptions(hotwords=("Callytics",)))
+    transcribe_file(
+        DATA / "basic.flac",
+        recording,
+        layout=Layout.auto,  # type: ignore[arg-type]
+        options=PipelineOptions(hotwords=("Callytics",)),
+    )
     assert recording.hotwords == ["Callytics", "Callytics"]  # agent leg, customer leg
 
 
@@ -176,9 +180,14 @@ def test_a_hint_makes_whisper_hear_a_product_name():
     # "Then you go into your ComfyUI folder again in the ComfyUI": without a hint, base hears
     # "confu i"; with the name as a hotword it writes the name.
     path = SHARED_AUDIO / "fw_hotwords.mp3"
-    plain = transcribe_file(path, engine("base"), layout=Layout.auto,
-                            options=PipelineOptions(language="en"))
-    hinted = transcribe_file(path, engine("base"), layout=Layout.auto,
-                             options=PipelineOptions(language="en", hotwords=("ComfyUI",)))
+    plain = transcribe_file(
+        path, engine("base"), layout=Layout.auto, options=PipelineOptions(language="en")
+    )
+    hinted = transcribe_file(
+        path,
+        engine("base"),
+        layout=Layout.auto,
+        options=PipelineOptions(language="en", hotwords=("ComfyUI",)),
+    )
     assert "comfyui" not in plain.text.lower().replace(" ", "")
     assert hinted.text.count("ComfyUI") == 2

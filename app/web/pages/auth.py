@@ -29,13 +29,26 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: SessionDep, settings: SettingsDep, _csrf: Csrf,
-          email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-          next: Annotated[str, Form()] = "/") -> Response:
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: Csrf,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
     user = authenticate(session, email=email, password=password)
     if user is None:
-        return render(request, "login.html", None, code=401, next=_safe_next(next),
-                      error="Incorrect email or password.", email=email)
+        return render(
+            request,
+            "login.html",
+            None,
+            code=401,
+            next=_safe_next(next),
+            error="Incorrect email or password.",
+            email=email,
+        )
     response = back(_safe_next(next))
     set_session(response, create_token(user, settings), settings)
     return response

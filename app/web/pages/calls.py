@@ -31,61 +31,102 @@ CallFilters = Annotated[calls.CallFilters, Depends(call_filters)]
 
 
 @router.get("/calls", response_class=HTMLResponse)
-def calls_page(request: Request, session: SessionDep, principal: PageReader,
-               filters: CallFilters, page: int = 1) -> HTMLResponse:
+def calls_page(
+    request: Request,
+    session: SessionDep,
+    principal: PageReader,
+    filters: CallFilters,
+    page: int = 1,
+) -> HTMLResponse:
     page = max(1, page)
-    items, total = calls.list_calls(session, principal=principal, filters=filters,
-                                    limit=PAGE, offset=(page - 1) * PAGE)
+    items, total = calls.list_calls(
+        session, principal=principal, filters=filters, limit=PAGE, offset=(page - 1) * PAGE
+    )
     agents = session.exec(visible_agents(principal).order_by(col(Agent.external_id))).all()
     query = {k: v for k, v in request.query_params.items() if k not in ("page", "sort")}
-    return render(request, "calls.html", principal, items=items, total=total, page=page,
-                  pages=max(1, -(-total // PAGE)),
-                  scores=_effective_overall(session, [c.id for c in items]), agents=agents,
-                  teams=session.exec(visible_teams(principal)).all(),
-                  q=request.query_params, query=query, sort=filters.sort,
-                  statuses=list(CallStatus), types=list(CallType),
-                  directions=list(Direction), urlencode=urlencode)
+    return render(
+        request,
+        "calls.html",
+        principal,
+        items=items,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        scores=_effective_overall(session, [c.id for c in items]),
+        agents=agents,
+        teams=session.exec(visible_teams(principal)).all(),
+        q=request.query_params,
+        query=query,
+        sort=filters.sort,
+        statuses=list(CallStatus),
+        types=list(CallType),
+        directions=list(Direction),
+        urlencode=urlencode,
+    )
 
 
 def _effective_overall(session: Session, call_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The score that counts (reviewed, else the machine's) of each listed call."""
     if not call_ids:
         return {}
-    return {s.call.id or 0: {"overall": s.value("overall"), "auto_fail": s.auto_fail,
-                             "reviewed": s.reviewed}
-            for s in scored_calls(session, principal=None, call_ids=call_ids)}
+    return {
+        s.call.id or 0: {
+            "overall": s.value("overall"),
+            "auto_fail": s.auto_fail,
+            "reviewed": s.reviewed,
+        }
+        for s in scored_calls(session, principal=None, call_ids=call_ids)
+    }
 
 
 @router.get("/calls.csv")
 @writes_audit
 def calls_export(session: SessionDep, principal: PageReader, filters: CallFilters) -> Response:
-    with audited(session, principal=principal, action="export", target_type="calls",
-                 target_id="list"):
-        items, _ = calls.list_calls(session, principal=principal, filters=filters,
-                                    limit=100_000, offset=0)
+    with audited(
+        session, principal=principal, action="export", target_type="calls", target_id="list"
+    ):
+        items, _ = calls.list_calls(
+            session, principal=principal, filters=filters, limit=100_000, offset=0
+        )
     return calls_csv(items)
 
 
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
 @writes_audit
-def call_page(request: Request, call_id: int, session: SessionDep,
-              principal: PageReader) -> HTMLResponse:
-    with audited(session, principal=principal, action="transcript_view", target_type="call",
-                 target_id=call_id):
+def call_page(
+    request: Request, call_id: int, session: SessionDep, principal: PageReader
+) -> HTMLResponse:
+    with audited(
+        session,
+        principal=principal,
+        action="transcript_view",
+        target_type="call",
+        target_id=call_id,
+    ):
         call = visible_call(session, principal, call_id)
     detail = calls.call_detail(session, call=call)
     evidence = _evidence_by_segment(detail.score.criteria if detail.score else [])
     segments = detail.transcript.segments if detail.transcript else []
     sentiment = detail.score.sentiment["timeline"] if detail.score else []
-    points = [(segments[p["segment"]].start, p["compound"]) for p in sentiment
-              if p["segment"] < len(segments) and segments[p["segment"]].speaker != "agent"]
-    calibrators = (reviews.calibrators(session, call=call)
-                   if principal.can("reviews:write") else [])
+    points = [
+        (segments[p["segment"]].start, p["compound"])
+        for p in sentiment
+        if p["segment"] < len(segments) and segments[p["segment"]].speaker != "agent"
+    ]
+    calibrators = reviews.calibrators(session, call=call) if principal.can("reviews:write") else []
     open_dispute = next((d for d in detail.disputes if d.status is DisputeStatus.open), None)
-    return render(request, "call.html", principal, call=detail, evidence=evidence,
-                  segments=segments, sentiment_points=points, calibrators=calibrators,
-                  open_dispute=open_dispute,
-                  is_owner=principal.role is Role.agent and principal.agent_id == call.agent_id)
+    return render(
+        request,
+        "call.html",
+        principal,
+        call=detail,
+        evidence=evidence,
+        segments=segments,
+        sentiment_points=points,
+        calibrators=calibrators,
+        open_dispute=open_dispute,
+        is_owner=principal.role is Role.agent and principal.agent_id == call.agent_id,
+    )
 
 
 def _evidence_by_segment(criteria: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
@@ -96,13 +137,24 @@ def _evidence_by_segment(criteria: list[dict[str, Any]]) -> dict[int, list[dict[
             here = out.setdefault(e["segment"], []) if e.get("segment") is not None else None
             if here is not None and all(x["id"] != c["id"] for x in here):
                 here.append(
-                    {"id": c["id"], "label": c["label"], "passed": c["passed"],
-                     "quote": e.get("quote")})
+                    {
+                        "id": c["id"],
+                        "label": c["label"],
+                        "passed": c["passed"],
+                        "quote": e.get("quote"),
+                    }
+                )
     return out
 
 
 @router.get("/calls/{call_id}/audio")
 @writes_audit
-def call_audio(request: Request, call_id: int, session: SessionDep, settings: SettingsDep,
-               principal: PageReader, download: bool = False) -> FileResponse:
+def call_audio(
+    request: Request,
+    call_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageReader,
+    download: bool = False,
+) -> FileResponse:
     return audio_response(request, session, settings, principal, call_id, download=download)

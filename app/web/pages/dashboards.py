@@ -24,61 +24,136 @@ from app.web.render import back, render
 router = APIRouter(include_in_schema=False)
 
 
-def _card_page(request: Request, session: Session, settings: Settings, principal: Principal,
-               agent_id: int, dates: DateRange) -> HTMLResponse:
+def _card_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    agent_id: int,
+    dates: DateRange,
+) -> HTMLResponse:
     lo, hi = dates.started_from, dates.started_to
-    card = dashboards.agent_card(session, principal=principal, agent_id=agent_id,
-                                 started_from=lo, started_to=hi, fcr_days=settings.fcr_days)
+    card = dashboards.agent_card(
+        session,
+        principal=principal,
+        agent_id=agent_id,
+        started_from=lo,
+        started_to=hi,
+        fcr_days=settings.fcr_days,
+    )
     notes: dict[int, list[Any]] = {}
     for s in card.calls:
         if s.reviewed:
             notes[s.call.id or 0] = reviews.reviews_of(session, call_id=s.call.id or 0)
-    disputes = {d.call_id: d for d in reversed(reviews.list_disputes(
-        session, principal=principal, status=None)) if d.agent == card.agent.external_id}
-    found, blended = shopper.sources(session, settings=settings, agent_id=agent_id,
-                                     calls=card.calls, started_from=lo, started_to=hi)
-    return render(request, "scorecard.html", principal, card=card, s=card.summary,
-                  notes=notes, disputes=disputes, q=request.query_params, sources=found,
-                  blended=blended, visits=shopper.visits_of(session, agent_id=agent_id))
+    disputes = {
+        d.call_id: d
+        for d in reversed(reviews.list_disputes(session, principal=principal, status=None))
+        if d.agent == card.agent.external_id
+    }
+    found, blended = shopper.sources(
+        session,
+        settings=settings,
+        agent_id=agent_id,
+        calls=card.calls,
+        started_from=lo,
+        started_to=hi,
+    )
+    return render(
+        request,
+        "scorecard.html",
+        principal,
+        card=card,
+        s=card.summary,
+        notes=notes,
+        disputes=disputes,
+        q=request.query_params,
+        sources=found,
+        blended=blended,
+        visits=shopper.visits_of(session, agent_id=agent_id),
+    )
 
 
 @router.get("/me", response_class=HTMLResponse)
-def my_scorecard(request: Request, session: SessionDep, settings: SettingsDep,
-                 principal: PageReader, dates: PageDates) -> Response:
+def my_scorecard(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageReader,
+    dates: PageDates,
+) -> Response:
     if principal.agent_id is None:
         return back("/dashboard")
     return _card_page(request, session, settings, principal, principal.agent_id, dates)
 
 
 @router.get("/agents/{agent_id}", response_class=HTMLResponse)
-def agent_page(request: Request, agent_id: int, session: SessionDep, settings: SettingsDep,
-               principal: PageReader, dates: PageDates) -> HTMLResponse:
+def agent_page(
+    request: Request,
+    agent_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageReader,
+    dates: PageDates,
+) -> HTMLResponse:
     return _card_page(request, session, settings, principal, agent_id, dates)
 
 
-def _dashboard(session: Session, settings: Settings, principal: Principal, team_id: int | None,
-               dates: DateRange) -> dashboards.Summary:
+def _dashboard(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    team_id: int | None,
+    dates: DateRange,
+) -> dashboards.Summary:
     # Another team's id answers 404 there (app.scope.visible_team), as on the API.
-    return dashboards.dashboard(session, principal=principal, team_id=team_id, agent_id=None,
-                                started_from=dates.started_from, started_to=dates.started_to,
-                                fcr_days=settings.fcr_days)
+    return dashboards.dashboard(
+        session,
+        principal=principal,
+        team_id=team_id,
+        agent_id=None,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
+        fcr_days=settings.fcr_days,
+    )
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard_page(request: Request, session: SessionDep, settings: SettingsDep,
-                   principal: PageReviewer, team: TeamParam,
-                   dates: PageDates) -> HTMLResponse:
+def dashboard_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageReviewer,
+    team: TeamParam,
+    dates: PageDates,
+) -> HTMLResponse:
     summary = _dashboard(session, settings, principal, team, dates)
-    return render(request, "dashboard.html", principal, s=summary,
-                  teams=session.exec(visible_teams(principal)).all(), team_id=team,
-                  q=request.query_params, fcr_days=settings.fcr_days)
+    return render(
+        request,
+        "dashboard.html",
+        principal,
+        s=summary,
+        teams=session.exec(visible_teams(principal)).all(),
+        team_id=team,
+        q=request.query_params,
+        fcr_days=settings.fcr_days,
+    )
 
 
 @router.get("/dashboard.csv")
 @writes_audit
-def dashboard_export(session: SessionDep, settings: SettingsDep, principal: PageReviewer,
-                     team: TeamParam, dates: PageDates) -> Response:
+def dashboard_export(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageReviewer,
+    team: TeamParam,
+    dates: PageDates,
+) -> Response:
     summary = _dashboard(session, settings, principal, team, dates)
-    record(session, principal=principal, action="export", target_type="dashboard",
-           target_id=f"team={team}")
+    record(
+        session,
+        principal=principal,
+        action="export",
+        target_type="dashboard",
+        target_id=f"team={team}",
+    )
     return csv_response(AGENT_CSV_HEADER, agent_csv_rows(summary), filename="agents.csv")

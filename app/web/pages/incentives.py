@@ -38,26 +38,43 @@ Month = Annotated[str, Depends(month)]
 
 
 @router.get("/incentives", response_class=HTMLResponse)
-def incentives_page(request: Request, session: SessionDep, principal: PageIncentiveTeam,
-                    period: Month, team: TeamParam, group: str = "agent",
-                    error: str | None = None) -> HTMLResponse:
+def incentives_page(
+    request: Request,
+    session: SessionDep,
+    principal: PageIncentiveTeam,
+    period: Month,
+    team: TeamParam,
+    group: str = "agent",
+    error: str | None = None,
+) -> HTMLResponse:
     if team is not None:
         visible_team(session, principal, team)  # another team's: 404, as everywhere
     row, lines = service.read_lines(session, period, principal=principal)
     group = "team" if group == "team" else "agent"
     perf = service.performance(session, principal=principal, period=period, group=group)
-    bands = service.service_vs_sales(session, principal=principal, period=period,
-                                     team_id=team)
-    return render(request, "incentives.html", principal, period=period, row=row, lines=lines,
-                  perf=perf, group=group, bands=bands,
-                  teams=list(session.exec(visible_teams(principal))), team_id=team, error=error)
+    bands = service.service_vs_sales(session, principal=principal, period=period, team_id=team)
+    return render(
+        request,
+        "incentives.html",
+        principal,
+        period=period,
+        row=row,
+        lines=lines,
+        perf=perf,
+        group=group,
+        bands=bands,
+        teams=list(session.exec(visible_teams(principal))),
+        team_id=team,
+        error=error,
+    )
 
 
 @router.get("/incentives.csv")
 @writes_audit
 def incentives_csv(session: SessionDep, principal: PageIncentiveTeam, period: Month) -> Response:
-    with audited(session, principal=principal, action="export", target_type="incentives",
-                 target_id=period):
+    with audited(
+        session, principal=principal, action="export", target_type="incentives", target_id=period
+    ):
         row, lines = service.read_lines(session, period, principal=principal)
     return csv_export([to_public(row, p) for p in lines], period)
 
@@ -74,25 +91,33 @@ def _back_to_month(session: Session, period: str, action: Callable[[], object]) 
 
 
 @router.post("/incentives/{period}/compute")
-def compute(period: str, session: SessionDep, principal: PageIncentiveLocker,
-            _csrf: Csrf) -> Response:
+def compute(
+    period: str, session: SessionDep, principal: PageIncentiveLocker, _csrf: Csrf
+) -> Response:
     return _back_to_month(session, period, lambda: service.compute(session, period))
 
 
 @router.post("/incentives/{period}/lock")
-def lock(period: str, session: SessionDep, principal: PageIncentiveLocker,
-         _csrf: Csrf) -> Response:
-    return _back_to_month(session, period,
-                          lambda: service.lock(session, period, by=principal.name))
+def lock(period: str, session: SessionDep, principal: PageIncentiveLocker, _csrf: Csrf) -> Response:
+    return _back_to_month(session, period, lambda: service.lock(session, period, by=principal.name))
 
 
 @router.get("/me/incentives", response_class=HTMLResponse)
-def my_incentives(request: Request, session: SessionDep, principal: WebPrincipal,
-                  period: Month) -> HTMLResponse:
+def my_incentives(
+    request: Request, session: SessionDep, principal: WebPrincipal, period: Month
+) -> HTMLResponse:
     lines: list[service.PayLine] = []
     row = None
     if principal.agent_id is not None:
-        row, lines = service.read_lines(session, period, principal=principal,
-                                        agent_id=principal.agent_id)
-    return render(request, "my_incentives.html", principal, period=period, row=row,
-                  pay=lines[0] if lines else None, bands=bonus.BANDS)
+        row, lines = service.read_lines(
+            session, period, principal=principal, agent_id=principal.agent_id
+        )
+    return render(
+        request,
+        "my_incentives.html",
+        principal,
+        period=period,
+        row=row,
+        pay=lines[0] if lines else None,
+        bands=bonus.BANDS,
+    )

@@ -78,28 +78,52 @@ class VerdictsForm(BaseModel):
     __pydantic_extra__: dict[str, str] = Field(init=False)
 
     def verdicts(self) -> dict[str, bool]:
-        return {name.removeprefix("verdict__"): value == "pass"
-                for name, value in (self.model_extra or {}).items()
-                if name.startswith("verdict__")}
+        return {
+            name.removeprefix("verdict__"): value == "pass"
+            for name, value in (self.model_extra or {}).items()
+            if name.startswith("verdict__")
+        }
 
 
 # ---- on the call page -----------------------------------------------------------------------
 
+
 @router.post("/calls/{call_id}/review")
-def review_call(call_id: int, session: SessionDep, principal: PageReviewer, _csrf: Csrf,
-                form: Annotated[ReviewForm, Form()]) -> Response:
+def review_call(
+    call_id: int,
+    session: SessionDep,
+    principal: PageReviewer,
+    _csrf: Csrf,
+    form: Annotated[ReviewForm, Form()],
+) -> Response:
     overrides = form.overrides()
-    with audited(session, principal=principal, action="override", target_type="call",
-                 target_id=call_id, detail=f"{len(overrides)} override(s)"):
+    with audited(
+        session,
+        principal=principal,
+        action="override",
+        target_type="call",
+        target_id=call_id,
+        detail=f"{len(overrides)} override(s)",
+    ):
         call = visible_call(session, principal, call_id)
-        reviews.add_review(session, principal=principal, call=call, overrides=overrides,
-                           coaching_note=form.coaching_note)
+        reviews.add_review(
+            session,
+            principal=principal,
+            call=call,
+            overrides=overrides,
+            coaching_note=form.coaching_note,
+        )
     return back(f"/calls/{call_id}#reviews")
 
 
 @router.post("/calls/{call_id}/dispute")
-def dispute_call(call_id: int, session: SessionDep, principal: PageDisputer, _csrf: Csrf,
-                 reason: Annotated[str, Form()] = "") -> Response:
+def dispute_call(
+    call_id: int,
+    session: SessionDep,
+    principal: PageDisputer,
+    _csrf: Csrf,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
     if len(reason.strip()) < 3:
         raise BadRequest("say why you dispute the score")
     call = visible_call(session, principal, call_id)
@@ -108,97 +132,160 @@ def dispute_call(call_id: int, session: SessionDep, principal: PageDisputer, _cs
 
 
 @router.post("/reviews/{review_id}/acknowledge")
-def acknowledge_review(review_id: int, session: SessionDep, principal: PageReader,
-                       _csrf: Csrf) -> Response:
-    with audited(session, principal=principal, action="acknowledge", target_type="review",
-                 target_id=review_id):
+def acknowledge_review(
+    review_id: int, session: SessionDep, principal: PageReader, _csrf: Csrf
+) -> Response:
+    with audited(
+        session,
+        principal=principal,
+        action="acknowledge",
+        target_type="review",
+        target_id=review_id,
+    ):
         review = reviews.acknowledge(session, principal=principal, review_id=review_id)
     return back(f"/calls/{review.call_id}#reviews")
 
 
 @router.post("/disputes/{dispute_id}/decision")
-def decide_dispute(dispute_id: int, session: SessionDep, principal: PageReviewer, _csrf: Csrf,
-                   form: Annotated[DecisionForm, Form()]) -> Response:
+def decide_dispute(
+    dispute_id: int,
+    session: SessionDep,
+    principal: PageReviewer,
+    _csrf: Csrf,
+    form: Annotated[DecisionForm, Form()],
+) -> Response:
     accept = form.decision == "accept"
     reason = form.decision_reason.strip()
     if len(reason) < 3:
         raise BadRequest("give a reason for the decision")
     overrides = form.overrides() if accept else []
-    with audited(session, principal=principal, action="dispute_decision",
-                 target_type="dispute", target_id=dispute_id,
-                 detail="accepted" if accept else "rejected"):
-        dispute, call = reviews.visible_dispute(session, principal=principal,
-                                                dispute_id=dispute_id)
-        reviews.decide_dispute(session, principal=principal, dispute=dispute, call=call,
-                               accept=accept, reason=reason, overrides=overrides)
+    with audited(
+        session,
+        principal=principal,
+        action="dispute_decision",
+        target_type="dispute",
+        target_id=dispute_id,
+        detail="accepted" if accept else "rejected",
+    ):
+        dispute, call = reviews.visible_dispute(session, principal=principal, dispute_id=dispute_id)
+        reviews.decide_dispute(
+            session,
+            principal=principal,
+            dispute=dispute,
+            call=call,
+            accept=accept,
+            reason=reason,
+            overrides=overrides,
+        )
     return back(f"/calls/{call.id}#disputes")
 
 
 # ---- calibrations ---------------------------------------------------------------------------
 
+
 @router.post("/calls/{call_id}/calibrations")
-def create_calibration(call_id: int, session: SessionDep, principal: PageReviewer,
-                       _csrf: Csrf,
-                       reviewers: Annotated[list[str], Form(default_factory=list)]) -> Response:
+def create_calibration(
+    call_id: int,
+    session: SessionDep,
+    principal: PageReviewer,
+    _csrf: Csrf,
+    reviewers: Annotated[list[str], Form(default_factory=list)],
+) -> Response:
     call = visible_call(session, principal, call_id)
-    calibration = reviews.create_calibration(session, principal=principal, call=call,
-                                             reviewers=reviewers)
+    calibration = reviews.create_calibration(
+        session, principal=principal, call=call, reviewers=reviewers
+    )
     return back(f"/calibrations/{calibration.id}")
 
 
 @router.get("/calibrations/{calibration_id}", response_class=HTMLResponse)
-def calibration_page(request: Request, calibration_id: int, session: SessionDep,
-                     principal: PageReviewer) -> HTMLResponse:
-    view = reviews.visible_calibration(session, principal=principal,
-                                       calibration_id=calibration_id)
+def calibration_page(
+    request: Request, calibration_id: int, session: SessionDep, principal: PageReviewer
+) -> HTMLResponse:
+    view = reviews.visible_calibration(session, principal=principal, calibration_id=calibration_id)
     public = reviews.calibration_public(session, principal=principal, view=view)
     seat = next((s for s in view.seats if s.user_id == principal.id), None)
     detail = calls.call_detail(session, call=view.call)
     criteria = [c for c in (detail.score.criteria if detail.score else []) if c["applicable"]]
-    return render(request, "calibration.html", principal, cal=public, call=detail,
-                  criteria=criteria, must_score=seat is not None and seat.review_id is None)
+    return render(
+        request,
+        "calibration.html",
+        principal,
+        cal=public,
+        call=detail,
+        criteria=criteria,
+        must_score=seat is not None and seat.review_id is None,
+    )
 
 
 @router.post("/calibrations/{calibration_id}/verdicts")
-def calibration_verdicts(calibration_id: int, session: SessionDep, principal: PageReviewer,
-                         _csrf: Csrf, form: Annotated[VerdictsForm, Form()]) -> Response:
-    with audited(session, principal=principal, action="calibration_score",
-                 target_type="calibration", target_id=calibration_id):
-        view = reviews.visible_calibration(session, principal=principal,
-                                           calibration_id=calibration_id)
-        reviews.submit_verdicts(session, principal=principal, view=view,
-                                verdicts=form.verdicts())
+def calibration_verdicts(
+    calibration_id: int,
+    session: SessionDep,
+    principal: PageReviewer,
+    _csrf: Csrf,
+    form: Annotated[VerdictsForm, Form()],
+) -> Response:
+    with audited(
+        session,
+        principal=principal,
+        action="calibration_score",
+        target_type="calibration",
+        target_id=calibration_id,
+    ):
+        view = reviews.visible_calibration(
+            session, principal=principal, calibration_id=calibration_id
+        )
+        reviews.submit_verdicts(session, principal=principal, view=view, verdicts=form.verdicts())
     return back(f"/calibrations/{calibration_id}")
 
 
 # ---- review queue, disputes, agreement ------------------------------------------------------
 
+
 @router.get("/review-queue", response_class=HTMLResponse)
-def queue_page(request: Request, session: SessionDep, settings: SettingsDep,
-               principal: PageReviewer) -> HTMLResponse:
-    items = review_queue(session, principal=principal, share=settings.review_sample_share,
-                         below=settings.review_below)
+def queue_page(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: PageReviewer
+) -> HTMLResponse:
+    items = review_queue(
+        session,
+        principal=principal,
+        share=settings.review_sample_share,
+        below=settings.review_below,
+    )
     agents = {a.id: a.external_id for a in session.exec(visible_agents(principal))}
-    return render(request, "queue.html", principal, items=items, agents=agents,
-                  share=settings.review_sample_share, below=settings.review_below)
+    return render(
+        request,
+        "queue.html",
+        principal,
+        items=items,
+        agents=agents,
+        share=settings.review_sample_share,
+        below=settings.review_below,
+    )
 
 
 @router.get("/review-queue.csv")
 @writes_audit
-def queue_export(session: SessionDep, settings: SettingsDep,
-                 principal: PageReviewer) -> Response:
-    with audited(session, principal=principal, action="export", target_type="queue",
-                 target_id="list"):
-        items = reviews.queue_items(session, principal=principal,
-                                    share=settings.review_sample_share,
-                                    below=settings.review_below)
-    return csv_response(reviews.QUEUE_CSV, reviews.queue_csv_rows(items),
-                        filename="review-queue.csv")
+def queue_export(session: SessionDep, settings: SettingsDep, principal: PageReviewer) -> Response:
+    with audited(
+        session, principal=principal, action="export", target_type="queue", target_id="list"
+    ):
+        items = reviews.queue_items(
+            session,
+            principal=principal,
+            share=settings.review_sample_share,
+            below=settings.review_below,
+        )
+    return csv_response(
+        reviews.QUEUE_CSV, reviews.queue_csv_rows(items), filename="review-queue.csv"
+    )
 
 
 @router.get("/disputes", response_class=HTMLResponse)
-def disputes_page(request: Request, session: SessionDep, principal: PageReader,
-                  status: str | None = "open") -> HTMLResponse:
+def disputes_page(
+    request: Request, session: SessionDep, principal: PageReader, status: str | None = "open"
+) -> HTMLResponse:
     wanted = DisputeStatus(status) if status in {s.value for s in DisputeStatus} else None
     rows = reviews.list_disputes(session, principal=principal, status=wanted)
     return render(request, "disputes.html", principal, rows=rows, status=status)
@@ -207,16 +294,20 @@ def disputes_page(request: Request, session: SessionDep, principal: PageReader,
 @router.get("/disputes.csv")
 @writes_audit
 def disputes_export(session: SessionDep, principal: PageReader) -> Response:
-    with audited(session, principal=principal, action="export", target_type="disputes",
-                 target_id="list"):
+    with audited(
+        session, principal=principal, action="export", target_type="disputes", target_id="list"
+    ):
         rows = reviews.list_disputes(session, principal=principal, status=None)
-    return csv_response(reviews.DISPUTE_CSV, reviews.dispute_csv_rows(rows),
-                        filename="disputes.csv")
+    return csv_response(
+        reviews.DISPUTE_CSV, reviews.dispute_csv_rows(rows), filename="disputes.csv"
+    )
 
 
 @router.get("/agreement", response_class=HTMLResponse)
-def agreement_page(request: Request, session: SessionDep, principal: PageReviewer,
-                   dates: PageDates) -> HTMLResponse:
-    report = reviews.agreement(session, principal=principal, started_from=dates.started_from,
-                               started_to=dates.started_to)
+def agreement_page(
+    request: Request, session: SessionDep, principal: PageReviewer, dates: PageDates
+) -> HTMLResponse:
+    report = reviews.agreement(
+        session, principal=principal, started_from=dates.started_from, started_to=dates.started_to
+    )
     return render(request, "agreement.html", principal, report=report, q=request.query_params)

@@ -16,28 +16,56 @@ from app.users.service import create_api_key
 from app.web.session import CSRF_COOKIE, SESSION_COOKIE
 
 UTTERANCES = [
-    {"speaker": "agent", "start": 0, "end": 3,
-     "text": "Hello, this is Dana from Brightline, how can I help?"},
-    {"speaker": "customer", "start": 4, "end": 9,
-     "text": "My card is 4111 1111 1111 1111 and the payment failed."},
+    {
+        "speaker": "agent",
+        "start": 0,
+        "end": 3,
+        "text": "Hello, this is Dana from Brightline, how can I help?",
+    },
+    {
+        "speaker": "customer",
+        "start": 4,
+        "end": 9,
+        "text": "My card is 4111 1111 1111 1111 and the payment failed.",
+    },
     {"speaker": "agent", "start": 10, "end": 14, "text": "I'm sorry about that, Maya."},
 ]
 HEBREW = [
-    {"speaker": "agent", "start": 0, "end": 3,
-     "text": "שלום, כאן דנה מחברת ברייטליין, במה אוכל לעזור?"},
-    {"speaker": "customer", "start": 4, "end": 8,
-     "text": "האינטרנט שלי לא עובד כבר יומיים, זו הפעם השלישית שאני פונה."},
-    {"speaker": "agent", "start": 9, "end": 14,
-     "text": "אני מאוד מצטערת על אי הנוחות, יוסי. תיקנתי את התקלה."},
+    {
+        "speaker": "agent",
+        "start": 0,
+        "end": 3,
+        "text": "שלום, כאן דנה מחברת ברייטליין, במה אוכל לעזור?",
+    },
+    {
+        "speaker": "customer",
+        "start": 4,
+        "end": 8,
+        "text": "האינטרנט שלי לא עובד כבר יומיים, זו הפעם השלישית שאני פונה.",
+    },
+    {
+        "speaker": "agent",
+        "start": 9,
+        "end": 14,
+        "text": "אני מאוד מצטערת על אי הנוחות, יוסי. תיקנתי את התקלה.",
+    },
     {"speaker": "agent", "start": 15, "end": 18, "text": "יש עוד משהו שאוכל לעזור בו? יום נעים!"},
 ]
 
 
 def conversation(**overrides):
-    body = {"agent": "laura", "external_id": None, "started_at": "2026-11-20T10:00:00+01:00",
-            "channel": "chat", "call_type": "service", "direction": "inbound",
-            "language": "en", "customer_name": "Maya", "customer_ref": "C-7",
-            "utterances": UTTERANCES}
+    body = {
+        "agent": "laura",
+        "external_id": None,
+        "started_at": "2026-11-20T10:00:00+01:00",
+        "channel": "chat",
+        "call_type": "service",
+        "direction": "inbound",
+        "language": "en",
+        "customer_name": "Maya",
+        "customer_ref": "C-7",
+        "utterances": UTTERANCES,
+    }
     body.update(overrides)
     return body
 
@@ -52,7 +80,8 @@ def admin(users):
 
 
 def test_conversation_is_stored_with_a_redacted_transcript_and_a_queued_score_job(
-        client, admin, session):
+    client, admin, session
+):
     response = post(client, admin, external_id="chat-1")
     assert response.status_code == 202, response.text
     body = response.json()
@@ -66,9 +95,11 @@ def test_conversation_is_stored_with_a_redacted_transcript_and_a_queued_score_jo
     transcript = session.exec(select(Transcript).where(Transcript.call_id == call.id)).one()
     assert transcript.engine == "text" and transcript.speakers_labelled
     assert transcript.language == "en" and transcript.redactions == 1
-    segments = session.exec(select(TranscriptSegment)
-                            .where(TranscriptSegment.transcript_id == transcript.id)
-                            .order_by(col(TranscriptSegment.position))).all()
+    segments = session.exec(
+        select(TranscriptSegment)
+        .where(TranscriptSegment.transcript_id == transcript.id)
+        .order_by(col(TranscriptSegment.position))
+    ).all()
     assert [s.speaker for s in segments] == ["agent", "customer", "agent"]
     assert "4111" not in segments[1].text and "[REDACTED]" in segments[1].text
     jobs = session.exec(select(Job).where(Job.call_id == call.id)).all()
@@ -87,17 +118,32 @@ def test_same_external_id_again_returns_the_existing_conversation(client, admin,
     ("overrides", "says"),
     [
         ({"utterances": []}, "utterances"),
-        ({"utterances": [{"speaker": "agent", "start": 5, "end": 2, "text": "hi"}]},
-         "end (2.0) is before start (5.0)"),
+        (
+            {"utterances": [{"speaker": "agent", "start": 5, "end": 2, "text": "hi"}]},
+            "end (2.0) is before start (5.0)",
+        ),
         ({"utterances": [{"speaker": "bot", "start": 0, "end": 1, "text": "hi"}]}, "speaker"),
-        ({"utterances": [{"speaker": "agent", "start": 0, "end": 1, "text": "   "}]},
-         "text is empty"),
-        ({"utterances": [{"speaker": "agent", "start": 0, "end": 1, "text": "x" * 5001}]},
-         "5000 characters"),
-        ({"utterances": [{"speaker": "agent", "start": i, "end": i, "text": "y" * 4000}
-                         for i in range(60)]}, "the limit is 200000"),
-        ({"utterances": [{"speaker": "agent", "start": 0, "end": 1e9, "text": "hi"}]},
-         "less than or equal"),
+        (
+            {"utterances": [{"speaker": "agent", "start": 0, "end": 1, "text": "   "}]},
+            "text is empty",
+        ),
+        (
+            {"utterances": [{"speaker": "agent", "start": 0, "end": 1, "text": "x" * 5001}]},
+            "5000 characters",
+        ),
+        (
+            {
+                "utterances": [
+                    {"speaker": "agent", "start": i, "end": i, "text": "y" * 4000}
+                    for i in range(60)
+                ]
+            },
+            "the limit is 200000",
+        ),
+        (
+            {"utterances": [{"speaker": "agent", "start": 0, "end": 1e9, "text": "hi"}]},
+            "less than or equal",
+        ),
         ({"channel": "fax"}, "channel"),
         ({"language": "klingon"}, "unknown language 'klingon'"),
         ({"started_at": "yesterday"}, "started_at"),
@@ -113,10 +159,14 @@ def test_invalid_conversations_say_what_is_wrong(client, admin, session, overrid
 def test_infinite_times_are_refused_not_stored(client, admin, session):
     import json
 
-    body = json.dumps(conversation(utterances=[
-        {"speaker": "agent", "start": 0, "end": float("inf"), "text": "hi"}]))  # "Infinity"
-    response = client.post("/api/v1/conversations", content=body,
-                           headers={**admin, "Content-Type": "application/json"})
+    body = json.dumps(
+        conversation(
+            utterances=[{"speaker": "agent", "start": 0, "end": float("inf"), "text": "hi"}]
+        )
+    )  # "Infinity"
+    response = client.post(
+        "/api/v1/conversations", content=body, headers={**admin, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422 and "finite number" in response.text
     assert session.exec(select(Call)).all() == []
 
@@ -151,7 +201,10 @@ def test_supervisor_posts_and_the_conversation_reads_like_a_call(client, users, 
     assert detail["channel"] == "chat" and detail["has_recording"] is False
     assert detail["transcript"]["engine"] == "text"
     assert [s["speaker"] for s in detail["transcript"]["segments"]] == [
-        "agent", "customer", "agent"]
+        "agent",
+        "customer",
+        "agent",
+    ]
     listed = client.get("/api/v1/calls", headers=admin).json()["items"]
     assert [c["id"] for c in listed] == [call_id]
 
@@ -180,19 +233,22 @@ def _web(client, user_headers):
     client.cookies.set(CSRF_COOKIE, "page-token")
 
 
-def test_hebrew_conversation_page_reads_right_to_left_without_a_player(
-        client, admin, session):
+def test_hebrew_conversation_page_reads_right_to_left_without_a_player(client, admin, session):
     import qa
     from app.calls.tasks import score_row
 
-    call_id = post(client, admin, language="he", customer_name="יוסי",
-                   utterances=HEBREW).json()["id"]
+    call_id = post(client, admin, language="he", customer_name="יוסי", utterances=HEBREW).json()[
+        "id"
+    ]
     # Score it here (the job would do the same) so the page has evidence quotes to show.
-    utterances = [qa.Utterance(i, u["speaker"], u["start"], u["end"], u["text"])
-                  for i, u in enumerate(HEBREW)]
-    result = qa.score(utterances, qa.CallFacts(channel="chat", language="he",
-                                               customer_name="יוסי", duration=18),
-                      scorecards.to_scorecard(scorecards.current_version(session)))
+    utterances = [
+        qa.Utterance(i, u["speaker"], u["start"], u["end"], u["text"]) for i, u in enumerate(HEBREW)
+    ]
+    result = qa.score(
+        utterances,
+        qa.CallFacts(channel="chat", language="he", customer_name="יוסי", duration=18),
+        scorecards.to_scorecard(scorecards.current_version(session)),
+    )
     version = scorecards.current_version(session)
     session.add(score_row(call_id=call_id, version_id=version.id, result=result))
     session.get(Call, call_id).status = CallStatus.scored

@@ -24,11 +24,14 @@ def test_default_scorecard_is_listed_from_the_start(client, admin):
 
 def test_editing_a_scorecard_makes_a_new_version_and_keeps_the_old(client, admin):
     definition = default_path().read_text()
-    first = client.post("/api/v1/scorecards", headers=admin,
-                        json={"name": "default", "definition": definition})
-    second = client.post("/api/v1/scorecards", headers=admin,
-                         json={"name": "default", "definition": definition.replace(
-                             "max: 10\n", "max: 5\n")})
+    first = client.post(
+        "/api/v1/scorecards", headers=admin, json={"name": "default", "definition": definition}
+    )
+    second = client.post(
+        "/api/v1/scorecards",
+        headers=admin,
+        json={"name": "default", "definition": definition.replace("max: 10\n", "max: 5\n")},
+    )
     assert first.status_code == second.status_code == 201
     # Version 1 is the built-in default, stored by the migrations.
     assert (first.json()["version"], second.json()["version"]) == (2, 3)
@@ -38,22 +41,31 @@ def test_editing_a_scorecard_makes_a_new_version_and_keeps_the_old(client, admin
 
 def test_invalid_definition_is_422_with_line_and_reason(client, admin):
     broken = "name: broken\ncriteria:\n  - id: a\n    dimension: mood\n    kind: phrases\n"
-    response = client.post("/api/v1/scorecards", headers=admin,
-                           json={"name": "broken", "definition": broken})
+    response = client.post(
+        "/api/v1/scorecards", headers=admin, json={"name": "broken", "definition": broken}
+    )
     assert response.status_code == 422
     assert "line 3: dimension 'mood'" in response.json()["detail"]
-    mismatch = client.post("/api/v1/scorecards", headers=admin, json={
-        "name": "other", "definition": default_path().read_text()})
+    mismatch = client.post(
+        "/api/v1/scorecards",
+        headers=admin,
+        json={"name": "other", "definition": default_path().read_text()},
+    )
     assert mismatch.status_code == 400 and "named 'default'" in mismatch.json()["detail"]
 
 
 def test_agents_and_keys_without_manage_cannot_edit_or_rescore(client, users, admin):
     _, agent = users.make(Role.agent, agent="laura")
-    response = client.post("/api/v1/scorecards", headers=agent,
-                           json={"name": "default", "definition": "x"})
+    response = client.post(
+        "/api/v1/scorecards", headers=agent, json={"name": "default", "definition": "x"}
+    )
     assert response.status_code == 403
-    assert client.post("/api/v1/scorecards/1/rescore", headers=agent,
-                       json={"call_ids": [1]}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/scorecards/1/rescore", headers=agent, json={"call_ids": [1]}
+        ).status_code
+        == 403
+    )
 
 
 def test_rescore_queues_a_job_per_scored_call(client, admin, session):
@@ -63,27 +75,50 @@ def test_rescore_queues_a_job_per_scored_call(client, admin, session):
     session.add(call)
     version = current_version(session)
     session.flush()
-    response = client.post(f"/api/v1/scorecards/{version.id}/rescore", headers=admin,
-                           json={"call_ids": [call_id]})
+    response = client.post(
+        f"/api/v1/scorecards/{version.id}/rescore", headers=admin, json={"call_ids": [call_id]}
+    )
     assert response.status_code == 202
     assert response.json() == {"queued": 1, "stage": f"score:{version.id}"}
     stages = {j.stage for j in session.exec(select(Job).where(Job.call_id == call_id))}
     assert f"score:{version.id}" in stages
-    again = client.post(f"/api/v1/scorecards/{version.id}/rescore", headers=admin,
-                        json={"call_ids": [call_id]})
+    again = client.post(
+        f"/api/v1/scorecards/{version.id}/rescore", headers=admin, json={"call_ids": [call_id]}
+    )
     assert again.json()["queued"] == 0  # already queued: no duplicate
     nothing = client.post(f"/api/v1/scorecards/{version.id}/rescore", headers=admin, json={})
     assert nothing.status_code == 400
 
 
 def _scored(session, call_id, version_id, overall, empathy, auto_fail=False):
-    detail = {"scorecard": "default", "scorecard_version": 1, "overall": overall,
-              "dimensions": {"reliability": 80, "responsiveness": 80, "empathy": empathy,
-                             "competence": 80, "personal_touch": 80},
-              "script_compliance": 90, "auto_fail": auto_fail, "auto_fail_reasons": [],
-              "criteria": [], "metrics": {}, "sentiment": {}}
-    session.add(CallScore(call_id=call_id, scorecard_version_id=version_id, overall=overall,
-                          empathy=empathy, auto_fail=auto_fail, detail=detail))
+    detail = {
+        "scorecard": "default",
+        "scorecard_version": 1,
+        "overall": overall,
+        "dimensions": {
+            "reliability": 80,
+            "responsiveness": 80,
+            "empathy": empathy,
+            "competence": 80,
+            "personal_touch": 80,
+        },
+        "script_compliance": 90,
+        "auto_fail": auto_fail,
+        "auto_fail_reasons": [],
+        "criteria": [],
+        "metrics": {},
+        "sentiment": {},
+    }
+    session.add(
+        CallScore(
+            call_id=call_id,
+            scorecard_version_id=version_id,
+            overall=overall,
+            empathy=empathy,
+            auto_fail=auto_fail,
+            detail=detail,
+        )
+    )
     session.flush()
 
 
@@ -95,8 +130,10 @@ def test_call_list_filters_on_latest_score_and_detail_shows_history(client, admi
     _scored(session, b, version.id, 0, 40, auto_fail=True)
 
     def ids(**params):
-        return sorted(c["id"] for c in client.get("/api/v1/calls", headers=admin,
-                                                  params=params).json()["items"])
+        return sorted(
+            c["id"]
+            for c in client.get("/api/v1/calls", headers=admin, params=params).json()["items"]
+        )
 
     assert ids(min_score=50) == [a]
     assert ids(max_score=10) == [b]
@@ -115,8 +152,9 @@ def test_old_scores_stay_readable_in_full_and_only_to_those_who_may_see_the_call
     from app.scorecards.service import create_version
 
     v1 = current_version(session)
-    v2 = create_version(session, name="default", definition=default_path().read_text(),
-                        created_by="t")
+    v2 = create_version(
+        session, name="default", definition=default_path().read_text(), created_by="t"
+    )
     call_id = upload(client, admin, agent="laura").json()["id"]
     _scored(session, call_id, v1.id, 70, 60)
     _scored(session, call_id, v2.id, 90, 80)
@@ -128,5 +166,7 @@ def test_old_scores_stay_readable_in_full_and_only_to_those_who_may_see_the_call
     assert old["scorecard_version"] == 1
     assert client.get(f"/api/v1/calls/{call_id}/scores/99999", headers=admin).status_code == 404
     _, other_agent = users.make(Role.agent, agent="david")
-    assert client.get(f"/api/v1/calls/{call_id}/scores/{old_id}",
-                      headers=other_agent).status_code == 404
+    assert (
+        client.get(f"/api/v1/calls/{call_id}/scores/{old_id}", headers=other_agent).status_code
+        == 404
+    )
