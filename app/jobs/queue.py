@@ -65,7 +65,13 @@ class JobQueue:
         message's name in the queue. Both the name and the arguments (`(id, stage)`, or `(id,)`
         without `with_stage`) are kept stable: messages outlive deployments, and a worker of
         the previous release may still be draining the queue."""
-        self._tasks[stage] = self.huey.task(name=name)(task)
+
+        def run(*args: object) -> None:
+            task(*args)
+
+        # Huey keys a message by the module of the function it wraps plus `name`: wrapping
+        # here keeps the key `app.jobs.queue.<name>` whichever module the task lives in.
+        self._tasks[stage] = self.huey.task(name=name)(run)
         self._with_stage[stage] = with_stage
 
     def enqueue(self, stage: str, call_id: int, *, delay: float | None = None) -> None:

@@ -434,3 +434,20 @@ def test_transcription_hears_the_scorecard_vocabulary_agent_name_and_call_langua
     assert recording.asked and all(a["language"] == "en" for a in recording.asked)
     hotwords = recording.asked[0]["hotwords"]
     assert all(word in hotwords for word in ("Callytics", "Platinum Motors", "Michelle"))
+
+
+def test_queue_messages_keep_the_names_and_arguments_of_the_previous_release(live):
+    """Messages outlive deployments: a queued transcription carries (call id,), a scoring
+    (call id, stage), under the keys the release before the task registry used."""
+    queue = CallqaQueue(live)
+    assert {"app.jobs.queue.calls.transcribe", "app.jobs.queue.calls.score"} <= set(
+        queue.huey._registry._registry
+    )
+    call_id = add_call(live)
+    queue.enqueue(ledger.TRANSCRIBE, call_id)
+    queue.enqueue(f"{ledger.SCORE}:7", call_id)
+    messages = [queue.huey.serializer.deserialize(m) for m in queue.huey.storage.enqueued_items()]
+    assert [(m.name, m.args) for m in messages] == [
+        ("app.jobs.queue.calls.transcribe", (call_id,)),
+        ("app.jobs.queue.calls.score", (call_id, "score:7")),
+    ]
