@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,6 +18,7 @@ from pydantic import ValidationError as PydanticError
 
 from app.alerts.models import RuleKind
 from app.errors import BadRequest
+from app.reviews.effective import FIELDS
 
 # What a score can be compared on (reviews.effective.FIELDS, spelled out for the schema).
 Dimension = Literal[
@@ -28,7 +30,9 @@ Dimension = Literal[
     "personal_touch",
     "script_compliance",
 ]
-Number = StrictInt | StrictFloat  # true/false are not numbers here
+assert set(get_args(Dimension)) == set(FIELDS), "Dimension must list reviews.effective.FIELDS"
+# true/false are not numbers here; 50 and 50.0 are the same threshold, stored as a float.
+Number = Annotated[StrictInt | StrictFloat, AfterValidator(float)]
 
 
 def _whole(value: object) -> object:
@@ -109,7 +113,6 @@ def parse_params(kind: RuleKind, params: dict[str, Any]) -> RuleParams:
 
 
 def validate_params(kind: RuleKind, params: dict[str, Any]) -> dict[str, Any]:
-    """Parsed and stored as JSON (the rule's `params` column), numbers as floats."""
-    typed = parse_params(kind, params)
-    out = typed.model_dump(exclude={"kind"})
-    return {k: float(v) if isinstance(v, int) and k != "min_calls" else v for k, v in out.items()}
+    """Parsed and stored as JSON (the rule's `params` column): numbers as floats, counts as
+    integers."""
+    return parse_params(kind, params).model_dump(exclude={"kind"})

@@ -20,6 +20,7 @@ from app.calls.schemas import CallPublic
 from app.config import Settings
 from app.csvexport import csv_response
 from app.errors import BadRequest, NotFound
+from app.scope import visible_call
 from qa.types import DIMENSIONS
 
 _SCORED = (*DIMENSIONS, "script_compliance")
@@ -173,7 +174,7 @@ def _recorded_call(
 ) -> tuple[Call, Path]:
     """The call one may see, and its recording's file; a conversation has none, and a file
     gone from storage is missing (404 both)."""
-    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    call = visible_call(session, principal, call_id)
     if call.audio_path is None:
         raise NotFound("this conversation has no recording")
     path = settings.audio_dir / call.audio_path

@@ -29,6 +29,7 @@ from app.csvexport import csv_requested, wants_csv
 from app.db import ReaderDep, SessionDep, rollback, writes_audit
 from app.errors import Conflict
 from app.jobs.ledger import SCORE, TRANSCRIBE
+from app.scope import visible_call
 from transcription.types import Layout
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -170,7 +171,7 @@ def get_call(call_id: int, session: SessionDep, principal: CallReader) -> CallDe
         target_type="call",
         target_id=call_id,
     ):
-        call = service.get_visible_call(session, principal=principal, call_id=call_id)
+        call = visible_call(session, principal, call_id)
     return service.call_detail(session, call=call)
 
 
@@ -179,7 +180,7 @@ def get_score(
     call_id: int, score_id: int, session: SessionDep, principal: CallReader
 ) -> ScorePublic:
     """One score of the call in full (criteria, evidence, metrics), older versions included."""
-    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    call = visible_call(session, principal, call_id)
     return service.get_score(session, call=call, score_id=score_id)
 
 
@@ -188,7 +189,7 @@ def update_call(
     call_id: int, changes: CallUpdate, session: SessionDep, principal: CallWriter
 ) -> CallPublic:
     """Set a call's outcome (deal closed, deal value) or customer reference."""
-    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    call = visible_call(session, principal, call_id)
     service.update_call(session, call=call, changes=changes)
     return service.call_detail(session, call=call)
 
@@ -198,7 +199,7 @@ def retry_call(
     call_id: int, request: Request, session: SessionDep, principal: CallManager
 ) -> CallAccepted:
     """Queue a failed call again from its failed stage."""
-    call = service.get_visible_call(session, principal=principal, call_id=call_id)
+    call = visible_call(session, principal, call_id)
     for stage in service.retry_call(session, call=call):
         request.app.state.queue.enqueue_after_commit(session, stage, call_id)
     return CallAccepted(id=call_id, status=call.status, created=False)

@@ -39,7 +39,7 @@ from app.jobs import ledger
 from app.reviews.effective import latest_scores, latest_verdicts
 from app.reviews.models import Review
 from app.reviews.service import disputes_of_call, reviews_of
-from app.scope import visible_call, visible_calls, visible_team
+from app.scope import visible_calls, visible_team
 from app.scorecards.models import CallScore
 from app.scorecards.service import score_history
 from app.timeutil import as_utc, utcnow
@@ -66,10 +66,6 @@ class CallMeta:
     deal_closed: bool | None = None
     deal_value: Decimal | None = None
     language: str | None = None  # None: CALLQA_LANGUAGE decides; "auto": detected
-
-
-def get_visible_call(session: Session, *, principal: Principal, call_id: int) -> Call:
-    return visible_call(session, principal, call_id)
 
 
 def find_by_external_id(session: Session, *, external_id: str) -> Call | None:

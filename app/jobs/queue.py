@@ -54,8 +54,8 @@ class JobQueue:
         self.settings = settings
         self.subject = subject
         self.huey = make_huey(settings)
-        self._tasks: dict[str, Callable[..., object]] = {}
-        self._with_stage: dict[str, bool] = {}
+        # stage -> (the Huey task, whether its messages carry the stage)
+        self._tasks: dict[str, tuple[Callable[..., object], bool]] = {}
         self.periodic: list[Periodic] = []
 
     def register(
@@ -71,15 +71,14 @@ class JobQueue:
 
         # Huey keys a message by the module of the function it wraps plus `name`: wrapping
         # here keeps the key `app.jobs.queue.<name>` whichever module the task lives in.
-        self._tasks[stage] = self.huey.task(name=name)(run)
-        self._with_stage[stage] = with_stage
+        self._tasks[stage] = (self.huey.task(name=name)(run), with_stage)
 
     def enqueue(self, stage: str, call_id: int, *, delay: float | None = None) -> None:
         prefix = stage.partition(":")[0]
-        task = self._tasks.get(prefix)
-        if task is None:
+        if prefix not in self._tasks:
             raise ValueError(f"no task for stage {stage!r}")
-        args: tuple[object, ...] = (call_id, stage) if self._with_stage[prefix] else (call_id,)
+        task, with_stage = self._tasks[prefix]
+        args: tuple[object, ...] = (call_id, stage) if with_stage else (call_id,)
         if delay:
             task.schedule(args, delay=delay)  # type: ignore[attr-defined]
         else:
