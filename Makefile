@@ -9,10 +9,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: $(STAMP)
 
+# The voice encoder's weights (17 MB) come from resemblyzer's wheel, installed without its
+# dependencies: callqa runs that network in numpy (transcription/voice.py), so neither PyTorch
+# (754 MB as a CPU build, several GB as the CUDA build plain `torch` pulls) nor librosa is needed.
+VOICE_WEIGHTS := resemblyzer==0.1.4
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps $(VOICE_WEIGHTS)
 	touch $(STAMP)
 
 # Debian packages: espeak-ng and sox make the synthetic test calls (scripts/make_synthetic_calls.py);

@@ -38,11 +38,13 @@ from app.worker import CallqaQueue
 from qa import CallFacts, ScorecardInvalid, Utterance, default_path, load
 from qa import score as score_call
 from qa.embedder import EmbedderUnavailable, shared_embedder
+from qa.roles import MeaningRoleJudge
 from transcription.audio import probe_audio
+from transcription.diarize import create_diarizer
 from transcription.engine import create_engine
 from transcription.errors import TranscriptionError
 from transcription.pipeline import transcribe_file
-from transcription.types import Layout
+from transcription.types import Layout, Speaker
 from transcription.types import Transcript as TranscriptResult
 from transcription.weights import resolve_model
 
@@ -263,7 +265,12 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="key name or prefix")])
 
 
 def _transcribe_offline(
-    file: Path, *, layout: Layout, model: str | None, hotwords: tuple[str, ...] = ()
+    file: Path,
+    *,
+    layout: Layout,
+    model: str | None,
+    hotwords: tuple[str, ...] = (),
+    company: str | None = None,
 ) -> TranscriptResult:
     """Validate and transcribe a file in this process; any problem is one line and exit 1."""
     settings = get_settings()
@@ -274,10 +281,16 @@ def _transcribe_offline(
     try:
         probe_audio(file, max_seconds=settings.max_call_minutes * 60)
         engine = create_engine(settings.whisper_engine, engine_options(settings))
+        embedder = shared_embedder(settings.embedder, settings.models_dir / "embeddings")
         return transcribe_file(
-            file, engine, layout=layout, options=pipeline_options(settings, hotwords=hotwords)
+            file,
+            engine,
+            layout=layout,
+            options=pipeline_options(settings, hotwords=hotwords),
+            diarizer=create_diarizer(settings.diarizer),
+            judge=MeaningRoleJudge(embedder, company=company),
         )
-    except TranscriptionError as exc:
+    except (TranscriptionError, EmbedderUnavailable) as exc:
         _fail(str(exc))
         raise  # not reached: _fail exits
 
@@ -301,6 +314,8 @@ def transcribe(
                     "language": result.language,
                     "layout": result.layout.value,
                     "speakers_labelled": result.speakers_labelled,
+                    "roles": result.roles.to_dict(),
+                    "diarizer": result.diarizer,
                     "model": result.model,
                     "engine": result.engine,
                     "redactions": result.redactions,
@@ -310,10 +325,10 @@ def transcribe(
             )
         )
         return
-    if not result.speakers_labelled:
-        typer.echo("# mono recording: speakers are not told apart (labelled 'unknown')")
+    typer.echo(f"# roles: {result.roles.reason}")
     for seg in result.segments:
-        typer.echo(f"[{_clock(seg.start)} - {_clock(seg.end)}] {seg.speaker.value:>8}: {seg.text}")
+        who = seg.speaker.value if seg.speaker is not Speaker.unknown else (seg.voice or "unknown")
+        typer.echo(f"[{_clock(seg.start)} - {_clock(seg.end)}] {who:>8}: {seg.text}")
 
 
 def _read_conversation(file: Path) -> ConversationIn:
@@ -364,7 +379,9 @@ def score(
             language=conversation.language,
         )
     else:
-        result = _transcribe_offline(file, layout=layout, model=model, hotwords=card.vocabulary)
+        result = _transcribe_offline(
+            file, layout=layout, model=model, hotwords=card.vocabulary, company=card.company
+        )
         segments = result.segments
         facts = CallFacts(
             call_type=call_type,

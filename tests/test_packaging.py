@@ -250,3 +250,12 @@ def test_lock_pins_every_runtime_dependency_and_nothing_of_the_dev_extra() -> No
                 unmet.append(f"{r} (locked {pins[name]})")
     assert missing == [] and unmet == [], "run `make lock`"
     assert DEV_ONLY & set(pins) == set()
+
+
+def test_the_image_installs_the_same_voice_weights_as_the_makefile_without_their_torch() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    (wanted,) = re.findall(r"^VOICE_WEIGHTS := (\S+)$", makefile, flags=re.M)
+    runs = [a for s in _stages((ROOT / "Dockerfile").read_text()) for a in s.args("RUN")]
+    assert any(f"pip install --no-deps {wanted}" in a for a in runs), runs
+    # resemblyzer's torch/librosa requirement never reaches the lock (nor the image).
+    assert {"torch", "librosa", "resemblyzer"} & set(_lock()) == set()

@@ -90,7 +90,7 @@ def trim_loop(segment: Segment) -> Segment | None:
     start = loop_start([w.text for w in segment.words])
     if start is None:
         return segment
-    return _with_words(segment, segment.words[:start]) if start > 0 else None
+    return with_words(segment, segment.words[:start]) if start > 0 else None
 
 
 def split_on_gaps(segment: Segment, *, max_gap: float) -> list[Segment]:
@@ -108,11 +108,11 @@ def split_on_gaps(segment: Segment, *, max_gap: float) -> list[Segment]:
             groups.append([])
         groups[-1].append(word)
     if len(groups) == 1:
-        return [_with_words(segment, groups[0])]
-    return [_with_words(segment, g) for g in groups]
+        return [with_words(segment, groups[0])]
+    return [with_words(segment, g) for g in groups]
 
 
-def _with_words(segment: Segment, words: list[Word]) -> Segment:
+def with_words(segment: Segment, words: list[Word]) -> Segment:
     return Segment(
         speaker=segment.speaker,
         start=words[0].start,
@@ -123,6 +123,7 @@ def _with_words(segment: Segment, words: list[Word]) -> Segment:
         no_speech_prob=segment.no_speech_prob,
         avg_logprob=segment.avg_logprob,
         compression_ratio=segment.compression_ratio,
+        voice=segment.voice,
     )
 
 
@@ -153,7 +154,7 @@ def drop_bleed(
                 groups.append([])
             continue
         groups[-1].append(w)
-    return [_with_words(segment, g) for g in groups if g]
+    return [with_words(segment, g) for g in groups if g]
 
 
 def drop_echoes(
@@ -200,5 +201,5 @@ def drop_echoes(
                     groups.append([])
             else:
                 groups[-1].append(w)
-        out += [_with_words(seg, g) for g in groups if g]
+        out += [with_words(seg, g) for g in groups if g]
     return out

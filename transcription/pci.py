@@ -316,6 +316,7 @@ def redact_segments(segments: list[Segment]) -> tuple[list[Segment], int]:
                 no_speech_prob=seg.no_speech_prob,
                 avg_logprob=seg.avg_logprob,
                 compression_ratio=seg.compression_ratio,
+                voice=seg.voice,
             )
         )
     return out, spans

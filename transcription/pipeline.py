@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from transcription.audio import WHISPER_RATE, DecodedAudio, decode_audio
+from transcription.diarize import Diarization, Diarizer
 from transcription.engine import Engine
 from transcription.guards import (
     drop_bleed,
@@ -16,9 +17,11 @@ from transcription.guards import (
     is_implausible,
     split_on_gaps,
     trim_loop,
+    with_words,
 )
 from transcription.pci import redact_segments
-from transcription.types import Layout, Segment, Speaker, Transcript
+from transcription.roles import RoleDecision, RoleJudge, RoleMethod, Roles
+from transcription.types import Layout, Segment, Speaker, Transcript, Word
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,10 @@ class PipelineOptions:
     bleed_margin_db: float = 10.0
     # Words to expect (company, agent's name, products): handed to the engine as hotwords.
     hotwords: tuple[str, ...] = ()
+    # Roles read from the words are trusted from this confidence up (below: speakers unknown);
+    # a named stereo layout is flagged as swapped when the words contradict it this surely.
+    role_confidence: float = 0.65
+    swap_confidence: float = 0.85
 
     @property
     def hotword_text(self) -> str | None:
@@ -81,38 +88,172 @@ def _clean(
     return kept
 
 
+def _sides_text(segments: list[Segment]) -> dict[str, list[str]]:
+    sides: dict[str, list[str]] = {}
+    for seg in sorted(segments, key=lambda s: s.start):
+        if seg.voice is not None:
+            sides.setdefault(seg.voice, []).append(seg.text)
+    return sides
+
+
+def split_by_voice(segments: list[Segment], diarization: Diarization) -> list[Segment]:
+    """Each segment cut where the voice changes between its words (word times decide)."""
+    out: list[Segment] = []
+    for seg in segments:
+        if not seg.words:
+            seg.voice = diarization.voice_of(seg.start, seg.end)
+            out.append(seg)
+            continue
+        groups: list[tuple[str | None, list[Word]]] = []
+        for w in seg.words:
+            voice = diarization.voice_of(w.start, w.end)
+            if groups and groups[-1][0] == voice:
+                groups[-1][1].append(w)
+            else:
+                groups.append((voice, [w]))
+        for voice, words in groups:
+            part = with_words(seg, words)
+            part.voice = voice
+            out.append(part)
+    return out
+
+
+def _content_roles(
+    segments: list[Segment], judge: RoleJudge | None, *, threshold: float
+) -> tuple[Roles, RoleDecision | None]:
+    sides = _sides_text(segments)
+    if judge is None:
+        return Roles(RoleMethod.none, None, reason="no role judge was given"), None
+    if len(sides) != 2:
+        return Roles(RoleMethod.none, None, reason=f"{len(sides)} voice(s) heard, not two"), None
+    decision = judge.decide(sides)
+    if decision.agent is None or decision.confidence < threshold:
+        return (
+            Roles(
+                RoleMethod.none,
+                None,
+                confidence=decision.confidence,
+                reason=(
+                    f"who is the agent is unclear from the words (confidence "
+                    f"{decision.confidence:.2f}, below {threshold:.2f}): speakers are unknown"
+                ),
+                evidence=decision.evidence,
+            ),
+            decision,
+        )
+    return (
+        Roles(
+            RoleMethod.content,
+            decision.agent,
+            confidence=decision.confidence,
+            reason=f"{decision.agent} speaks like the agent",
+            evidence=decision.evidence,
+        ),
+        decision,
+    )
+
+
+def _stereo_roles(
+    segments: list[Segment], layout: Layout, judge: RoleJudge | None, options: PipelineOptions
+) -> Roles:
+    named = layout is not Layout.auto
+    configured = (
+        ("left" if layout is Layout.stereo_agent_left else "right")
+        if named
+        else options.auto_agent_channel
+    )
+    source = "the layout named at upload" if named else "the configured agent channel"
+    content, decision = _content_roles(segments, judge, threshold=options.role_confidence)
+    if not named and content.method is RoleMethod.content:
+        return content
+    swapped = bool(
+        named
+        and decision is not None
+        and decision.agent not in (None, configured)
+        and decision.confidence >= options.swap_confidence
+    )
+    if swapped:
+        reason = (
+            f"agent channel looks swapped: {source} puts the agent {configured}, but the "
+            f"{decision.agent} channel speaks like the agent (confidence "  # type: ignore[union-attr]
+            f"{decision.confidence:.2f})"  # type: ignore[union-attr]
+        )
+    elif named:
+        reason = f"agent on the {configured} channel: {source}"
+    else:
+        reason = f"agent on the {configured} channel: {source} ({content.reason})"
+    return Roles(
+        RoleMethod.layout,
+        configured,
+        confidence=decision.confidence if decision else None,
+        reason=reason,
+        swapped=swapped,
+        evidence=decision.evidence if decision else (),
+    )
+
+
+def _label(segments: list[Segment], roles: Roles) -> None:
+    for seg in segments:
+        if roles.agent_side is None or seg.voice is None:
+            seg.speaker = Speaker.unknown
+        else:
+            seg.speaker = Speaker.agent if seg.voice == roles.agent_side else Speaker.customer
+
+
 def transcribe_audio(
-    audio: DecodedAudio, engine: Engine, *, layout: Layout, options: PipelineOptions
+    audio: DecodedAudio,
+    engine: Engine,
+    *,
+    layout: Layout,
+    options: PipelineOptions,
+    diarizer: Diarizer | None = None,
+    judge: RoleJudge | None = None,
 ) -> Transcript:
+    """`diarizer` tells the voices of a mono call apart; `judge` reads which side is the agent
+    (on mono calls, and on stereo calls with `auto`, or to flag a layout that looks swapped)."""
     resolved = resolve_layout(audio, layout, auto_agent_channel=options.auto_agent_channel)
     language: str | None = options.language
     segments: list[Segment] = []
+    diarizer_name: str | None = None
     if resolved is Layout.mono:
         raw, detected = engine.transcribe(
             audio.mono, language=options.language, hotwords=options.hotword_text
         )
         language = language or detected
         segments = _clean(raw, Speaker.unknown, options)
+        if diarizer is None:
+            roles = Roles(RoleMethod.none, None, reason="mono recording, no diarizer configured")
+        else:
+            diarizer_name = diarizer.name
+            segments = split_by_voice(segments, diarizer.diarize(audio.mono))
+            roles, _ = _content_roles(segments, judge, threshold=options.role_confidence)
     else:
-        agent_idx = 0 if resolved is Layout.stereo_agent_left else 1
-        legs = {Speaker.agent: agent_idx, Speaker.customer: 1 - agent_idx}
-        cleaned: dict[Speaker, list[Segment]] = {}
-        for speaker, idx in legs.items():
+        sides = {"left": 0, "right": 1}
+        cleaned: dict[str, list[Segment]] = {}
+        for side, idx in sides.items():
             own, other = audio.channels[idx], audio.channels[1 - idx]
             raw, detected = engine.transcribe(
                 own, language=options.language, hotwords=options.hotword_text
             )
             language = language or detected
-            cleaned[speaker] = _clean(raw, speaker, options, legs=(own, other))
-        for speaker, idx in legs.items():
-            other_speaker = Speaker.customer if speaker is Speaker.agent else Speaker.agent
-            segments += drop_echoes(
-                cleaned[speaker],
-                cleaned[other_speaker],
+            cleaned[side] = _clean(raw, Speaker.unknown, options, legs=(own, other))
+        for side, idx in sides.items():
+            other_side = "right" if side == "left" else "left"
+            kept = drop_echoes(
+                cleaned[side],
+                cleaned[other_side],
                 audio.channels[idx],
                 audio.channels[1 - idx],
                 WHISPER_RATE,
             )
+            for seg in kept:
+                seg.voice = side
+            segments += kept
+        roles = _stereo_roles(segments, layout, judge, options)
+        resolved = (
+            Layout.stereo_agent_left if roles.agent_side == "left" else Layout.stereo_agent_right
+        )
+    _label(segments, roles)
     segments.sort(key=lambda s: (s.start, s.end))
     # Redaction happens here, before the transcript leaves the library for storage or logs.
     segments, redactions = redact_segments(segments)
@@ -121,14 +262,24 @@ def transcribe_audio(
         duration=audio.duration,
         language=language,
         layout=resolved,
-        speakers_labelled=resolved is not Layout.mono,
+        speakers_labelled=roles.agent_side is not None,
         model=engine.model_name,
         engine=engine.name,
         redactions=redactions,
+        roles=roles,
+        diarizer=diarizer_name,
     )
 
 
 def transcribe_file(
-    path: Path, engine: Engine, *, layout: Layout, options: PipelineOptions
+    path: Path,
+    engine: Engine,
+    *,
+    layout: Layout,
+    options: PipelineOptions,
+    diarizer: Diarizer | None = None,
+    judge: RoleJudge | None = None,
 ) -> Transcript:
-    return transcribe_audio(decode_audio(path), engine, layout=layout, options=options)
+    return transcribe_audio(
+        decode_audio(path), engine, layout=layout, options=options, diarizer=diarizer, judge=judge
+    )

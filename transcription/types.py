@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from transcription.roles import RoleMethod, Roles
+
 
 class Speaker(StrEnum):
     agent = "agent"
@@ -45,6 +47,8 @@ class Segment:
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
     compression_ratio: float = 1.0
+    # Which side said it: the channel ("left", "right") or the diarized voice ("S1", "S2").
+    voice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +57,7 @@ class Segment:
             "end": round(self.end, 3),
             "text": self.text,
             "confidence": round(self.confidence, 4),
+            "voice": self.voice,
             "words": [
                 {
                     "start": round(w.start, 3),
@@ -71,11 +76,14 @@ class Transcript:
     duration: float
     language: str | None
     layout: Layout
-    # True when speakers could be told apart (stereo); mono recordings are labelled `unknown`.
+    # True only when the roles are trusted: a stereo layout, or roles read from the content
+    # with enough confidence. Otherwise every segment is `unknown` (voices may still be known).
     speakers_labelled: bool
     model: str
     engine: str
     redactions: int = 0
+    roles: Roles = field(default_factory=lambda: Roles(RoleMethod.none, None))
+    diarizer: str | None = None
 
     @property
     def text(self) -> str:

@@ -19,6 +19,8 @@ class RuleKind(StrEnum):
     weekly_below = "weekly_below"  # params: dimension, target, min_calls
     review_sla = "review_sla"  # params: hours
     repeat_call = "repeat_call"  # params: days (first-contact resolution)
+    # The layout named at upload puts the agent on one channel, the words on the other.
+    channel_swapped = "channel_swapped"
 
 
 class AlertRule(SQLModel, table=True):

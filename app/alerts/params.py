@@ -86,8 +86,19 @@ class RepeatCall(_Params):
     days: Number
 
 
+class ChannelSwapped(_Params):
+    kind: Literal[RuleKind.channel_swapped] = RuleKind.channel_swapped
+
+
 RuleParams = Annotated[
-    ScoreBelow | AutoFail | NegativeEnding | DeadAir | WeeklyBelow | ReviewSla | RepeatCall,
+    ScoreBelow
+    | AutoFail
+    | NegativeEnding
+    | DeadAir
+    | WeeklyBelow
+    | ReviewSla
+    | RepeatCall
+    | ChannelSwapped,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[RuleParams] = TypeAdapter(RuleParams)

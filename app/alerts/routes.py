@@ -141,7 +141,8 @@ def list_rules(session: SessionDep, principal: AlertReader) -> list[RulePublic]:
 def create_rule(body: RuleIn, session: SessionDep, principal: AlertManager) -> RulePublic:
     """Kinds and their parameters: score_below (dimension, threshold), auto_fail,
     negative_ending (threshold), dead_air (seconds), weekly_below (dimension, target,
-    min_calls), review_sla (hours), repeat_call (days)."""
+    min_calls), review_sla (hours), repeat_call (days), channel_swapped (the words contradict
+    the agent channel named at upload)."""
     rule = AlertRule(
         name=body.name,
         kind=body.kind,

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from app.alerts import webhook
 from app.alerts.models import Alert, AlertRule, RuleKind
 from app.auth import Principal
-from app.calls.models import Call
+from app.calls.models import Call, Transcript
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import NotFound
@@ -71,6 +71,12 @@ def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]
             longest = stored.metrics.get("longest_dead_air") or 0
             if longest > p["seconds"]:
                 message = f"{longest:.0f} s of dead air (limit {p['seconds']:.0f} s)"
+        elif rule.kind is RuleKind.channel_swapped:
+            roles = session.exec(
+                select(Transcript.roles).where(Transcript.call_id == call.id)
+            ).first()
+            if roles and roles.get("swapped"):
+                message = roles.get("reason") or "agent channel looks swapped"
         elif rule.kind is RuleKind.repeat_call and call.customer_ref:
             since = as_utc(call.started_at) - timedelta(days=p["days"])
             # The call before this one (same start time: the one uploaded first).

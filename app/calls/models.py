@@ -89,6 +89,9 @@ class Transcript(SQLModel, table=True):
     layout: str = Field(max_length=20)
     speakers_labelled: bool
     redactions: int = 0
+    # Who is the agent and why (transcription.roles.Roles.to_dict); the diarizer of a mono call.
+    roles: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    diarizer: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -100,6 +103,8 @@ class TranscriptSegment(SQLModel, table=True):
     transcript_id: int = Field(foreign_key="transcript.id", index=True)
     position: int
     speaker: str = Field(max_length=10)
+    # The channel ("left", "right") or diarized voice ("S1", "S2") that said it.
+    voice: str | None = Field(default=None, max_length=20)
     start: float
     end: float
     text: str

@@ -21,12 +21,39 @@ class WordPublic(BaseModel):
 class SegmentPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    speaker: str = Field(description="agent | customer | unknown (mono recordings)")
+    speaker: str = Field(
+        description="agent | customer | unknown (roles not trusted, or not diarized)"
+    )
+    voice: str | None = Field(
+        default=None,
+        description="the channel (left, right) or diarized voice (S1, S2) that said it",
+    )
     start: float = Field(description="seconds from the start of the recording")
     end: float
     text: str
     confidence: float
     words: list[WordPublic]
+
+
+class EvidencePublic(BaseModel):
+    side: str
+    text: str
+    cue: str
+    weight: float
+
+
+class RolesPublic(BaseModel):
+    method: Literal["content", "layout", "none"] = Field(
+        description="content: read from the words; layout: the channel named at upload or "
+        "configured; none: speakers unknown"
+    )
+    agent_side: str | None = Field(description="left, right, S1 or S2")
+    confidence: float | None = Field(description="of the reading from the words, 0.5 to 1")
+    reason: str
+    swapped: bool = Field(
+        description="the words put the agent on the other channel than the layout named"
+    )
+    evidence: list[EvidencePublic]
 
 
 class TranscriptPublic(BaseModel):
@@ -35,8 +62,12 @@ class TranscriptPublic(BaseModel):
     language: str | None
     layout: str
     speakers_labelled: bool = Field(
-        description="False for mono recordings: callqa does not diarize yet, speakers are `unknown`"
+        description="True when agent and customer are known: a stereo layout, or roles read "
+        "from a diarized mono call's words with enough confidence"
     )
+    roles: RolesPublic | None = Field(description="who is the agent, and why")
+    diarizer: str | None = Field(description="what told the voices of a mono call apart")
+    warnings: list[str] = Field(description="e.g. 'agent channel looks swapped'")
     redactions: int = Field(description="card numbers, codes and dates replaced by [REDACTED]")
     segments: list[SegmentPublic]
 

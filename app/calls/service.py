@@ -27,6 +27,7 @@ from app.calls.schemas import (
     CallPublic,
     CallUpdate,
     ConversationIn,
+    RolesPublic,
     ScorePublic,
     ScoreSummary,
     SegmentPublic,
@@ -47,6 +48,7 @@ from app.users.models import Agent
 from app.users.service import get_or_create_agent
 from transcription.audio import probe_audio
 from transcription.pci import redact_segments
+from transcription.roles import RoleMethod, Roles
 from transcription.types import Layout, Segment, Speaker
 
 # The transcript of a conversation that came as text: no recogniser, no recording layout.
@@ -124,6 +126,17 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
         staged.path.unlink(missing_ok=True)
 
 
+def transcript_warnings(transcript: Transcript) -> list[str]:
+    """What a supervisor should know before trusting who said what."""
+    roles = transcript.roles or {}
+    warnings = []
+    if roles.get("swapped"):
+        warnings.append(f"agent channel looks swapped: {roles.get('reason', '')}")
+    if transcript.layout == "mono" and not transcript.speakers_labelled:
+        warnings.append(f"speakers unknown: {roles.get('reason') or 'mono recording'}")
+    return warnings
+
+
 def conversation_segments(conversation: ConversationIn) -> tuple[list[Segment], int]:
     """The utterances as transcript segments in time order, PCI-redacted as the pipeline
     redacts a recording's, and how many spans were redacted."""
@@ -180,6 +193,9 @@ def ingest_conversation(
         language=conversation.language,
         layout=TEXT_LAYOUT,
         speakers_labelled=True,
+        roles=Roles(
+            RoleMethod.layout, "agent", reason="the speakers came labelled with the text"
+        ).to_dict(),
         redactions=redactions,
     )
     session.add(transcript)
@@ -333,6 +349,9 @@ def call_detail(session: Session, *, call: Call) -> CallDetail:
             language=transcript.language,
             layout=transcript.layout,
             speakers_labelled=transcript.speakers_labelled,
+            roles=RolesPublic.model_validate(transcript.roles) if transcript.roles else None,
+            diarizer=transcript.diarizer,
+            warnings=transcript_warnings(transcript),
             redactions=transcript.redactions,
             segments=[SegmentPublic.model_validate(s) for s in segments],
         )

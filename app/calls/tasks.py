@@ -30,11 +30,13 @@ from app.scorecards.models import CallScore
 from app.timeutil import utcnow
 from app.users.models import Agent
 from qa.embedder import Embedder, EmbedderUnavailable, shared_embedder
+from qa.roles import MeaningRoleJudge
 from qa.score import vectors_for
 from qa.turns import texts_to_embed
 from qa.types import StoredScore
+from transcription.diarize import Diarizer, create_diarizer
 from transcription.engine import Engine, EngineOptions, create_engine
-from transcription.errors import TranscriptionError
+from transcription.errors import ModelUnavailable, TranscriptionError
 from transcription.pipeline import PipelineOptions, transcribe_file
 from transcription.types import Layout
 from transcription.types import Transcript as TranscriptResult
@@ -86,6 +88,8 @@ def pipeline_options(
         language=None if language == "auto" else (language or settings.language_code),
         auto_agent_channel=settings.stereo_agent_channel,
         hotwords=tuple(hotwords),
+        role_confidence=settings.role_confidence,
+        swap_confidence=settings.swap_confidence,
     )
 
 
@@ -106,6 +110,8 @@ def save_transcript(session: Session, *, call: Call, result: TranscriptResult) -
         layout=result.layout.value,
         speakers_labelled=result.speakers_labelled,
         redactions=result.redactions,
+        roles=result.roles.to_dict(),
+        diarizer=result.diarizer,
     )
     session.add(transcript)
     session.flush()
@@ -116,6 +122,7 @@ def save_transcript(session: Session, *, call: Call, result: TranscriptResult) -
                 transcript_id=transcript.id,  # type: ignore[arg-type]
                 position=position,
                 speaker=data["speaker"],
+                voice=data["voice"],
                 start=data["start"],
                 end=data["end"],
                 text=data["text"],
@@ -200,6 +207,8 @@ class StageRunner:
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self._embedder: Embedder | None = None
+        self._diarizer: Diarizer | None = None
+        self._diarizer_loaded = False
 
     @property
     def db(self) -> SqlEngine:
@@ -222,6 +231,22 @@ class StageRunner:
                     self.settings.embedder, self.settings.models_dir / "embeddings"
                 )
             return self._embedder
+
+    def diarizer(self) -> Diarizer | None:
+        # One per worker process: the voice encoder's weights are read once (~17 MB).
+        with self._engine_lock:
+            if not self._diarizer_loaded:
+                try:
+                    self._diarizer = create_diarizer(self.settings.diarizer)
+                except ModelUnavailable as exc:
+                    # Mono calls then keep unknown speakers (the transcript says why); stereo
+                    # calls need no diarizer. Failing every call would hide the rest.
+                    log.warning("diarizer unavailable, mono calls stay undiarized: %s", exc)
+                self._diarizer_loaded = True
+            return self._diarizer
+
+    def judge(self, company: str | None) -> MeaningRoleJudge:
+        return MeaningRoleJudge(self.embedder(), company=company)
 
     def _attempt_failed(self, claim: ledger.Claim, exc: Exception) -> None:
         """Record why an attempt failed; send the job again, later, while attempts remain."""
@@ -280,14 +305,21 @@ class StageRunner:
                     raise LookupError(f"call {call_id} has no recording to transcribe")
                 path = s.audio_dir / call.audio_path
                 layout = Layout(call.layout)
-                options = pipeline_options(
-                    s, language=call.language, hotwords=self._hints(session, call)
-                )
+                hotwords, company = self._hints(session, call)
+                options = pipeline_options(s, language=call.language, hotwords=hotwords)
+            diarizer, judge = self.diarizer(), self.judge(company)
             with _Heartbeat(
                 lambda: ledger.renew(self.db, claim, lease_seconds=s.job_lease_seconds),
                 every=max(1.0, s.job_lease_seconds / 3),
             ):
-                result = transcribe_file(path, self.whisper(), layout=layout, options=options)
+                result = transcribe_file(
+                    path,
+                    self.whisper(),
+                    layout=layout,
+                    options=options,
+                    diarizer=diarizer,
+                    judge=judge,
+                )
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
@@ -302,12 +334,12 @@ class StageRunner:
         self._requeue(ledger.SCORE, call_id)
 
     @staticmethod
-    def _hints(session: Session, call: Call) -> list[str]:
+    def _hints(session: Session, call: Call) -> tuple[list[str], str | None]:
         """What Whisper should expect to hear: the current scorecard's vocabulary (the company
-        name among it) and the agent's name."""
+        name among it) and the agent's name; and the company, which the agent names."""
         card = scorecards.to_scorecard(scorecards.current_version(session))
         agent = session.get(Agent, call.agent_id)
-        return [*card.vocabulary, *([agent.name] if agent and agent.name else [])]
+        return [*card.vocabulary, *([agent.name] if agent and agent.name else [])], card.company
 
     def score(self, call_id: int, stage: str = ledger.SCORE) -> None:
         """Score a transcribed call with the current scorecard, or `score:<version id>`."""
