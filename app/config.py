@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     diarizer: str = "resemblyzer"
     # Roles read from the words are trusted from this confidence up; below it a mono call's
     # speakers stay unknown and a stereo call with `auto` falls back to stereo_agent_channel.
-    role_confidence: float = Field(default=0.65, ge=0.5, le=1.0)
+    role_confidence: float = Field(default=0.75, ge=0.5, le=1.0)
     # A named stereo layout is flagged "agent channel looks swapped" when the words say the
     # other channel this surely.
     swap_confidence: float = Field(default=0.85, ge=0.5, le=1.0)

@@ -14,9 +14,9 @@ has `name` and `diarize(audio) -> Diarization`.
 from __future__ import annotations
 
 import importlib
-from itertools import permutations
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import permutations
 from typing import Protocol, cast
 
 import numpy as np

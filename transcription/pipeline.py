@@ -37,7 +37,7 @@ class PipelineOptions:
     hotwords: tuple[str, ...] = ()
     # Roles read from the words are trusted from this confidence up (below: speakers unknown);
     # a named stereo layout is flagged as swapped when the words contradict it this surely.
-    role_confidence: float = 0.65
+    role_confidence: float = 0.75
     swap_confidence: float = 0.85
 
     @property

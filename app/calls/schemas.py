@@ -48,12 +48,15 @@ class RolesPublic(BaseModel):
         "configured; none: speakers unknown"
     )
     agent_side: str | None = Field(description="left, right, S1 or S2")
-    confidence: float | None = Field(description="of the reading from the words, 0.5 to 1")
-    reason: str
-    swapped: bool = Field(
-        description="the words put the agent on the other channel than the layout named"
+    confidence: float | None = Field(
+        default=None, description="of the reading from the words, 0.5 to 1"
     )
-    evidence: list[EvidencePublic]
+    reason: str = ""
+    swapped: bool = Field(
+        default=False,
+        description="the words put the agent on the other channel than the layout named",
+    )
+    evidence: list[EvidencePublic] = Field(default_factory=list)
 
 
 class TranscriptPublic(BaseModel):

@@ -230,3 +230,37 @@ def test_rule_parameters_are_one_typed_union() -> None:
             parse_params(RuleKind.dead_air, bad)
     with pytest.raises(BadRequest, match="dimension"):
         parse_params(RuleKind.score_below, {"dimension": "charm", "threshold": 50})
+
+
+def test_a_layout_the_words_contradict_raises_a_channel_swapped_alert(client, world, session):
+    from app.calls.models import Transcript
+    from app.scorecards.service import latest_score
+
+    made = client.post(
+        "/api/v1/alert-rules",
+        headers=world.admin.headers,
+        json={"name": "agent channel", "kind": "channel_swapped", "params": {}},
+    )
+    assert made.status_code == 201, made.text
+    bad = client.post(
+        "/api/v1/alert-rules",
+        headers=world.admin.headers,
+        json={"name": "x", "kind": "channel_swapped", "params": {"days": 3}},
+    )
+    assert bad.status_code == 400 and "takes no parameter 'days'" in bad.json()["detail"]
+    swapped, fine = world.calls["a1_good"], world.calls["a1_promise"]
+    reason = "agent channel looks swapped: the layout named at upload puts the agent left"
+    for call, roles in (
+        (swapped, {"method": "layout", "agent_side": "left", "swapped": True, "reason": reason}),
+        (fine, {"method": "layout", "agent_side": "left", "swapped": False, "reason": "ok"}),
+    ):
+        transcript = session.exec(select(Transcript).where(Transcript.call_id == call.id)).one()
+        transcript.roles = roles
+        session.add(transcript)
+        session.flush()
+        alerts.check_call(session, call=call, score=latest_score(session, call_id=call.id))
+    [alert] = _alerts(session, kind=RuleKind.channel_swapped)
+    assert alert.call_id == swapped.id and alert.message == reason
+    detail = client.get(f"/api/v1/calls/{swapped.id}", headers=world.admin.headers).json()
+    assert detail["transcript"]["roles"]["swapped"] is True
+    assert detail["transcript"]["warnings"] == [f"agent channel looks swapped: {reason}"]

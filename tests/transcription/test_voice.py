@@ -36,8 +36,10 @@ META = json.loads((VOICE / "segments.json").read_text())
 MIN_COSINE = 0.99999
 MAX_ABS = 1e-5
 
+# `make install` puts the weights in; with CI=true a missing install fails instead of skipping.
 needs_weights = pytest.mark.skipif(
-    find_weights() is None, reason="resemblyzer's weights: pip install --no-deps resemblyzer==0.1.4"
+    find_weights() is None and not os.environ.get("CI"),
+    reason="resemblyzer's weights: pip install --no-deps resemblyzer==0.1.4",
 )
 
 
