@@ -53,6 +53,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/transcribe.py
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/incentives.py
+	$(BIN)/python benchmarks/roles.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

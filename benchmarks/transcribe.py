@@ -7,7 +7,8 @@ on a synthetic 5-minute two-channel call: the wall time of callqa's whole pipeli
 channel split, VAD, Whisper, guards, PCI redaction) and of calling faster-whisper directly on
 the same channels with its built-in VAD and word timestamps (same beam size, same settings).
 The ratio pipeline/direct is measured in one process, alternating, best of two runs each.
-Also prints turn-start errors on the synthetic calls and WER where a human reference exists.
+Also prints turn-start errors on the synthetic calls and WER where a human reference exists,
+then the mono diarization figures of benchmarks/diarize.py.
 """
 
 from __future__ import annotations
@@ -205,6 +206,12 @@ def main() -> None:
         total_d = sum(float(r["direct_s"]) for r in mine)  # type: ignore[arg-type]
         ratio = total_p / total_d
         print(f"{model}: whole-set ratio pipeline/direct = {ratio:.3f} (target <= 1.10)")
+    # Mono calls: diarization's error, its cost per audio minute and its share of the pipeline.
+    print("\ndiarization (benchmarks/diarize.py):", flush=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "diarize.py"), "--threads", str(args.threads)],
+        check=True,
+    )
 
 
 if __name__ == "__main__":

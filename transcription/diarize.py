@@ -1,7 +1,7 @@
 """Who speaks when, in a one-channel recording: speaker embeddings, two voices, timed turns.
 
 The default diarizer embeds the whole file once with resemblyzer's voice encoder (1.6 s windows
-every 0.25 s; transcription.voice runs it in numpy), keeps the windows that are mostly speech
+every 0.5 s; transcription.voice runs it in numpy), keeps the windows that are mostly speech
 (Silero VAD), clusters them into two voices (agglomerative, cosine, then refined against the
 two centroids) and labels every 10 ms of speech by the windows around it, nearer windows
 weighing more. A contact-center call has two parties; a third voice (a transfer, a supervisor)
@@ -28,7 +28,10 @@ from transcription.vad import speech_chunks
 
 RATE = 16_000
 FRAME_SECONDS = 0.01
-STEP_SECONDS = 0.25
+# A 1.6 s window every 0.5 s. Every 0.25 s costs twice as much (1.41 against 0.68 s per audio
+# minute) for the same error on the synthetic mono set (0.057) and the same turns on the real
+# mono call.
+STEP_SECONDS = 0.5
 # Windows less than half speech mostly embed silence and line noise, not a voice.
 MIN_SPEECH_SHARE = 0.5
 # Below this many speech windows (about 3 s of speech) there is nothing to cluster.
