@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -23,9 +25,11 @@ from app.config import Settings
 from app.db import engine_for
 from app.jobs import ledger
 from app.jobs.models import Job, JobState
+from app.scorecards import service as scorecards
 from app.timeutil import utcnow
 from app.worker import CallqaQueue
 from tests.conftest import BACKENDS, DATA, ROOT, make_settings, new_database
+from transcription.audio import decode_audio
 from transcription.types import Layout
 
 CALLS = CallStages()
@@ -248,7 +252,6 @@ def test_worker_killed_mid_transcription_loses_nothing_and_writes_once(live):
 
 
 def test_score_job_scores_with_the_current_version_and_rescoring_keeps_history(live):
-    from app.scorecards import service as scorecards
     from app.scorecards.models import CallScore
 
     call_id = add_call(live)
@@ -451,3 +454,34 @@ def test_queue_messages_keep_the_names_and_arguments_of_the_previous_release(liv
         ("app.jobs.queue.calls.transcribe", (call_id,)),
         ("app.jobs.queue.calls.score", (call_id, "score:7")),
     ]
+
+
+def test_a_mono_upload_is_diarized_and_stored_with_roles_and_voices(live, tmp_path):
+    mixed = decode_audio(DATA / "basic.flac").mono
+    path = tmp_path / "basic_mono.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes((np.clip(mixed, -1, 1) * 32767).astype("<i2").tobytes())
+    call_id = add_call(live, path)
+    with Session(engine_for(live.db_url)) as session:
+        # The company the agent greets with is evidence of who the agent is.
+        card = scorecards.current_version(session).definition
+        scorecards.create_version(
+            session, name="default", created_by="test", definition=f"company: Acme\n{card}"
+        )
+        session.commit()
+    CallqaQueue(live).runner.transcribe(call_id)
+    with Session(engine_for(live.db_url)) as session:
+        transcript = session.exec(select(Transcript).where(Transcript.call_id == call_id)).one()
+        segments = session.exec(
+            select(TranscriptSegment).where(TranscriptSegment.transcript_id == transcript.id)
+        ).all()
+    assert transcript.layout == "mono" and transcript.diarizer == "resemblyzer"
+    assert transcript.speakers_labelled and transcript.roles["method"] == "content", (
+        transcript.roles
+    )
+    assert {s.voice for s in segments} == {"S1", "S2"}
+    agent = " ".join(s.text for s in segments if s.speaker == "agent").lower()
+    assert "help" in agent and {s.speaker for s in segments} == {"agent", "customer"}
