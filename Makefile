@@ -51,6 +51,7 @@ screenshots: $(STAMP) sysdeps
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/transcribe.py
+	$(BIN)/python benchmarks/turns.py
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/incentives.py
 	$(BIN)/python benchmarks/roles.py

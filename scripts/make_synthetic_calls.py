@@ -29,6 +29,9 @@ class Turn:
     speaker: str
     at: float
     text: str
+    # When set, the turn starts this many seconds after the previous one ends (`at` ignored):
+    # short replies right on the heels of long turns, as people answer.
+    after: float | None = None
 
 
 CALLS: dict[str, list[Turn]] = {
@@ -154,6 +157,41 @@ VALIDITY: dict[str, list[Turn]] = {
 }
 CALLS.update(VALIDITY)
 
+# Short replies right after long turns, with the agent's voice bleeding into the customer's leg
+# and the customer echoing the agent's words in their own voice ("see you soon"): the turns a
+# stereo pipeline loses when it glues speech chunks or mistakes a reply for an echo.
+SHORT_TURNS = [
+    Turn("agent", 0.5, "Thank you for calling Contoso Motors, this is Anna. How can I help you?"),
+    Turn("customer", 0.0, "Hi Anna, the service light on my car came on.", after=0.6),
+    Turn(
+        "agent",
+        0.0,
+        "I am sorry about that. I can see your car in our system, and we would be happy to "
+        "take care of it at no charge. Our first free slot is two days from now, and you are "
+        "also welcome to walk in any time before then, although there might be a short wait.",
+        after=0.7,
+    ),
+    Turn("customer", 0.0, "Yes.", after=0.3),
+    Turn("agent", 0.0, "Would you prefer the morning or the afternoon?", after=0.8),
+    Turn("customer", 0.0, "Eight to ten, the earlier the better.", after=0.4),
+    Turn(
+        "agent",
+        0.0,
+        "Wonderful. I have booked you in at eight in the morning, two days from now, and I "
+        "have noted that you would like the car back the same day. Is there anything else "
+        "I can help you with?",
+        after=0.5,
+    ),
+    Turn("customer", 0.0, "No.", after=0.4),
+    Turn("agent", 0.0, "Okay, we are looking forward to seeing you soon.", after=0.6),
+    Turn("customer", 0.0, "See you soon.", after=0.3),
+    Turn("agent", 0.0, "Bye-bye.", after=0.2),
+    Turn("customer", 0.0, "Bye.", after=0.3),
+]
+CALLS["short_turns"] = SHORT_TURNS
+# How much of the agent's leg leaks into the customer's (dB), per call; real lines do this.
+BLEED_DB = {"short_turns": -24.0}
+
 
 def _long5min() -> list[Turn]:
     lines = [
@@ -210,20 +248,37 @@ def _onset(x: np.ndarray) -> tuple[int, int]:
     return (int(loud[0]), int(loud[-1])) if loud.size else (0, len(x))
 
 
+def _schedule(rendered: list[tuple[Turn, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+    """Start time of every rendered turn: its `at`, or `after` seconds past the last one's end."""
+    out: list[tuple[float, np.ndarray]] = []
+    prev_end = 0.0
+    for turn, x in rendered:
+        first, last = _onset(x)
+        at = turn.at if turn.after is None else prev_end + turn.after - first / RATE
+        out.append((at, x))
+        prev_end = at + last / RATE
+    return out
+
+
 def make_call(
-    name: str, turns: list[Turn], out_dir: Path, hold: tuple[float, float] | None
+    name: str,
+    turns: list[Turn],
+    out_dir: Path,
+    hold: tuple[float, float] | None,
+    bleed_db: float | None = None,
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         rendered = [(t, _speak(t, work)) for t in turns]
-        length = max(t.at + len(x) / RATE for t, x in rendered) + 1.5
+        starts = [at for at, _ in _schedule(rendered)]
+        length = max(at + len(x) / RATE for at, (_, x) in zip(starts, rendered, strict=True)) + 1.5
         channels = {
             "agent": np.zeros(int(length * RATE), np.float32),
             "customer": np.zeros(int(length * RATE), np.float32),
         }
         truth = []
-        for turn, x in rendered:
-            a = int(turn.at * RATE)
+        for at, (turn, x) in zip(starts, rendered, strict=True):
+            a = int(at * RATE)
             channels[turn.speaker][a : a + len(x)] += x
             first, last = _onset(x)
             truth.append(
@@ -238,6 +293,12 @@ def make_call(
             music = _hold_music(hold[1] - hold[0], work)
             a = int(hold[0] * RATE)
             channels["agent"][a : a + len(music)] += music
+        if bleed_db is not None:
+            # The agent heard faintly on the customer's line, 20 ms late (a hybrid's echo).
+            delay = int(0.02 * RATE)
+            leak = np.zeros_like(channels["agent"])
+            leak[delay:] = channels["agent"][:-delay] * 10 ** (bleed_db / 20)
+            channels["customer"] += leak
         stereo = np.stack([channels["agent"], channels["customer"]], axis=1)
         pcm = (np.clip(stereo, -1, 1) * 32767).astype(np.int16)
         raw = work / "call.raw"
@@ -263,6 +324,8 @@ def make_call(
     meta = {"layout": "stereo-agent-left", "duration": round(length, 3), "turns": truth}
     if hold:
         meta["hold"] = {"start": hold[0], "end": hold[1]}
+    if bleed_db is not None:
+        meta["bleed_db"] = bleed_db
     (out_dir / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
@@ -275,7 +338,8 @@ def main() -> None:
     calls = dict(CALLS, long5min=_long5min())
     wanted = args.only or list(CALLS)
     for name in wanted:
-        make_call(name, calls[name], args.out_dir, (19.0, 79.0) if name == "hold" else None)
+        hold = (19.0, 79.0) if name == "hold" else None
+        make_call(name, calls[name], args.out_dir, hold, BLEED_DB.get(name))
         print(f"wrote {args.out_dir / name}.flac")
 
 

@@ -14,8 +14,11 @@ from typing import Protocol
 
 import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES
+from faster_whisper.transcribe import Segment as DecodedSegment
+from faster_whisper.transcribe import TranscriptionInfo
 from faster_whisper.vad import VadOptions
 
+from transcription.audio import WHISPER_RATE
 from transcription.errors import ModelUnavailable
 from transcription.types import Segment, Speaker, Word
 from transcription.vad import ChunkTimeline, speech_chunks
@@ -33,6 +36,12 @@ class EngineOptions:
     device: str = "cpu"
     beam_size: int = 5
     cache_dir: Path = Path("data/models")
+    # Whisper's fallback re-decodes a doubtful window by random sampling at rising temperatures,
+    # so the same file could come back with other words on a second run. Off: one beam search
+    # per window, the same words every time (the guards handle what the fallback was for).
+    sampling_fallback: bool = False
+    # Decode again, alone, each speech chunk that got no word in the glued pass.
+    redecode_missed: bool = True
 
 
 class Engine(Protocol):
@@ -85,46 +94,82 @@ class FasterWhisperEngine:
         # Decode only the speech, glued together, then map every word back to the original
         # timeline: what vad_filter=True does inside faster-whisper, with our VAD and our
         # time map (see transcription.vad).
-        timeline = ChunkTimeline(audio, chunks, 16_000)
+        timeline = ChunkTimeline(audio, chunks, WHISPER_RATE)
         with self._lock:
-            decoded, info = self._model.transcribe(
-                timeline.audio,
-                language=language,
-                beam_size=self.options.beam_size,
-                vad_filter=False,
-                word_timestamps=True,
-                # Conditioning on earlier text is how one hallucination becomes a loop of them.
-                condition_on_previous_text=False,
-                # Prompted before every window, so "Callytics" is heard as a name, not "64".
-                hotwords=hotwords or None,
-            )
-            segments = []
+            decoded, info = self._decode(timeline.audio, language, hotwords)
+            segments: list[Segment] = []
+            heard: set[int] = set()
             for s in decoded:
-                words = [
-                    Word(
-                        *timeline.to_original(w.start, w.end),
-                        text=w.word.strip(),
-                        probability=w.probability,
-                    )
-                    for w in (s.words or [])
-                    if w.word.strip()
-                ]
-                if not words:
-                    continue
-                segments.append(
-                    Segment(
-                        speaker=Speaker.unknown,
-                        start=words[0].start,
-                        end=words[-1].end,
-                        text=s.text.strip(),
-                        confidence=math.exp(s.avg_logprob),
-                        words=words,
-                        no_speech_prob=s.no_speech_prob,
-                        avg_logprob=s.avg_logprob,
-                        compression_ratio=s.compression_ratio,
-                    )
-                )
+                words = []
+                for w in s.words or []:
+                    if not w.word.strip():
+                        continue
+                    index, start, end = timeline.locate(w.start, w.end)
+                    heard.add(index)
+                    words.append(Word(start, end, text=w.word.strip(), probability=w.probability))
+                segments += _segment(s, words)
+            # A short reply right after a long turn ("Yes.", "Bye.") is often skipped inside a
+            # 30 s window of glued speech, yet decodes fine on its own: every chunk that got no
+            # word is decoded once more alone. The guards judge these words like any other.
+            language = language or info.language
+            for index, chunk in enumerate(chunks):
+                if self.options.redecode_missed and index not in heard:
+                    segments += self._decode_alone(audio, chunk, language, hotwords)
+        segments.sort(key=lambda seg: seg.start)
         return segments, info.language
+
+    def _decode(
+        self, audio: np.ndarray, language: str | None, hotwords: str | None
+    ) -> tuple[list[DecodedSegment], TranscriptionInfo]:
+        decoded, info = self._model.transcribe(
+            audio,
+            language=language,
+            beam_size=self.options.beam_size,
+            vad_filter=False,
+            word_timestamps=True,
+            # Conditioning on earlier text is how one hallucination becomes a loop of them.
+            condition_on_previous_text=False,
+            # Prompted before every window, so "Callytics" is heard as a name, not "64".
+            hotwords=hotwords or None,
+            **({} if self.options.sampling_fallback else {"temperature": 0.0}),
+        )
+        return list(decoded), info
+
+    def _decode_alone(
+        self, audio: np.ndarray, chunk: dict[str, int], language: str, hotwords: str | None
+    ) -> list[Segment]:
+        offset = chunk["start"] / WHISPER_RATE
+        length = (chunk["end"] - chunk["start"]) / WHISPER_RATE
+        decoded, _ = self._decode(audio[chunk["start"] : chunk["end"]], language, hotwords)
+        out: list[Segment] = []
+        for s in decoded:
+            words = []
+            for w in s.words or []:
+                if w.word.strip():
+                    a = offset + min(max(w.start, 0.0), length)
+                    b = offset + min(max(w.end, w.start, 0.0), length)
+                    words.append(Word(a, b, text=w.word.strip(), probability=w.probability))
+            out += _segment(s, words)
+        return out
+
+
+def _segment(decoded: DecodedSegment, words: list[Word]) -> list[Segment]:
+    """One faster-whisper segment as ours (none when it has no words)."""
+    if not words:
+        return []
+    return [
+        Segment(
+            speaker=Speaker.unknown,
+            start=words[0].start,
+            end=words[-1].end,
+            text=decoded.text.strip(),
+            confidence=math.exp(decoded.avg_logprob),
+            words=words,
+            no_speech_prob=decoded.no_speech_prob,
+            avg_logprob=decoded.avg_logprob,
+            compression_ratio=decoded.compression_ratio,
+        )
+    ]
 
 
 class OpenAIWhisperEngine:
@@ -162,6 +207,8 @@ class OpenAIWhisperEngine:
                 condition_on_previous_text=False,
                 beam_size=self.options.beam_size,
                 fp16=False,
+                # One beam search per window, no sampled fallback: the same words every run.
+                **({} if self.options.sampling_fallback else {"temperature": 0.0}),
             )
         segments = [
             Segment(

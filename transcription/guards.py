@@ -157,6 +157,11 @@ def drop_bleed(
     return [with_words(segment, g) for g in groups if g]
 
 
+def _louder_here(own: np.ndarray, other: np.ndarray, rate: int, span: tuple[float, float]) -> bool:
+    """This leg carries more energy than the other one over `span`: speech said on it."""
+    return _rms_db(own, rate, [span]) > _rms_db(other, rate, [span])
+
+
 def drop_echoes(
     segments: list[Segment],
     other_segments: list[Segment],
@@ -171,7 +176,9 @@ def drop_echoes(
 
     Bleed is sometimes loud enough to pass the energy test, and after VAD its words can be timed
     next to this party's own speech. Two words in a row that the other leg said up to `window`
-    seconds earlier, where the other leg was the louder one at that moment, are that echo.
+    seconds earlier, where the other leg was the louder one at that moment, are that echo —
+    unless this leg is the louder one while the pair is said here: then it is this party saying
+    the same words ("looking forward to seeing you soon" — "see you soon"), which people do.
     """
     theirs: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for seg in other_segments:
@@ -189,6 +196,7 @@ def drop_echoes(
                 if (
                     near
                     and _rms_db(other, rate, [(a, b)]) - _rms_db(own, rate, [(a, b)]) > margin_db
+                    and not _louder_here(own, other, rate, (w1.start, w2.end))
                 ):
                     drop.update((i, i + 1))
         if not drop:

@@ -92,8 +92,10 @@ class ChunkTimeline:
                 return i
         return 0
 
-    def to_original(self, start: float, end: float) -> tuple[float, float]:
-        glued, original, length = self.spans[self._chunk(start)]
+    def locate(self, start: float, end: float) -> tuple[int, float, float]:
+        """The chunk a glued word belongs to, and its start and end in the original audio."""
+        index = self._chunk(start)
+        glued, original, length = self.spans[index]
         a = min(max(start - glued, 0.0), length)
         b = min(max(end - glued, a), length)
-        return original + a, original + b
+        return index, original + a, original + b

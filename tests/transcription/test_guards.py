@@ -60,12 +60,14 @@ def test_words_louder_on_the_other_leg_are_bleed():
 
 
 def test_echo_of_the_other_leg_timed_late_is_removed_but_the_original_kept():
+    # The agent's words leak into the customer's leg 8 dB down (too loud for the bleed test)
+    # and are timed a little late, still while the agent's leg is the louder one.
     rate = 16000
     agent_audio = np.concatenate([tone(3, db=-10), np.zeros(5 * rate, np.float32)])
-    customer_audio = np.concatenate([tone(3, db=-45), tone(5, db=-12)])
+    customer_audio = np.concatenate([tone(3, db=-18), tone(1, db=-60), tone(4, db=-12)])
     agent = [seg([(1.0, 1.4, "I'm"), (1.4, 2.0, "Michelle")])]
     customer = [
-        seg([(3.2, 3.6, "I'm"), (3.6, 4.0, "Michelle."), (4.5, 4.9, "My"), (4.9, 5.3, "name")])
+        seg([(2.2, 2.5, "I'm"), (2.5, 2.9, "Michelle."), (4.5, 4.9, "My"), (4.9, 5.3, "name")])
     ]
     assert [s.text for s in drop_echoes(customer, agent, customer_audio, agent_audio, rate)] == [
         "My name"
@@ -73,6 +75,18 @@ def test_echo_of_the_other_leg_timed_late_is_removed_but_the_original_kept():
     assert [s.text for s in drop_echoes(agent, customer, agent_audio, customer_audio, rate)] == [
         "I'm Michelle"
     ]
+
+
+def test_the_same_words_said_louder_on_this_leg_are_never_an_echo():
+    # Agent: "looking forward to seeing you soon" (0-3 s); customer, on their own leg, louder
+    # than the agent's leg at that moment: "see you soon" (3.2-4.4 s). Same words, not an echo.
+    rate = 16000
+    agent_audio = np.concatenate([tone(3, db=-10), tone(2, db=-40)])
+    customer_audio = np.concatenate([tone(3, db=-35), tone(2, db=-12)])
+    agent = [seg([(1.6, 2.0, "seeing"), (2.0, 2.3, "you"), (2.3, 2.8, "soon.")])]
+    customer = [seg([(3.2, 3.6, "See"), (3.6, 4.0, "you"), (4.0, 4.4, "soon.")])]
+    kept = drop_echoes(customer, agent, customer_audio, agent_audio, rate)
+    assert [s.text for s in kept] == ["See you soon."]
 
 
 def test_vad_restarts_after_each_silence():

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from functools import cache
 from pathlib import Path
 
 import jiwer
 import pytest
 
+from benchmarks.turns import REAL_SHORT_TURNS, digest, noisy_call
 from tests.conftest import DATA, MODEL_CACHE, SHARED_AUDIO
 from transcription.audio import decode_audio
 from transcription.engine import EngineOptions, FasterWhisperEngine
+from transcription.guards import normalise
 from transcription.pipeline import PipelineOptions, resolve_layout, transcribe_file
 from transcription.types import Layout, Speaker, Transcript
 
@@ -191,3 +194,65 @@ def test_a_hint_makes_whisper_hear_a_product_name():
     )
     assert "comfyui" not in plain.text.lower().replace(" ", "")
     assert hinted.text.count("ComfyUI") == 2
+
+
+def _said(result: Transcript, speaker: str, start: float, end: float) -> list[str]:
+    """Normalised words of `speaker` that start in [start, end]."""
+    return [
+        normalise(w.text).replace("-", " ")
+        for s in result.segments
+        if s.speaker.value == speaker
+        for w in s.words
+        if start <= w.start <= end
+    ]
+
+
+def test_short_replies_right_after_long_turns_are_kept():
+    # "Yes." 0.3 s after a 15 s turn, "No.", "See you soon." after the agent's "seeing you
+    # soon" (and over the agent's bleed on the customer's leg), "Bye." after "Bye-bye.".
+    result = transcribe(DATA / "short_turns.flac")
+    short = [t for t in truth("short_turns")["turns"] if len(t["text"].split()) <= 3]
+    assert len(short) == 5
+    for turn in short:
+        said = " ".join(_said(result, turn["speaker"], turn["start"] - 0.5, turn["end"] + 0.5))
+        expected = normalise(turn["text"]).replace("-", " ").split()
+        assert set(expected) & set(said.split()), (turn, said)
+    assert "soon" in _said(result, "customer", 44.9, 46.0)
+
+
+def test_short_turns_of_the_real_call_are_kept():
+    result = transcribe(SHARED_AUDIO / "lca_Auto_Repairs_40_UTC_stereo_agentL_callerR.wav")
+    missing = []
+    for speaker, start, end, words in REAL_SHORT_TURNS:
+        said = " ".join(_said(result, speaker, start - 0.3, end + 0.3)).split()
+        if not set(words) & set(said):
+            missing.append((speaker, start, words, said))
+    # Call 40's caller "Yes." at 89 s is decoded (with 0.15 word confidence) and then dropped
+    # by the low-confidence guard; the other short turns must all be there.
+    assert all(m[1] == 89.0 for m in missing), missing
+
+
+def test_a_speech_chunk_skipped_in_the_glued_pass_is_decoded_alone():
+    # The caller's last "Bye." (244.9 s), 1.4 s after their "See you soon. Bye.": the glued
+    # pass over the leg writes nothing for it; decoded alone it is there.
+    call = SHARED_AUDIO / "lca_Auto_Repairs_40_UTC_stereo_agentL_callerR.wav"
+    leg = decode_audio(call).channels[1]
+    once = FasterWhisperEngine(
+        EngineOptions(cache_dir=MODEL_CACHE, threads=2, redecode_missed=False)
+    )
+
+    def late(segments):  # type: ignore[no-untyped-def]
+        return [w.text for s in segments for w in s.words if w.start >= 244.5]
+
+    assert late(once.transcribe(leg, language="en")[0]) == []
+    assert [normalise(w) for w in late(engine("base").transcribe(leg, language="en")[0])] == ["bye"]
+
+
+def test_the_same_file_gives_the_same_words_in_every_process():
+    # Under heavy noise Whisper's thresholds fail and faster-whisper's fallback would sample
+    # (three seeds gave three transcripts); callqa decodes without it, so processes with
+    # different random seeds write the same words at the same times.
+    with tempfile.TemporaryDirectory() as tmp:
+        noisy = noisy_call(Path(tmp) / "noisy.wav")
+        digests = {digest("base", 2, "callqa", seed, noisy) for seed in (1, 2)}
+    assert len(digests) == 1
