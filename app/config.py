@@ -7,8 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ROLES = frozenset({"admin", "supervisor", "agent"})  # app.users.models.Role, kept import-free
 
 
 class Settings(BaseSettings):
@@ -49,6 +51,14 @@ class Settings(BaseSettings):
     # A named stereo layout is flagged "agent channel looks swapped" when the words say the
     # other channel this surely.
     swap_confidence: float = Field(default=0.85, ge=0.5, le=1.0)
+    # Card data in the stored recording: where the transcript found (or may have missed) card
+    # numbers, security codes and expiry dates, the audio is silenced, or covered by a tone, on
+    # every channel, this many seconds either side, before the recording is kept.
+    audio_redaction: Literal["silence", "tone", "off"] = "silence"
+    audio_redaction_margin: float = Field(default=0.5, ge=0, le=5)
+    # Who may download a recording (comma-separated roles); everyone who may see a call may play
+    # it. API keys with calls:read may download. Each download is audited with its reason.
+    download_roles: str = "admin,supervisor"
 
     job_max_attempts: int = Field(default=3, ge=1)
     job_lease_seconds: int = Field(default=600, ge=2)
@@ -84,6 +94,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'callqa.db').resolve()}"
+
+    @field_validator("download_roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        unknown = {r.strip() for r in value.split(",") if r.strip()} - _ROLES
+        if unknown:
+            raise ValueError(f"unknown role(s) {sorted(unknown)}: use {sorted(_ROLES)}")
+        return value
+
+    @property
+    def roles_that_download(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.download_roles.split(",") if r.strip())
 
     @property
     def audio_dir(self) -> Path:

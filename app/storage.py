@@ -59,6 +59,22 @@ def stage(source: BinaryIO, audio_dir: Path, *, max_bytes: int) -> StagedFile:
     return StagedFile(path=path, size=size, sha256=digest.hexdigest())
 
 
+def staging_path(audio_dir: Path, suffix: str = "") -> Path:
+    """A fresh file name in the staging folder (the file is not created)."""
+    staging = audio_dir / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    return staging / f"{uuid.uuid4().hex}{suffix}"
+
+
+def replace(staged: Path, audio_dir: Path, relative: str) -> int:
+    """Put `staged` in place of a stored file in one rename (never both, never neither);
+    returns the new size."""
+    target = audio_dir / relative
+    size = staged.stat().st_size
+    os.replace(staged, target)
+    return size
+
+
 def extension_for(container_format: str) -> str:
     return _EXTENSIONS.get(container_format, "bin")
 

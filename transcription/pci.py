@@ -268,24 +268,7 @@ def redact_segments(segments: list[Segment]) -> tuple[list[Segment], int]:
     Each speaker is read as one stream in time order, so a number split over segments is found.
     """
     words_of = [seg.words or _pseudo_words(seg) for seg in segments]
-    redact: set[tuple[int, int]] = set()
-    for speaker in {s.speaker for s in segments}:
-        stream = [
-            _Token(si, wi, _norm(w.text))
-            for si in sorted(
-                (i for i, s in enumerate(segments) if s.speaker == speaker),
-                key=lambda i: segments[i].start,
-            )
-            for wi, w in enumerate(words_of[si])
-        ]
-        tokens = [t.norm for t in stream]
-        contrib = _contributions(tokens)
-        hits: set[int] = set()
-        for run in _runs(contrib, tokens):
-            hits |= _card_tokens(run, contrib)
-        hits |= _security_code_tokens(tokens, contrib)
-        hits |= _expiry_tokens(tokens, contrib)
-        redact.update((stream[i].seg, stream[i].idx) for i in hits)
+    redact = _hits(segments, words_of)
 
     out: list[Segment] = []
     spans = 0
@@ -320,6 +303,74 @@ def redact_segments(segments: list[Segment]) -> tuple[list[Segment], int]:
             )
         )
     return out, spans
+
+
+def _streams(segments: list[Segment], words_of: list[list[Word]]) -> list[list[_Token]]:
+    """Each speaker's words as one stream in time order."""
+    return [
+        [
+            _Token(si, wi, _norm(w.text))
+            for si in sorted(
+                (i for i, s in enumerate(segments) if s.speaker == speaker),
+                key=lambda i: segments[i].start,
+            )
+            for wi, w in enumerate(words_of[si])
+        ]
+        for speaker in sorted({s.speaker for s in segments})
+    ]
+
+
+def _hits(
+    segments: list[Segment], words_of: list[list[Word]], *, min_run_digits: int | None = None
+) -> set[tuple[int, int]]:
+    """(segment, word) positions of card data; with `min_run_digits`, also every run of number
+    words holding that many digits, card or not."""
+    redact: set[tuple[int, int]] = set()
+    for stream in _streams(segments, words_of):
+        tokens = [t.norm for t in stream]
+        contrib = _contributions(tokens)
+        hits: set[int] = set()
+        for run in _runs(contrib, tokens):
+            hits |= _card_tokens(run, contrib)
+            if min_run_digits and len("".join(contrib[i] or "" for i in run)) >= min_run_digits:
+                hits.update(run)
+        hits |= _security_code_tokens(tokens, contrib)
+        hits |= _expiry_tokens(tokens, contrib)
+        redact.update((stream[i].seg, stream[i].idx) for i in hits)
+    return redact
+
+
+# What the recording must lose is wider than what the transcript hides: a card number the
+# decoder garbled ("41111111111111111", a loop the guards cut) still says its digits aloud, and
+# a security code heard as "free payment 1" is still "three seven one" in the audio.
+AUDIO_MIN_RUN_DIGITS = 8
+AUDIO_CUE_SECONDS = 4.0
+_CARD_CUES = (
+    ("card", "number"),
+    ("long", "number"),
+    ("number", "on", "the", "card"),
+    ("number", "on", "your", "card"),
+)
+
+
+def sensitive_spans(segments: list[Segment]) -> list[tuple[float, float]]:
+    """Time spans of a recording where card data may be heard (unmerged, no margin).
+
+    Everything the transcript redacts; every run of number words with 8 digits or more; and the
+    `AUDIO_CUE_SECONDS` after each cue for a card number, a security code or an expiry date,
+    whoever says the cue (the agent asks, the customer answers on the other leg).
+    """
+    words_of = [seg.words or _pseudo_words(seg) for seg in segments]
+    spans = [
+        (words_of[si][wi].start, words_of[si][wi].end)
+        for si, wi in _hits(segments, words_of, min_run_digits=AUDIO_MIN_RUN_DIGITS)
+    ]
+    timeline = sorted((w for ws in words_of for w in ws), key=lambda w: (w.start, w.end))
+    tokens = [_norm(w.text) for w in timeline]
+    for end in _cue_ends(tokens, (*_CVV_CUES, *_EXPIRY_CUES, *_CARD_CUES)):
+        said = timeline[end - 1].end
+        spans.append((said, said + AUDIO_CUE_SECONDS))
+    return sorted(spans)
 
 
 def _pseudo_words(seg: Segment) -> list[Word]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,8 @@ from transcription.guards import (
     trim_loop,
     with_words,
 )
-from transcription.pci import redact_segments
+from transcription.pci import redact_segments, sensitive_spans
+from transcription.redact_audio import widen
 from transcription.roles import RoleDecision, RoleJudge, RoleMethod, Roles
 from transcription.types import Layout, Segment, Speaker, Transcript, Word
 
@@ -220,6 +221,7 @@ def transcribe_audio(
             audio.mono, language=options.language, hotwords=options.hotword_text
         )
         language = language or detected
+        heard = [raw]
         segments = _clean(raw, Speaker.unknown, options)
         if diarizer is None:
             roles = Roles(RoleMethod.none, None, reason="mono recording, no diarizer configured")
@@ -230,12 +232,16 @@ def transcribe_audio(
     else:
         sides = {"left": 0, "right": 1}
         cleaned: dict[str, list[Segment]] = {}
+        heard = []
         for side, idx in sides.items():
             own, other = audio.channels[idx], audio.channels[1 - idx]
             raw, detected = engine.transcribe(
                 own, language=options.language, hotwords=options.hotword_text
             )
             language = language or detected
+            # Each leg is its own stream when looking for card data in what was decoded.
+            leg = Speaker.agent if side == "left" else Speaker.customer
+            heard.append([replace(seg, speaker=leg) for seg in raw])
             cleaned[side] = _clean(raw, Speaker.unknown, options, legs=(own, other))
         for side, idx in sides.items():
             other_side = "right" if side == "left" else "left"
@@ -255,6 +261,9 @@ def transcribe_audio(
         )
     _label(segments, roles)
     segments.sort(key=lambda s: (s.start, s.end))
+    # Card data in the audio: in the words kept, and in what the decoder heard before the guards
+    # (a card number read as a loop of ones is cut from the text, not from the recording).
+    sensitive = sensitive_spans(segments) + sensitive_spans([s for leg in heard for s in leg])
     # Redaction happens here, before the transcript leaves the library for storage or logs.
     segments, redactions = redact_segments(segments)
     return Transcript(
@@ -268,6 +277,7 @@ def transcribe_audio(
         redactions=redactions,
         roles=roles,
         diarizer=diarizer_name,
+        sensitive=widen(sensitive, margin=0.0, duration=audio.duration),
     )
 
 

@@ -84,6 +84,9 @@ class Transcript:
     redactions: int = 0
     roles: Roles = field(default_factory=lambda: Roles(RoleMethod.none, None))
     diarizer: str | None = None
+    # Where card data may be heard in the recording (seconds, merged, no margin): what the
+    # stored audio must lose. Wider than the redacted words (see transcription.pci).
+    sensitive: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def text(self) -> str:

@@ -19,7 +19,7 @@ from app.calls.models import Call, CallStatus, CallType, Direction
 from app.calls.schemas import CallPublic
 from app.config import Settings
 from app.csvexport import csv_response
-from app.errors import BadRequest, NotFound
+from app.errors import BadRequest, Forbidden, NotFound
 from app.scope import visible_call
 from qa.types import DIMENSIONS
 
@@ -183,6 +183,13 @@ def _recorded_call(
     return call, path
 
 
+def may_download(principal: Principal, settings: Settings) -> bool:
+    """Saving a copy is a right of its own: playing stays with everyone who sees the call."""
+    if principal.kind == "api_key":
+        return True
+    return principal.role is not None and principal.role.value in settings.roles_that_download
+
+
 def audio_response(
     request: Request,
     session: Session,
@@ -191,19 +198,32 @@ def audio_response(
     call_id: int,
     *,
     download: bool,
+    reason: str | None = None,
 ) -> FileResponse:
     """The recording, audited as a play or a download. The player's Range requests after
     the first are not logged again: one play, one entry."""
     ranged = request.headers.get("range", "bytes=0-").replace(" ", "")
     first = ranged.startswith("bytes=0-")
     action = "download" if download else "play"
+    why = (reason or "").strip()
+    if download and not why:
+        raise BadRequest("say why you download this recording: add reason=… (it is audited)")
     if first or download:
         # Inside the audit: a play of a conversation that has no recording, or of a file gone
         # from storage, is logged as the refusal it is, not as a play.
         with audited(
-            session, principal=principal, action=action, target_type="call", target_id=call_id
+            session,
+            principal=principal,
+            action=action,
+            target_type="call",
+            target_id=call_id,
+            detail=why if download else None,
         ):
             call, path = _recorded_call(session, settings, principal=principal, call_id=call_id)
+            if download and not may_download(principal, settings):
+                raise Forbidden(
+                    f"your role ({principal.role}) may play recordings but not download them"
+                )
     else:
         call, path = _recorded_call(session, settings, principal=principal, call_id=call_id)
     return FileResponse(

@@ -92,6 +92,8 @@ class Transcript(SQLModel, table=True):
     # Who is the agent and why (transcription.roles.Roles.to_dict); the diarizer of a mono call.
     roles: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     diarizer: str | None = Field(default=None, max_length=200)
+    # [start, end] seconds silenced (or toned) in the stored recording for card data.
+    audio_redactions: list[list[float]] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
 
 

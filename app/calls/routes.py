@@ -214,6 +214,12 @@ def get_audio(
     settings: SettingsDep,
     principal: CallReader,
     download: bool = False,
+    reason: Annotated[
+        str | None,
+        Query(max_length=500, description="why the recording is downloaded (required, audited)"),
+    ] = None,
 ) -> FileResponse:
     """The recording, with HTTP Range support so a player can seek; `download=true` to save."""
-    return audio_response(request, session, settings, principal, call_id, download=download)
+    return audio_response(
+        request, session, settings, principal, call_id, download=download, reason=reason
+    )

@@ -72,6 +72,11 @@ class TranscriptPublic(BaseModel):
     diarizer: str | None = Field(description="what told the voices of a mono call apart")
     warnings: list[str] = Field(description="e.g. 'agent channel looks swapped'")
     redactions: int = Field(description="card numbers, codes and dates replaced by [REDACTED]")
+    audio_redactions: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="[start, end] seconds silenced (or covered by a tone) in the stored "
+        "recording, on every channel, because card data may be heard there",
+    )
     segments: list[SegmentPublic]
 
 

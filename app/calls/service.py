@@ -353,6 +353,7 @@ def call_detail(session: Session, *, call: Call) -> CallDetail:
             diarizer=transcript.diarizer,
             warnings=transcript_warnings(transcript),
             redactions=transcript.redactions,
+            audio_redactions=[(a, b) for a, b in transcript.audio_redactions or []],
             segments=[SegmentPublic.model_validate(s) for s in segments],
         )
     history = score_history(session, call_id=call.id or 0)

@@ -12,6 +12,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 import qa
+from app import storage
 from app.calls.models import Call, CallStatus, Transcript, TranscriptEmbedding, TranscriptSegment
 from app.calls.stages import CallStages
 from app.config import Settings
@@ -38,6 +40,7 @@ from transcription.diarize import Diarizer, create_diarizer
 from transcription.engine import Engine, EngineOptions, create_engine
 from transcription.errors import ModelUnavailable, TranscriptionError
 from transcription.pipeline import PipelineOptions, transcribe_file
+from transcription.redact_audio import AudioRedaction, redact_recording, widen
 from transcription.types import Layout
 from transcription.types import Transcript as TranscriptResult
 
@@ -320,18 +323,48 @@ class StageRunner:
                     diarizer=diarizer,
                     judge=judge,
                 )
+                spans = widen(
+                    result.sensitive, margin=s.audio_redaction_margin, duration=result.duration
+                )
+                redacted = self._redacted_copy(path, spans)
         except Exception as exc:
             self._attempt_failed(claim, exc)
             return
 
         def store(session: Session, call: Call) -> None:
-            save_transcript(session, call=call, result=result)
+            transcript = save_transcript(session, call=call, result=result)
+            if redacted is not None and call.audio_path is not None:
+                # The redacted copy takes the original's place in one rename, just before this
+                # transaction commits: a crash on either side leaves one file, and if it is
+                # still the original, the retried job redacts it. The upload's hash is kept
+                # (it recognises the same file sent again).
+                call.audio_size = storage.replace(redacted, s.audio_dir, call.audio_path)
+                call.audio_format = call.audio_codec = "flac"
+                transcript.audio_redactions = [[a, b] for a, b in spans]
+                session.add(transcript)
             # The next stage's ledger row is born with this result, so it cannot be lost.
             ledger.add_job(session, call_id=call_id, stage=ledger.SCORE)
 
-        self._finish(claim, CallStatus.transcribed, store)
+        try:
+            self._finish(claim, CallStatus.transcribed, store)
+        finally:
+            if redacted is not None:
+                redacted.unlink(missing_ok=True)
         log.info("call %s transcribed: %d segments", call_id, len(result.segments))
         self._requeue(ledger.SCORE, call_id)
+
+    def _redacted_copy(self, path: Path, spans: list[tuple[float, float]]) -> Path | None:
+        """The recording with card data silenced, in the staging folder (None: nothing to do)."""
+        mode = AudioRedaction(self.settings.audio_redaction)
+        if not spans or mode is AudioRedaction.off:
+            return None
+        staged = storage.staging_path(self.settings.audio_dir, ".flac")
+        try:
+            redact_recording(path, staged, spans, mode=mode)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        return staged
 
     @staticmethod
     def _hints(session: Session, call: Call) -> tuple[list[str], str | None]:

@@ -23,7 +23,9 @@ def test_actions_and_refusals_are_recorded(client, world, session):
     client.get(f"/api/v1/calls/{call}", headers=b.headers)  # outside scope: denied
     client.get(f"/api/v1/calls/{call}/audio", headers=world.sup_a.headers)
     client.get(
-        f"/api/v1/calls/{call}/audio", params={"download": True}, headers=world.sup_a.headers
+        f"/api/v1/calls/{call}/audio",
+        params={"download": True, "reason": "complaint 4411"},
+        headers=world.sup_a.headers,
     )
     # A player's follow-up range request is the same play: not logged again.
     client.get(
@@ -64,6 +66,30 @@ def test_actions_and_refusals_are_recorded(client, world, session):
     assert page["total"] == 2 and {e["actor_name"] for e in page["items"]} == {b.email}
 
 
+def test_agents_play_their_calls_but_only_some_roles_download_and_say_why(client, world, session):
+    call = world.calls["a1_promise"].id
+    url = f"/api/v1/calls/{call}/audio"
+    assert client.get(url, headers=world.a1.headers).status_code == 200  # playing works
+    refused = client.get(url, params={"download": True, "reason": "mine"}, headers=world.a1.headers)
+    assert refused.status_code == 403 and "not download" in refused.json()["detail"]
+    unexplained = client.get(url, params={"download": True}, headers=world.sup_a.headers)
+    assert unexplained.status_code == 400 and "reason" in unexplained.json()["detail"]
+    saved = client.get(
+        url, params={"download": True, "reason": "QA calibration"}, headers=world.sup_a.headers
+    )
+    assert saved.status_code == 200
+    assert saved.headers["content-disposition"].startswith("attachment")
+    session.expire_all()
+    downloads = [
+        (e.actor_name, e.outcome, e.detail)
+        for e in session.exec(select(AuditEvent).where(AuditEvent.action == "download"))
+    ]
+    assert downloads == [
+        (world.a1.email, "denied", "your role (agent) may play recordings but not download them"),
+        (world.sup_a.email, "ok", "QA calibration"),
+    ]
+
+
 def test_the_table_is_append_only(db_engine):
     with Session(db_engine) as session:
         session.add(
@@ -80,3 +106,13 @@ def test_the_table_is_append_only(db_engine):
     for statement in ("UPDATE audit_event SET outcome = 'denied'", "DELETE FROM audit_event"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), db_engine.begin() as conn:
             conn.execute(sa.text(statement))
+
+
+def test_an_unknown_role_in_the_download_setting_is_refused_at_start():
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    with pytest.raises(ValidationError, match="unknown role"):
+        Settings(download_roles="admin,boss")
+    assert Settings(download_roles="admin, agent").roles_that_download == {"admin", "agent"}

@@ -485,3 +485,56 @@ def test_a_mono_upload_is_diarized_and_stored_with_roles_and_voices(live, tmp_pa
     assert {s.voice for s in segments} == {"S1", "S2"}
     agent = " ".join(s.text for s in segments if s.speaker == "agent").lower()
     assert "help" in agent and {s.speaker for s in segments} == {"agent", "customer"}
+
+
+def _digits_heard(path: Path) -> str:
+    """Every digit plain Whisper (base, its own VAD, no callqa guards or redaction) hears on
+    each channel of a recording: what anyone who downloads it could recover."""
+    from faster_whisper import WhisperModel
+
+    from tests.conftest import MODEL_CACHE
+    from transcription.weights import resolve_model
+
+    model = WhisperModel(resolve_model("base", cache_dir=MODEL_CACHE), compute_type="int8")
+    heard = []
+    for channel in decode_audio(path).channels:
+        segments, _ = model.transcribe(channel, beam_size=5, vad_filter=True, language="en")
+        heard.append(" ".join(s.text for s in segments))
+    text = " ".join(heard).lower()
+    for word, digit in (("one", "1"), ("three", "3"), ("seven", "7"), ("four", "4")):
+        text = text.replace(word, digit)
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def test_card_data_is_silenced_in_the_stored_recording_before_it_is_kept(live):
+    call_id = add_call(live, DATA / "pci.flac")
+    with Session(engine_for(live.db_url)) as session:
+        upload = session.get(Call, call_id)
+        stored, upload_hash = live.audio_dir / upload.audio_path, upload.audio_sha256
+    original = stored.read_bytes()
+    # Before: the recording as uploaded gives the card number and code away.
+    assert _digits_heard(stored).count("1") >= 12
+    CallqaQueue(live).runner.transcribe(call_id)
+    with Session(engine_for(live.db_url)) as session:
+        call = session.get(Call, call_id)
+        transcript = session.exec(select(Transcript).where(Transcript.call_id == call_id)).one()
+    spans = transcript.audio_redactions
+    assert spans and call.audio_format == "flac" and call.audio_sha256 == upload_hash
+    assert stored.read_bytes() != original and call.audio_size == stored.stat().st_size
+    assert not list((live.audio_dir / ".staging").glob("*"))  # no copy left behind
+    # After: no card digits and no security code in what plain Whisper hears.
+    heard = _digits_heard(stored)
+    assert "1111" not in heard and "371" not in heard, heard
+    # The spans are silent on both channels; everything else is what was uploaded.
+    before = decode_audio(DATA / "pci.flac")
+    after = decode_audio(stored)
+    rate, edge = after.sample_rate, 0.02  # resampling to 16 kHz smears a few samples
+    inside = np.zeros(len(after.channels[0]), bool)
+    near = inside.copy()
+    for a, b in spans:
+        inside[int((a + edge) * rate) : int((b - edge) * rate)] = True
+        near[int((a - edge) * rate) : int((b + edge) * rate)] = True
+    for old, new in zip(before.channels, after.channels, strict=True):
+        assert np.abs(new[inside]).max() < 1e-3
+        assert np.abs(new[~near] - old[~near]).max() < 1e-3
+    assert near.mean() < 0.6  # the rest of the call is still there to listen to

@@ -169,3 +169,36 @@ def test_every_list_page_exports_csv(client, world):
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), path
     page = client.get("/incentives", params={"period": "2026-11", "group": "team"})
     assert "Team A" in page.text
+
+
+def test_the_call_page_and_the_api_list_the_spans_silenced_for_card_data(client, world, session):
+    from sqlmodel import select
+
+    from app.calls.models import Transcript
+
+    call = world.calls["a1_good"].id
+    transcript = session.exec(select(Transcript).where(Transcript.call_id == call)).one()
+    transcript.audio_redactions = [[13.25, 21.5], [65.0, 69.0]]
+    session.add(transcript)
+    session.flush()
+    _login(client, world.sup_a.email)
+    page = client.get(f"/calls/{call}").text
+    assert "Card data silenced in the recording" in page
+    shown = page[page.find("Card data") :][:400]
+    assert 'data-seek="13.25">0:13.2–0:21.5</button>' in shown and "1:05.0–1:09.0" in shown, shown
+    detail = client.get(f"/api/v1/calls/{call}", headers=world.sup_a.headers).json()
+    assert detail["transcript"]["audio_redactions"] == [[13.25, 21.5], [65.0, 69.0]]
+    other = world.calls["a1_promise"].id
+    assert "Card data silenced" not in client.get(f"/calls/{other}").text
+
+
+def test_the_download_form_asks_why_and_is_only_shown_to_roles_that_may_download(client, world):
+    call = world.calls["a1_good"].id
+    _login(client, world.sup_a.email)
+    page = client.get(f"/calls/{call}").text
+    assert 'class="download-form"' in page and 'name="reason" required' in page
+    _login(client, world.a1.email)
+    page = client.get(f"/calls/{call}").text
+    assert 'id="player"' in page and "download-form" not in page
+    refused = client.get(f"/calls/{call}/audio", params={"download": True, "reason": "x"})
+    assert refused.status_code == 403

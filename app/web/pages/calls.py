@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session, col
 
 from app.audit.service import audited
 from app.auth import SettingsDep
 from app.calls import service as calls
-from app.calls.access import audio_response, call_filters, calls_csv
+from app.calls.access import audio_response, call_filters, calls_csv, may_download
 from app.calls.models import CallStatus, CallType, Direction
 from app.db import SessionDep, writes_audit
 from app.reviews import service as reviews
@@ -94,7 +94,11 @@ def calls_export(session: SessionDep, principal: PageReader, filters: CallFilter
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
 @writes_audit
 def call_page(
-    request: Request, call_id: int, session: SessionDep, principal: PageReader
+    request: Request,
+    call_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageReader,
 ) -> HTMLResponse:
     with audited(
         session,
@@ -126,6 +130,7 @@ def call_page(
         calibrators=calibrators,
         open_dispute=open_dispute,
         is_owner=principal.role is Role.agent and principal.agent_id == call.agent_id,
+        may_download=may_download(principal, settings),
     )
 
 
@@ -156,5 +161,11 @@ def call_audio(
     settings: SettingsDep,
     principal: PageReader,
     download: bool = False,
+    reason: Annotated[
+        str | None,
+        Query(max_length=500, description="why the recording is downloaded (required, audited)"),
+    ] = None,
 ) -> FileResponse:
-    return audio_response(request, session, settings, principal, call_id, download=download)
+    return audio_response(
+        request, session, settings, principal, call_id, download=download, reason=reason
+    )
