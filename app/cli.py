@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from app import models  # noqa: F401  (every table known before the first query)
+from app.accounts import service as accounts
 from app.alerts.service import run_sweep
 from app.calls.models import Call
 from app.calls.schemas import ConversationIn
@@ -161,6 +162,71 @@ def users_add(
             session, email=email, password=password, role=role, agent_external_id=agent
         )
     typer.echo(f"created {user.role.value} {user.email}")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """Every account: login name, role, linked agent, active or not."""
+    with _unit(get_settings(), writes=False) as session:
+        for account in accounts.list_accounts(session):
+            u = account.user
+            state = "active" if u.is_active else "deactivated"
+            typer.echo(f"{u.id}\t{u.email}\t{u.role.value}\t{account.agent or '-'}\t{state}")
+
+
+@users_cli.command("set-role")
+def users_set_role(
+    user: Annotated[str, typer.Argument(help="login name or id")],
+    role: Annotated[Role, typer.Argument(help="admin, supervisor or agent")],
+    agent: Annotated[str | None, typer.Option(help="agent id to link (agents)")] = None,
+) -> None:
+    """Change a user's role (their sessions end); agents are linked to an agent id."""
+    with _unit(get_settings()) as session:
+        account = accounts.change_user(
+            session, accounts.find_user(session, user), accounts.Change(role=role, agent=agent)
+        )
+    typer.echo(
+        f"{account.user.email} is now {role.value}"
+        + (f" ({account.agent})" if account.agent else "")
+    )
+
+
+@users_cli.command("deactivate")
+def users_deactivate(user: Annotated[str, typer.Argument(help="login name or id")]) -> None:
+    """Deactivate a user: they cannot log in, and their open sessions end at once."""
+    with _unit(get_settings()) as session:
+        account = accounts.change_user(
+            session, accounts.find_user(session, user), accounts.Change(active=False)
+        )
+    typer.echo(f"deactivated {account.user.email}")
+
+
+@users_cli.command("activate")
+def users_activate(user: Annotated[str, typer.Argument(help="login name or id")]) -> None:
+    """Let a deactivated user log in again."""
+    with _unit(get_settings()) as session:
+        account = accounts.change_user(
+            session, accounts.find_user(session, user), accounts.Change(active=True)
+        )
+    typer.echo(f"activated {account.user.email}")
+
+
+@users_cli.command("reset-password")
+def users_reset_password(
+    user: Annotated[str, typer.Argument(help="login name or id")],
+    password: Annotated[
+        str | None, typer.Option(help="the new password (default: generated and printed once)")
+    ] = None,
+) -> None:
+    """Set a new password; every session of that user ends."""
+    with _unit(get_settings()) as session:
+        target = accounts.find_user(session, user)
+        new = accounts.reset_password(session, target, password)
+    typer.echo(
+        f"new password for {target.email}: {new}"
+        if password is None
+        else f"password of {target.email} changed"
+    )
 
 
 @teams_cli.command("add")

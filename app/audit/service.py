@@ -24,6 +24,8 @@ ACTIONS = (
     "dispute_decision",
     "calibration_score",
     "acknowledge",
+    "user_create",
+    "user_change",
 )
 
 

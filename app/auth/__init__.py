@@ -58,6 +58,7 @@ _ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.alerts_manage,
             Scope.teams_manage,
             Scope.audit_read,
+            Scope.users_manage,
             Scope.incentives_team,
             Scope.incentives_lock,
             Scope.incentives_manage,
@@ -91,6 +92,7 @@ def create_token(user: User, settings: Settings) -> str:
     payload = {
         "sub": str(user.id),
         "role": user.role.value,
+        "ver": user.token_version,
         "iat": now,
         "exp": now + timedelta(minutes=settings.token_minutes),
     }
@@ -130,11 +132,16 @@ def _principal_of(session: Session, settings: Settings, token: str) -> Principal
 
 def user_from_token(session: Session, settings: Settings, token: str) -> User | None:
     try:
-        payload = jwt.decode(token, settings.signing_key, algorithms=[_ALGORITHM])
+        payload = jwt.decode(
+            token,
+            settings.signing_key,
+            algorithms=[_ALGORITHM],
+            options={"require": ["exp", "sub"]},
+        )
         user = session.get(User, int(payload["sub"]))
     except (jwt.PyJWTError, KeyError, ValueError):
         return None
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or payload.get("ver", 0) != user.token_version:
         return None
     return user
 
@@ -177,6 +184,7 @@ AlertReader = Annotated[Principal, Depends(require_scope(Scope.alerts_read))]
 AlertManager = Annotated[Principal, Depends(require_scope(Scope.alerts_manage))]
 TeamManager = Annotated[Principal, Depends(require_scope(Scope.teams_manage))]
 AuditReader = Annotated[Principal, Depends(require_scope(Scope.audit_read))]
+UserManager = Annotated[Principal, Depends(require_scope(Scope.users_manage))]
 PayrollReader = Annotated[Principal, Depends(require_scope(Scope.incentives_read))]
 IncentiveTeamReader = Annotated[Principal, Depends(require_scope(Scope.incentives_team))]
 IncentiveLocker = Annotated[Principal, Depends(require_scope(Scope.incentives_lock))]

@@ -31,6 +31,7 @@ class Scope(StrEnum):
     incentives_team = "incentives:team"
     incentives_lock = "incentives:lock"
     incentives_manage = "incentives:manage"
+    users_manage = "users:manage"
 
 
 class Agent(SQLModel, table=True):
@@ -51,6 +52,9 @@ class User(SQLModel, table=True):
     role: Role = Field(sa_type=enum_type(Role))
     agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
     is_active: bool = True
+    # In every token; raised on deactivation, password and role changes, so that every token
+    # issued before (browser sessions included) stops working at once.
+    token_version: int = 0
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -11,7 +11,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import errors
-from app.web.pages import alerts, audit, auth, calls, dashboards, incentives, reviews, shopper
+from app.web.pages import (
+    alerts,
+    audit,
+    auth,
+    calls,
+    dashboards,
+    incentives,
+    reviews,
+    shopper,
+    users,
+)
 from app.web.render import STATIC, error_page
 
 ROUTERS = (
@@ -23,6 +33,7 @@ ROUTERS = (
     audit.router,
     shopper.router,
     incentives.router,
+    users.router,
 )
 
 

@@ -46,6 +46,7 @@ PageAlertReader = Annotated[Principal, Depends(page_scope(Scope.alerts_read))]
 PageAuditReader = Annotated[Principal, Depends(page_scope(Scope.audit_read))]
 PageIncentiveTeam = Annotated[Principal, Depends(page_scope(Scope.incentives_team))]
 PageIncentiveLocker = Annotated[Principal, Depends(page_scope(Scope.incentives_lock))]
+PageUserManager = Annotated[Principal, Depends(page_scope(Scope.users_manage))]
 
 
 def maybe_web_principal(

@@ -32,6 +32,7 @@ LAYERS = [
     "auth",
     "scope",
     "audit",
+    "accounts",
     "jobs",
     "scorecards",
     "reviews",

@@ -43,6 +43,9 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/shop/{token}"): {},
     ("POST", "/api/v1/incentives/periods/{period}/lock"): {},
     ("POST", "/incentives/{period}/lock"): {},
+    ("PATCH", "/api/v1/users/{user_id}"): {},
+    ("POST", "/users/{user_id}"): {},
+    ("POST", "/users/{user_id}/password"): {},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -62,7 +65,7 @@ INSIDE_BY_ROUTE = {
     "/reviews/{review_id}/acknowledge": {"a1"},
 }
 # The shopper's link is public: it is checked by tests/app/test_shopper.py.
-ROLE_ONLY = {"team_id", "external_id", "rule_id", "version_id", "token", "period"}
+ROLE_ONLY = {"team_id", "external_id", "rule_id", "version_id", "token", "period", "user_id"}
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
 
@@ -90,7 +93,15 @@ def objects(client, world):
         headers=world.sup_a.headers,
         json={"agent": "A1", "channel": "phone", "due": "2099-01-01"},
     ).json()
+    # Accounts are admins' alone; the one tried is nobody in PEOPLE (a reset must not end
+    # the sessions the matrix goes on with).
+    spare = client.post(
+        "/api/v1/users",
+        headers=world.admin.headers,
+        json={"email": "spare@cc.test", "password": "long-enough", "role": "supervisor"},
+    ).json()["id"]
     return {
+        "user_id": spare,
         "call_id": call,
         "score_id": detail["score"]["id"],
         "review_id": review,
