@@ -464,6 +464,11 @@ def test_a_mono_upload_is_diarized_and_stored_with_roles_and_voices(live, tmp_pa
         out.setsampwidth(2)
         out.setframerate(16_000)
         out.writeframes((np.clip(mixed, -1, 1) * 32767).astype("<i2").tobytes())
+    # Whisper's words on this espeak call differ by CPU instruction set (AVX2 here hears
+    # "calling me insurance", generic kernels "Acme insurance"), and the judge's confidence
+    # with them (0.74 and 0.88). The threshold is measured in benchmarks/roles.py; this test
+    # is about the worker storing what the judge decides, so it trusts roles from 0.7.
+    live = live.model_copy(update={"role_confidence": 0.7})
     call_id = add_call(live, path)
     with Session(engine_for(live.db_url)) as session:
         # The company the agent greets with is evidence of who the agent is.
