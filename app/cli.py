@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
@@ -22,6 +23,8 @@ from sqlmodel import Session, select
 from app import models  # noqa: F401  (every table known before the first query)
 from app.accounts import service as accounts
 from app.alerts.service import run_sweep
+from app.audit.service import record
+from app.auth import Principal
 from app.calls.models import Call
 from app.calls.schemas import ConversationIn
 from app.calls.service import conversation_segments
@@ -84,6 +87,26 @@ def _unit(settings: Settings, *, writes: bool = True) -> Iterator[Session]:
             yield session
     except CallqaError as exc:
         _fail(exc.message)
+
+
+def _audit(session: Session, action: str, target_id: object, detail: str) -> None:
+    """Changes made at the command line are audited like the API's, as `cli:<OS user>`."""
+    who = Principal(
+        kind="cli",
+        id=0,
+        name=f"cli:{getpass.getuser()}",
+        role=None,
+        agent_id=None,
+        scopes=frozenset(),
+    )
+    record(
+        session,
+        principal=who,
+        action=action,
+        target_type="user",
+        target_id=target_id,
+        detail=detail,
+    )
 
 
 def _migrate(settings: Settings) -> None:
@@ -161,6 +184,7 @@ def users_add(
         user = create_user(
             session, email=email, password=password, role=role, agent_external_id=agent
         )
+        _audit(session, "user_create", user.id, f"{user.email} as {user.role.value}")
     typer.echo(f"created {user.role.value} {user.email}")
 
 
@@ -182,9 +206,9 @@ def users_set_role(
 ) -> None:
     """Change a user's role (their sessions end); agents are linked to an agent id."""
     with _unit(get_settings()) as session:
-        account = accounts.change_user(
-            session, accounts.find_user(session, user), accounts.Change(role=role, agent=agent)
-        )
+        change = accounts.Change(role=role, agent=agent)
+        account = accounts.change_user(session, accounts.find_user(session, user), change)
+        _audit(session, "user_change", account.user.id, accounts.describe(change))
     typer.echo(
         f"{account.user.email} is now {role.value}"
         + (f" ({account.agent})" if account.agent else "")
@@ -195,9 +219,9 @@ def users_set_role(
 def users_deactivate(user: Annotated[str, typer.Argument(help="login name or id")]) -> None:
     """Deactivate a user: they cannot log in, and their open sessions end at once."""
     with _unit(get_settings()) as session:
-        account = accounts.change_user(
-            session, accounts.find_user(session, user), accounts.Change(active=False)
-        )
+        change = accounts.Change(active=False)
+        account = accounts.change_user(session, accounts.find_user(session, user), change)
+        _audit(session, "user_change", account.user.id, accounts.describe(change))
     typer.echo(f"deactivated {account.user.email}")
 
 
@@ -205,9 +229,9 @@ def users_deactivate(user: Annotated[str, typer.Argument(help="login name or id"
 def users_activate(user: Annotated[str, typer.Argument(help="login name or id")]) -> None:
     """Let a deactivated user log in again."""
     with _unit(get_settings()) as session:
-        account = accounts.change_user(
-            session, accounts.find_user(session, user), accounts.Change(active=True)
-        )
+        change = accounts.Change(active=True)
+        account = accounts.change_user(session, accounts.find_user(session, user), change)
+        _audit(session, "user_change", account.user.id, accounts.describe(change))
     typer.echo(f"activated {account.user.email}")
 
 
@@ -222,6 +246,7 @@ def users_reset_password(
     with _unit(get_settings()) as session:
         target = accounts.find_user(session, user)
         new = accounts.reset_password(session, target, password)
+        _audit(session, "user_change", target.id, "password reset")
     typer.echo(
         f"new password for {target.email}: {new}"
         if password is None

@@ -22,6 +22,7 @@ from app.db import SessionDep, engine_for
 from app.errors import install_handlers
 from app.incentives.routes import router as incentives_router
 from app.limits import BodySizeLimit
+from app.privacy.routes import router as privacy_router
 from app.reviews.routes import router as reviews_router
 from app.scorecards.routes import router as scorecards_router
 from app.shopper.routes import router as shopper_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shopper_router)
     app.include_router(incentives_router)
     app.include_router(users_router)
+    app.include_router(privacy_router)
 
     web.install(app)
 

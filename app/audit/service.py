@@ -26,6 +26,10 @@ ACTIONS = (
     "acknowledge",
     "user_create",
     "user_change",
+    "hold_set",
+    "hold_release",
+    "call_delete",
+    "erasure",
 )
 
 

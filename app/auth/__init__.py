@@ -59,6 +59,7 @@ _ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.teams_manage,
             Scope.audit_read,
             Scope.users_manage,
+            Scope.privacy_manage,
             Scope.incentives_team,
             Scope.incentives_lock,
             Scope.incentives_manage,
@@ -185,6 +186,7 @@ AlertManager = Annotated[Principal, Depends(require_scope(Scope.alerts_manage))]
 TeamManager = Annotated[Principal, Depends(require_scope(Scope.teams_manage))]
 AuditReader = Annotated[Principal, Depends(require_scope(Scope.audit_read))]
 UserManager = Annotated[Principal, Depends(require_scope(Scope.users_manage))]
+PrivacyManager = Annotated[Principal, Depends(require_scope(Scope.privacy_manage))]
 PayrollReader = Annotated[Principal, Depends(require_scope(Scope.incentives_read))]
 IncentiveTeamReader = Annotated[Principal, Depends(require_scope(Scope.incentives_team))]
 IncentiveLocker = Annotated[Principal, Depends(require_scope(Scope.incentives_lock))]

@@ -207,7 +207,7 @@ def audio_response(
     action = "download" if download else "play"
     why = (reason or "").strip()
     if download and not why:
-        raise BadRequest("say why you download this recording: add reason=… (it is audited)")
+        raise BadRequest("say why you download this recording (reason=…): the reason is audited")
     if first or download:
         # Inside the audit: a play of a conversation that has no recording, or of a file gone
         # from storage, is logged as the refusal it is, not as a play.

@@ -32,6 +32,7 @@ class Scope(StrEnum):
     incentives_lock = "incentives:lock"
     incentives_manage = "incentives:manage"
     users_manage = "users:manage"
+    privacy_manage = "privacy:manage"
 
 
 class Agent(SQLModel, table=True):

@@ -41,6 +41,7 @@ LAYERS = [
     "teams",
     "incentives",
     "shopper",
+    "privacy",
     "dashboards",
     "web",
     "worker",

@@ -46,6 +46,8 @@ BODIES: dict[tuple[str, str], dict] = {
     ("PATCH", "/api/v1/users/{user_id}"): {},
     ("POST", "/users/{user_id}"): {},
     ("POST", "/users/{user_id}/password"): {},
+    ("DELETE", "/api/v1/calls/{call_id}"): {},
+    ("POST", "/api/v1/holds/{hold_id}/release"): {},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -65,7 +67,16 @@ INSIDE_BY_ROUTE = {
     "/reviews/{review_id}/acknowledge": {"a1"},
 }
 # The shopper's link is public: it is checked by tests/app/test_shopper.py.
-ROLE_ONLY = {"team_id", "external_id", "rule_id", "version_id", "token", "period", "user_id"}
+ROLE_ONLY = {
+    "team_id",
+    "external_id",
+    "rule_id",
+    "version_id",
+    "token",
+    "period",
+    "user_id",
+    "hold_id",
+}
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
 
@@ -100,8 +111,16 @@ def objects(client, world):
         headers=world.admin.headers,
         json={"email": "spare@cc.test", "password": "long-enough", "role": "supervisor"},
     ).json()["id"]
+    # The call is under legal hold, so an admin's DELETE is refused (409) and the matrix goes
+    # on with it; the hold released is another one.
+    hold = {"reason": "matrix", "kind": "call"}
+    client.post("/api/v1/holds", headers=world.admin.headers, json={**hold, "value": str(call)})
+    spare_hold = client.post(
+        "/api/v1/holds", headers=world.admin.headers, json={**hold, "value": "999999"}
+    ).json()["id"]
     return {
         "user_id": spare,
+        "hold_id": spare_hold,
         "call_id": call,
         "score_id": detail["score"]["id"],
         "review_id": review,

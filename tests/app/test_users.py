@@ -6,11 +6,12 @@ import re
 from datetime import UTC, datetime
 
 import jwt
-from sqlmodel import select
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
 from app.cli import cli
+from app.db import engine_for
 from app.users.models import User
 from app.web.session import CSRF_COOKIE, SESSION_COOKIE
 from tests.app.test_cli import env  # noqa: F401  (fixture)
@@ -195,6 +196,20 @@ def test_users_commands_list_change_deactivate_and_reset(env):  # noqa: F811
     def run(*args: str):
         return cli_runner.invoke(cli, ["users", *args])
 
+    def user_events() -> list[tuple[str, str, str | None]]:
+        # The CLI commits, and the audit log is append-only: earlier tests' rows stay.
+        with Session(engine_for(env)) as session:
+            return [
+                (e.actor_kind, e.action, e.detail)
+                for e in session.exec(
+                    select(AuditEvent)
+                    .where(AuditEvent.target_type == "user")
+                    .order_by(AuditEvent.id)
+                )
+            ]
+
+    before = len(user_events())
+
     assert (
         run("add", "--email", "boss", "--password", "long-enough", "--role", "admin").exit_code == 0
     )
@@ -217,3 +232,17 @@ def test_users_commands_list_change_deactivate_and_reset(env):  # noqa: F811
     assert len(last.output.strip().splitlines()) == 1
     missing = run("deactivate", "nobody")
     assert missing.exit_code == 1 and "no user 'nobody'" in missing.output
+    # Changes at the command line are audited too; the refused ones left nothing.
+    events = user_events()[before:]
+    assert [(kind, action) for kind, action, _ in events] == [
+        ("cli", "user_create"),
+        ("cli", "user_create"),
+        ("cli", "user_change"),
+        ("cli", "user_change"),
+        ("cli", "user_change"),
+    ]
+    assert [d for _, _, d in events][2:] == [
+        "role agent, agent S1",
+        "deactivated",
+        "password reset",
+    ]

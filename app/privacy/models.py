@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from app.dbtypes import enum_type
+from app.timeutil import utcnow
+
+
+class HoldKind(StrEnum):
+    call = "call"  # one call, by id
+    agent = "agent"  # every call of an agent, by the agent's external id
+    customer = "customer"  # every call with this customer_ref
+
+
+class LegalHold(SQLModel, table=True):
+    """While a hold is not released, nothing it covers may be deleted or erased."""
+
+    __tablename__ = "legal_hold"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: HoldKind = Field(sa_type=enum_type(HoldKind))
+    value: str = Field(max_length=200, index=True)
+    reason: str = Field(max_length=500)
+    set_by: str = Field(max_length=320)
+    set_at: datetime = Field(default_factory=utcnow)
+    released_by: str | None = Field(default=None, max_length=320)
+    released_at: datetime | None = None
