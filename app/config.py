@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     alert_webhook_secret: str | None = None
     alert_sweep_seconds: float = Field(default=300.0, gt=0)
+    # How often each worker applies the retention policies (a day by default).
+    retention_sweep_seconds: float = Field(default=86_400.0, gt=0)
     # Mystery shoppers: a link stays valid this many days after its due date; submissions are
     # limited per link and per address (per hour).
     shopper_grace_days: int = Field(default=3, ge=0)

@@ -5,7 +5,7 @@ from app.audit.models import AuditEvent
 from app.calls.models import Call, Transcript, TranscriptEmbedding, TranscriptSegment
 from app.incentives.models import BonusRuleVersion, IncentiveLine, IncentivePeriod
 from app.jobs.models import Job
-from app.privacy.models import LegalHold
+from app.privacy.models import LegalHold, RetentionPolicy
 from app.reviews.models import Calibration, CalibrationReviewer, Dispute, Review
 from app.scorecards.models import CallScore, ScorecardVersion
 from app.shopper.models import ShopperAssignment, ShopperAttempt, ShopperSubmission, ShopperTemplate
@@ -28,6 +28,7 @@ __all__ = [
     "Dispute",
     "Job",
     "LegalHold",
+    "RetentionPolicy",
     "Review",
     "ScorecardVersion",
     "ShopperAssignment",

@@ -17,6 +17,7 @@ from app.db import engine_for
 from app.incentives import tasks as incentives
 from app.jobs import ledger
 from app.jobs.queue import JobQueue, Periodic
+from app.privacy import retention
 from app.scorecards.models import CallScore
 
 
@@ -45,6 +46,13 @@ class CallqaQueue(JobQueue):
                 "alert sweep",
                 settings.alert_sweep_seconds,
                 lambda: alerts.run_sweep(engine, settings),
+            )
+        )
+        self.periodic.append(
+            Periodic(
+                "retention sweep",
+                settings.retention_sweep_seconds,
+                lambda: retention.run_sweep(engine, settings),
             )
         )
         self.periodic.append(

@@ -30,6 +30,8 @@ ACTIONS = (
     "hold_release",
     "call_delete",
     "erasure",
+    "retention",
+    "retention_policy",
 )
 
 

@@ -74,6 +74,10 @@ class Call(SQLModel, table=True):
     audio_sha256: str | None = Field(default=None, max_length=64)
     # Relative to the audio directory; internal, never in a public model.
     audio_path: str | None = Field(default=None, max_length=400)
+    # Set by the retention sweep: the recording was deleted; the words, scores and customer
+    # were removed (the row stays as a tombstone, so reports keep their counts).
+    audio_deleted_at: datetime | None = None
+    data_deleted_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

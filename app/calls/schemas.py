@@ -101,7 +101,15 @@ class CallPublic(BaseModel):
     status: CallStatus
     failure_reason: str | None
     duration_seconds: float
-    has_recording: bool = Field(description="False for a conversation that came as text")
+    has_recording: bool = Field(
+        description="False for a conversation that came as text, or a recording deleted"
+    )
+    audio_deleted_at: datetime | None = Field(
+        default=None, description="when the retention policy deleted the recording"
+    )
+    data_deleted_at: datetime | None = Field(
+        default=None, description="when the retention policy removed transcript and scores"
+    )
     channels: int | None
     audio_format: str | None
     created_at: datetime

@@ -28,3 +28,19 @@ class LegalHold(SQLModel, table=True):
     set_at: datetime = Field(default_factory=utcnow)
     released_by: str | None = Field(default=None, max_length=320)
     released_at: datetime | None = None
+
+
+class RetentionPolicy(SQLModel, table=True):
+    """How long calls are kept, for a team, a call type, both, or everyone (both empty). The
+    most specific policy that matches a call decides. Days count from the call's start; no
+    value keeps forever, 0 removes at the next sweep."""
+
+    __tablename__ = "retention_policy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    call_type: str | None = Field(default=None, max_length=20)
+    audio_days: int | None = None  # the recording file
+    data_days: int | None = None  # transcript, words, scores, reviews, customer fields
+    created_by: str = Field(max_length=320)
+    created_at: datetime = Field(default_factory=utcnow)

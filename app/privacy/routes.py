@@ -13,7 +13,7 @@ from app.auth import PrivacyManager, SettingsDep
 from app.calls.models import Call
 from app.db import SessionDep
 from app.errors import NotFound
-from app.privacy import service
+from app.privacy import retention, service
 from app.privacy.models import HoldKind
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
@@ -137,3 +137,81 @@ def _summary(removal: service.Removal) -> str:
     rows = ", ".join(f"{n} {t}" for t, n in sorted(removal.rows.items()) if n)
     held = f"; kept under hold: {removal.held}" if removal.held else ""
     return f"calls {removal.calls}, {removal.recordings} recording(s); {rows}{held}"
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: str | None = Field(default=None, description="team name; empty: every team")
+    call_type: str | None = Field(default=None, description="e.g. sales; empty: every type")
+    audio_days: int | None = Field(
+        default=None, ge=0, description="days the recording is kept; empty: forever, 0: next sweep"
+    )
+    data_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="days transcript, scores, reviews and customer fields are kept",
+    )
+
+
+class PolicyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    team_id: int | None
+    call_type: str | None
+    audio_days: int | None
+    data_days: int | None
+    created_by: str
+    created_at: datetime
+
+
+class SweepPublic(BaseModel):
+    audio: list[int] = Field(description="calls whose recording was (or would be) deleted")
+    data: list[int] = Field(description="calls whose words, scores and customer fields went")
+    held: list[int] = Field(description="due, but kept whole by a legal hold")
+    dry_run: bool
+
+
+@router.get("/retention-policies", response_model=list[PolicyPublic])
+def get_policies(session: SessionDep, principal: PrivacyManager) -> list[Any]:
+    return retention.list_policies(session)
+
+
+@router.put("/retention-policies", response_model=PolicyPublic)
+def put_policy(body: PolicyIn, session: SessionDep, principal: PrivacyManager) -> Any:
+    """Create or replace the policy for one team / call type (both empty: everyone)."""
+    policy = retention.set_policy(session, **body.model_dump(), by=principal.name)
+    record(
+        session,
+        principal=principal,
+        action="retention_policy",
+        target_type="retention_policy",
+        target_id=policy.id,
+        detail=f"team {body.team or 'any'}, type {body.call_type or 'any'}: audio "
+        f"{body.audio_days if body.audio_days is not None else 'forever'} d, data "
+        f"{body.data_days if body.data_days is not None else 'forever'} d",
+    )
+    return policy
+
+
+@router.delete("/retention-policies/{policy_id}", status_code=204)
+def remove_policy(policy_id: int, session: SessionDep, principal: PrivacyManager) -> None:
+    retention.delete_policy(session, policy_id=policy_id)
+    record(
+        session,
+        principal=principal,
+        action="retention_policy",
+        target_type="retention_policy",
+        target_id=policy_id,
+        detail="deleted",
+    )
+
+
+@router.post("/retention/sweep", response_model=SweepPublic)
+def run_sweep(
+    session: SessionDep, settings: SettingsDep, principal: PrivacyManager, dry_run: bool = True
+) -> SweepPublic:
+    """What the daily sweep removes now; `dry_run=false` to remove it at once."""
+    report = retention.sweep(session, settings, dry_run=dry_run)
+    return SweepPublic(**report.to_dict())  # type: ignore[arg-type]

@@ -91,7 +91,8 @@ class Removal:
         }
 
 
-def _purge(session: Session, settings: Settings, call: Call, removal: Removal) -> None:
+def purge_data(session: Session, call: Call, removal: Removal) -> None:
+    """Every row that hangs off a call (not the call row, not its recording file)."""
     call_id = call.id
     transcripts = list(session.exec(select(Transcript.id).where(Transcript.call_id == call_id)))
     calibrations = list(session.exec(select(Calibration.id).where(Calibration.call_id == call_id)))
@@ -128,6 +129,11 @@ def _purge(session: Session, settings: Settings, call: Call, removal: Removal) -
         .values(matched_call_id=None)
     )
     removal.rows["shopper_submission (unmatched)"] += unmatched.rowcount or 0  # type: ignore[attr-defined]
+
+
+def _purge(session: Session, settings: Settings, call: Call, removal: Removal) -> None:
+    purge_data(session, call, removal)
+    call_id = call.id
     recording = call.audio_path
     session.delete(call)
     session.flush()

@@ -48,6 +48,7 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/users/{user_id}/password"): {},
     ("DELETE", "/api/v1/calls/{call_id}"): {},
     ("POST", "/api/v1/holds/{hold_id}/release"): {},
+    ("DELETE", "/api/v1/retention-policies/{policy_id}"): {},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -76,6 +77,7 @@ ROLE_ONLY = {
     "period",
     "user_id",
     "hold_id",
+    "policy_id",
 }
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
@@ -118,7 +120,13 @@ def objects(client, world):
     spare_hold = client.post(
         "/api/v1/holds", headers=world.admin.headers, json={**hold, "value": "999999"}
     ).json()["id"]
+    policy = client.put(
+        "/api/v1/retention-policies",
+        headers=world.admin.headers,
+        json={"call_type": "sales", "audio_days": None},
+    ).json()["id"]
     return {
+        "policy_id": policy,
         "user_id": spare,
         "hold_id": spare_hold,
         "call_id": call,
