@@ -25,7 +25,7 @@ from app.config import Settings
 from app.db import after_commit, unit_of_work
 from app.errors import BadRequest, NotFound
 from app.privacy.models import RetentionPolicy
-from app.privacy.service import Removal, holds_on, purge_data
+from app.privacy.service import Removal, holds_on, list_holds, purge_data
 from app.teams.models import Team
 from app.timeutil import as_utc, utcnow
 from app.users.models import Agent
@@ -133,6 +133,7 @@ def sweep(
     policies = list_policies(session)
     if not policies:
         return report
+    holds = list_holds(session, active_only=True)
     candidates = session.exec(
         select(Call, Agent.team_id)
         .join(Agent, col(Agent.id) == col(Call.agent_id))
@@ -151,7 +152,7 @@ def sweep(
         )
         if not (audio or data):
             continue
-        if holds_on(session, call):
+        if holds_on(session, call, holds):
             report.held.append(call.id or 0)
             continue
         if audio:

@@ -61,16 +61,20 @@ def list_holds(session: Session, *, active_only: bool) -> list[LegalHold]:
     return list(session.exec(query).all())
 
 
-def holds_on(session: Session, call: Call) -> list[LegalHold]:
-    """The active holds that cover a call (on it, its agent, or its customer)."""
+def holds_on(
+    session: Session, call: Call, active: list[LegalHold] | None = None
+) -> list[LegalHold]:
+    """The active holds that cover a call (on it, its agent, or its customer); `active`: the
+    active holds, when the caller has them already (a sweep over many calls)."""
     agent = session.get(Agent, call.agent_id)
     covers = [(HoldKind.call, str(call.id))]
     if agent is not None:
         covers.append((HoldKind.agent, agent.external_id))
     if call.customer_ref:
         covers.append((HoldKind.customer, call.customer_ref))
-    holds = session.exec(select(LegalHold).where(col(LegalHold.released_at).is_(None))).all()
-    return [h for h in holds if (h.kind, h.value) in covers]
+    if active is None:
+        active = list_holds(session, active_only=True)
+    return [h for h in active if (h.kind, h.value) in covers]
 
 
 @dataclass
