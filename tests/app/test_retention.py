@@ -12,6 +12,7 @@ from app.db import finish
 from app.privacy import retention
 from app.privacy.models import RetentionPolicy
 from app.scorecards.models import CallScore
+from app.web.session import SESSION_COOKIE
 from app.worker import CallqaQueue
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)  # the world's calls are from early November 2026
@@ -66,6 +67,10 @@ def test_a_zero_day_policy_removes_audio_at_the_next_sweep_but_a_held_call_stays
     assert event.actor_kind == "system" and str(world.calls["a1_good"].id) in event.detail
     page = client.get(f"/api/v1/calls/{world.calls['a1_good'].id}", headers=admin).json()
     assert page["has_recording"] is False and page["audio_deleted_at"]
+    client.cookies.set(SESSION_COOKIE, world.admin.token)
+    html = client.get(f"/calls/{world.calls['a1_good'].id}").text
+    client.cookies.clear()
+    assert "recording deleted by the retention policy on" in html and 'id="player"' not in html
     # The next sweep finds nothing more to do.
     assert retention.sweep(session, settings, now=NOW).audio == []
 
