@@ -23,7 +23,6 @@ from sqlmodel import Session, select
 from app import models  # noqa: F401  (every table known before the first query)
 from app.accounts import service as accounts
 from app.alerts.service import run_sweep
-from app.audit.service import record
 from app.auth import Principal
 from app.calls.models import Call
 from app.calls.schemas import ConversationIn
@@ -37,7 +36,7 @@ from app.migrate import upgrade
 from app.scorecards import service as scorecards
 from app.teams import service as teams
 from app.users.models import Role
-from app.users.service import create_api_key, create_user, ensure_admin, revoke_api_key
+from app.users.service import create_api_key, ensure_admin, revoke_api_key
 from app.worker import CallqaQueue
 from qa import CallFacts, ScorecardInvalid, Utterance, default_path, load
 from qa import score as score_call
@@ -89,23 +88,15 @@ def _unit(settings: Settings, *, writes: bool = True) -> Iterator[Session]:
         _fail(exc.message)
 
 
-def _audit(session: Session, action: str, target_id: object, detail: str) -> None:
-    """Changes made at the command line are audited like the API's, as `cli:<OS user>`."""
-    who = Principal(
+def _cli() -> Principal:
+    """Who changes accounts at the command line: audited like the API, as `cli:<OS user>`."""
+    return Principal(
         kind="cli",
         id=0,
         name=f"cli:{getpass.getuser()}",
         role=None,
         agent_id=None,
         scopes=frozenset(),
-    )
-    record(
-        session,
-        principal=who,
-        action=action,
-        target_type="user",
-        target_id=target_id,
-        detail=detail,
     )
 
 
@@ -181,10 +172,9 @@ def users_add(
 ) -> None:
     """Create a user."""
     with _unit(get_settings()) as session:
-        user = create_user(
-            session, email=email, password=password, role=role, agent_external_id=agent
-        )
-        _audit(session, "user_create", user.id, f"{user.email} as {user.role.value}")
+        user = accounts.add_user(
+            session, by=_cli(), email=email, password=password, role=role, agent=agent
+        ).user
     typer.echo(f"created {user.role.value} {user.email}")
 
 
@@ -206,9 +196,10 @@ def users_set_role(
 ) -> None:
     """Change a user's role (their sessions end); agents are linked to an agent id."""
     with _unit(get_settings()) as session:
-        change = accounts.Change(role=role, agent=agent)
-        account = accounts.change_user(session, accounts.find_user(session, user), change)
-        _audit(session, "user_change", account.user.id, accounts.describe(change))
+        target = accounts.find_user(session, user)
+        account = accounts.change_user(
+            session, target, accounts.Change(role=role, agent=agent), by=_cli()
+        )
     typer.echo(
         f"{account.user.email} is now {role.value}"
         + (f" ({account.agent})" if account.agent else "")
@@ -219,9 +210,8 @@ def users_set_role(
 def users_deactivate(user: Annotated[str, typer.Argument(help="login name or id")]) -> None:
     """Deactivate a user: they cannot log in, and their open sessions end at once."""
     with _unit(get_settings()) as session:
-        change = accounts.Change(active=False)
-        account = accounts.change_user(session, accounts.find_user(session, user), change)
-        _audit(session, "user_change", account.user.id, accounts.describe(change))
+        target = accounts.find_user(session, user)
+        account = accounts.change_user(session, target, accounts.Change(active=False), by=_cli())
     typer.echo(f"deactivated {account.user.email}")
 
 
@@ -229,9 +219,8 @@ def users_deactivate(user: Annotated[str, typer.Argument(help="login name or id"
 def users_activate(user: Annotated[str, typer.Argument(help="login name or id")]) -> None:
     """Let a deactivated user log in again."""
     with _unit(get_settings()) as session:
-        change = accounts.Change(active=True)
-        account = accounts.change_user(session, accounts.find_user(session, user), change)
-        _audit(session, "user_change", account.user.id, accounts.describe(change))
+        target = accounts.find_user(session, user)
+        account = accounts.change_user(session, target, accounts.Change(active=True), by=_cli())
     typer.echo(f"activated {account.user.email}")
 
 
@@ -245,8 +234,7 @@ def users_reset_password(
     """Set a new password; every session of that user ends."""
     with _unit(get_settings()) as session:
         target = accounts.find_user(session, user)
-        new = accounts.reset_password(session, target, password)
-        _audit(session, "user_change", target.id, "password reset")
+        new = accounts.reset_password(session, target, password, by=_cli())
     typer.echo(
         f"new password for {target.email}: {new}"
         if password is None

@@ -8,11 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts import service as accounts
-from app.audit.service import record
 from app.auth import UserManager
 from app.db import SessionDep
 from app.users.models import Role
-from app.users.service import create_user
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -66,22 +64,7 @@ def list_users(session: SessionDep, principal: UserManager) -> list[UserPublic]:
 
 @router.post("", response_model=UserPublic, status_code=201)
 def add_user(body: UserCreate, session: SessionDep, principal: UserManager) -> UserPublic:
-    user = create_user(
-        session,
-        email=body.email,
-        password=body.password,
-        role=body.role,
-        agent_external_id=body.agent,
-    )
-    record(
-        session,
-        principal=principal,
-        action="user_create",
-        target_type="user",
-        target_id=user.id,
-        detail=f"{user.email} as {user.role.value}",
-    )
-    return UserPublic.of(accounts.account_of(session, user))
+    return UserPublic.of(accounts.add_user(session, by=principal, **body.model_dump()))
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
@@ -90,13 +73,4 @@ def update_user(
 ) -> UserPublic:
     user = accounts.find_user(session, user_id)
     change = accounts.Change(**body.model_dump())
-    account = accounts.change_user(session, user, change)
-    record(
-        session,
-        principal=principal,
-        action="user_change",
-        target_type="user",
-        target_id=user_id,
-        detail=accounts.describe(change),
-    )
-    return UserPublic.of(account)
+    return UserPublic.of(accounts.change_user(session, user, change, by=principal))

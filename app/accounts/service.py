@@ -1,4 +1,7 @@
-"""User accounts after creation: list, change role or agent link, deactivate, reset a password.
+"""User accounts: create, list, change role or agent link, deactivate, reset a password.
+
+Every change is audited here, whoever asks (the API, the Users page, the CLI), so no caller can
+forget it.
 
 Every change that takes a right away (deactivation, a new password, a new role) raises the
 user's token version, which ends every session and token issued before it at once. The last
@@ -13,9 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.audit.service import record
+from app.auth import Principal
 from app.errors import BadRequest, Conflict, NotFound
 from app.users.models import Agent, Role, User
-from app.users.service import get_or_create_agent, hash_password
+from app.users.service import create_user, get_or_create_agent, hash_password
 
 MIN_PASSWORD = 8
 
@@ -61,7 +66,21 @@ def account_of(session: Session, user: User) -> Account:
     return Account(user, agent.external_id if agent else None)
 
 
-def change_user(session: Session, user: User, change: Change) -> Account:
+def add_user(
+    session: Session,
+    *,
+    by: Principal,
+    email: str,
+    password: str,
+    role: Role,
+    agent: str | None,
+) -> Account:
+    user = create_user(session, email=email, password=password, role=role, agent_external_id=agent)
+    _audit(session, by, "user_create", user, f"{user.email} as {user.role.value}")
+    return account_of(session, user)
+
+
+def change_user(session: Session, user: User, change: Change, *, by: Principal) -> Account:
     role = change.role or user.role
     active = user.is_active if change.active is None else change.active
     if user.role is Role.admin and user.is_active and (role is not Role.admin or not active):
@@ -98,13 +117,22 @@ def change_user(session: Session, user: User, change: Change) -> Account:
         user.token_version += 1
     session.add(user)
     session.flush()
+    _audit(session, by, "user_change", user, describe(change))
     return account_of(session, user)
 
 
-def reset_password(session: Session, user: User, password: str | None = None) -> str:
+def _audit(session: Session, by: Principal, action: str, user: User, detail: str) -> None:
+    record(
+        session, principal=by, action=action, target_type="user", target_id=user.id, detail=detail
+    )
+
+
+def reset_password(
+    session: Session, user: User, password: str | None = None, *, by: Principal
+) -> str:
     """Set a new password (generated when none is given, and returned to show once)."""
     new = password or secrets.token_urlsafe(12)
-    change_user(session, user, Change(password=new))
+    change_user(session, user, Change(password=new), by=by)
     return new
 
 

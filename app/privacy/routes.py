@@ -64,32 +64,14 @@ def get_holds(session: SessionDep, principal: PrivacyManager, active: bool = Tru
 
 @router.post("/holds", response_model=HoldPublic, status_code=201)
 def add_hold(body: HoldCreate, session: SessionDep, principal: PrivacyManager) -> Any:
-    hold = service.set_hold(
-        session, kind=body.kind, value=body.value, reason=body.reason, by=principal.name
+    return service.set_hold(
+        session, kind=body.kind, value=body.value, reason=body.reason, by=principal
     )
-    record(
-        session,
-        principal=principal,
-        action="hold_set",
-        target_type=f"hold:{hold.kind.value}",
-        target_id=hold.value,
-        detail=f"hold {hold.id}: {hold.reason}",
-    )
-    return hold
 
 
 @router.post("/holds/{hold_id}/release", response_model=HoldPublic)
 def release(hold_id: int, session: SessionDep, principal: PrivacyManager) -> Any:
-    hold = service.release_hold(session, hold_id=hold_id, by=principal.name)
-    record(
-        session,
-        principal=principal,
-        action="hold_release",
-        target_type=f"hold:{hold.kind.value}",
-        target_id=hold.value,
-        detail=f"hold {hold.id} released",
-    )
-    return hold
+    return service.release_hold(session, hold_id=hold_id, by=principal)
 
 
 @router.delete("/calls/{call_id}", response_model=RemovalReport)

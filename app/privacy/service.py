@@ -17,6 +17,8 @@ from sqlmodel import Session, col, select
 
 from app import storage
 from app.alerts.models import Alert
+from app.audit.service import record
+from app.auth import Principal
 from app.calls.models import Call, Transcript, TranscriptEmbedding, TranscriptSegment
 from app.config import Settings
 from app.db import after_commit
@@ -30,28 +32,44 @@ from app.timeutil import utcnow
 from app.users.models import Agent
 
 
-def set_hold(session: Session, *, kind: HoldKind, value: str, reason: str, by: str) -> LegalHold:
+def set_hold(
+    session: Session, *, kind: HoldKind, value: str, reason: str, by: Principal
+) -> LegalHold:
     value, reason = value.strip(), reason.strip()
     if not value or not reason:
         raise BadRequest("a legal hold needs what it covers (value) and why (reason)")
     if kind is HoldKind.call and not value.isdigit():
         raise BadRequest("a hold on a call names the call's id")
-    hold = LegalHold(kind=kind, value=value, reason=reason, set_by=by)
+    hold = LegalHold(kind=kind, value=value, reason=reason, set_by=by.name)
     session.add(hold)
     session.flush()
+    _audit(session, by, "hold_set", hold, f"hold {hold.id}: {hold.reason}")
     return hold
 
 
-def release_hold(session: Session, *, hold_id: int, by: str) -> LegalHold:
+def release_hold(session: Session, *, hold_id: int, by: Principal) -> LegalHold:
     hold = session.get(LegalHold, hold_id)
     if hold is None:
         raise NotFound(f"no legal hold {hold_id}")
     if hold.released_at is not None:
         raise Conflict(f"legal hold {hold_id} was released already")
-    hold.released_by, hold.released_at = by, utcnow()
+    hold.released_by, hold.released_at = by.name, utcnow()
     session.add(hold)
     session.flush()
+    _audit(session, by, "hold_release", hold, f"hold {hold.id} released")
     return hold
+
+
+def _audit(session: Session, by: Principal, action: str, hold: LegalHold, detail: str) -> None:
+    """Who set and who released a hold is audited, whoever asked."""
+    record(
+        session,
+        principal=by,
+        action=action,
+        target_type=f"hold:{hold.kind.value}",
+        target_id=hold.value,
+        detail=detail,
+    )
 
 
 def list_holds(session: Session, *, active_only: bool) -> list[LegalHold]:

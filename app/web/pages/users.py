@@ -8,11 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.accounts import service as accounts
-from app.audit.service import record
 from app.db import SessionDep
 from app.errors import BadRequest
 from app.users.models import Role
-from app.users.service import create_user
 from app.web.deps import PageUserManager
 from app.web.render import back, render
 from app.web.session import Csrf
@@ -48,20 +46,13 @@ def users_add(
     role: Annotated[str, Form()] = "",
     agent: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    user = create_user(
+    accounts.add_user(
         session,
+        by=principal,
         email=email,
         password=password,
         role=_role(role),
-        agent_external_id=agent.strip() or None,
-    )
-    record(
-        session,
-        principal=principal,
-        action="user_create",
-        target_type="user",
-        target_id=user.id,
-        detail=f"{user.email} as {user.role.value}",
+        agent=agent.strip() or None,
     )
     return back("/users")
 
@@ -85,15 +76,7 @@ def users_change(
         agent=(agent.strip() or None) if keeps_agent else None,
         active={"yes": True, "no": False}.get(active),
     )
-    accounts.change_user(session, user, change)
-    record(
-        session,
-        principal=principal,
-        action="user_change",
-        target_type="user",
-        target_id=user_id,
-        detail=accounts.describe(change),
-    )
+    accounts.change_user(session, user, change, by=principal)
     return back("/users")
 
 
@@ -106,15 +89,7 @@ def users_reset_password(
     _csrf: Csrf,
 ) -> HTMLResponse:
     user = accounts.find_user(session, user_id)
-    new = accounts.reset_password(session, user)
-    record(
-        session,
-        principal=principal,
-        action="user_change",
-        target_type="user",
-        target_id=user_id,
-        detail="password reset",
-    )
+    new = accounts.reset_password(session, user, by=principal)
     # Shown once, on this answer only: it is stored nowhere but as a hash.
     return render(
         request,
