@@ -244,7 +244,11 @@ def test_a_speech_chunk_skipped_in_the_glued_pass_is_decoded_alone():
     def late(segments):  # type: ignore[no-untyped-def]
         return [w.text for s in segments for w in s.words if w.start >= 244.5]
 
-    assert late(once.transcribe(leg, language="en")[0]) == []
+    glued = [normalise(w) for w in late(once.transcribe(leg, language="en")[0])]
+    # Whether the glued pass misses it depends on the CPU's instruction set (it changes the
+    # words: README, Transcription); where it already hears it, the re-decode must not add a
+    # second one.
+    assert glued in ([], ["bye"])
     assert [normalise(w) for w in late(engine("base").transcribe(leg, language="en")[0])] == ["bye"]
 
 
