@@ -35,6 +35,7 @@ from app.incentives.service import import_outcomes, lock, read_lines, refresh
 from app.migrate import upgrade
 from app.scorecards import service as scorecards
 from app.teams import service as teams
+from app.timeutil import from_local
 from app.users.models import Role
 from app.users.service import create_api_key, ensure_admin, revoke_api_key
 from app.worker import CallqaQueue
@@ -307,8 +308,9 @@ def outcomes_import(
 def incentives_compute(period: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
     """Compute an open month's lines (and the adjustments it carries) and print them; a locked
     month's are printed as they were frozen."""
-    with _unit(get_settings()) as session:
-        refresh(session, period)
+    settings = get_settings()
+    with _unit(settings) as session:
+        refresh(session, period, zone=settings.zone)
         row, lines = read_lines(session, period, principal=None)
     typer.echo(f"{period} {row.status.value}: {len(lines)} agent(s)")
     for p in lines:
@@ -319,8 +321,9 @@ def incentives_compute(period: Annotated[str, typer.Option(help="YYYY-MM")]) -> 
 @incentives_cli.command("lock")
 def incentives_lock(period: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
     """Freeze a month (refused while disputes on its calls are open)."""
-    with _unit(get_settings()) as session:
-        lock(session, period, by="cli")
+    settings = get_settings()
+    with _unit(settings) as session:
+        lock(session, period, by="cli", zone=settings.zone)
     typer.echo(f"{period} locked")
 
 
@@ -519,8 +522,9 @@ def rescore(
         calls = scorecards.calls_in_range(
             session,
             call_ids=call,
-            started_from=started_from,
-            started_to=started_to,
+            # Times without an offset are the organisation's, as on the API.
+            started_from=from_local(started_from, settings.zone) if started_from else None,
+            started_to=from_local(started_to, settings.zone) if started_to else None,
             base=select(Call),
         )
         queued = scorecards.queue_rescore(session, version=version, calls=calls)

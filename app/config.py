@@ -6,9 +6,12 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.timeutil import zone as zone_named
 
 _ROLES = frozenset({"admin", "supervisor", "agent"})  # app.users.models.Role, kept import-free
 
@@ -88,6 +91,10 @@ class Settings(BaseSettings):
     source_weights: dict[str, float] = Field(
         default_factory=lambda: {"automatic": 1.0, "review": 1.0, "shopper": 1.0}
     )
+    # The organisation's time zone (IANA name): its days, weeks and months are those of
+    # incentives, alerts, dashboards and date filters, shopper contact times are read in it, and
+    # pages show times in it to users who have not chosen a zone of their own.
+    time_zone: str = "UTC"
     # Browser sessions: the cookie is sent over HTTPS only unless this is off (plain-HTTP dev).
     cookie_secure: bool = False
 
@@ -104,6 +111,16 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown role(s) {sorted(unknown)}: use {sorted(_ROLES)}")
         return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone_named(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_named(self.time_zone)
 
     @property
     def roles_that_download(self) -> frozenset[str]:

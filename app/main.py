@@ -10,6 +10,7 @@ from app import (
     models,  # noqa: F401  (every table registered before first use)
     web,
 )
+from app.accounts.routes import me_router
 from app.accounts.routes import router as users_router
 from app.alerts.routes import router as alerts_router
 from app.audit.routes import router as audit_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shopper_router)
     app.include_router(incentives_router)
     app.include_router(users_router)
+    app.include_router(me_router)
     app.include_router(privacy_router)
 
     web.install(app)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts import service as accounts
-from app.auth import UserManager
+from app.auth import CurrentPrincipal, SettingsDep, UserManager
+from app.auth.routes import Me, me_of
 from app.db import SessionDep
+from app.errors import BadRequest
 from app.users.models import Role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
+# Your own account, beside GET /api/v1/auth/me (here, since accounts sits above auth).
+me_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 class UserPublic(BaseModel):
@@ -21,6 +26,9 @@ class UserPublic(BaseModel):
     role: Role
     agent: str | None = Field(description="the agent id an agent user is linked to")
     active: bool
+    time_zone: str | None = Field(
+        description="IANA zone of this user's pages; null: the organisation's"
+    )
     created_at: datetime
 
     @classmethod
@@ -32,6 +40,7 @@ class UserPublic(BaseModel):
             role=u.role,
             agent=account.agent,
             active=u.is_active,
+            time_zone=u.time_zone,
             created_at=u.created_at,
         )
 
@@ -55,6 +64,9 @@ class UserUpdate(BaseModel):
     role: Role | None = None
     agent: str | None = Field(default=None, max_length=200)
     password: str | None = Field(default=None, min_length=accounts.MIN_PASSWORD, max_length=200)
+    time_zone: str | None = Field(
+        default=None, max_length=64, description='IANA name; "" for the organisation\'s zone'
+    )
 
 
 @router.get("", response_model=list[UserPublic])
@@ -74,3 +86,21 @@ def update_user(
     user = accounts.find_user(session, user_id)
     change = accounts.Change(**body.model_dump())
     return UserPublic.of(accounts.change_user(session, user, change, by=principal))
+
+
+class MeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    time_zone: str = Field(max_length=64, description='IANA name; "" for the organisation\'s zone')
+
+
+@me_router.patch("/me", response_model=Me)
+def update_me(
+    body: MeUpdate, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> Me:
+    """Change your own time zone (the zone your pages show times in)."""
+    if principal.user_id is None:
+        raise BadRequest("only a user has a time zone of their own; an API key has none")
+    user = accounts.find_user(session, principal.user_id)
+    accounts.set_own_zone(session, user, body.time_zone, by=principal)
+    return me_of(replace(principal, time_zone=user.time_zone), settings)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import record
 from app.auth import Principal
 from app.errors import BadRequest, Conflict, NotFound
+from app.timeutil import zone
 from app.users.models import Agent, Role, User
 from app.users.service import create_user, get_or_create_agent, hash_password
 
@@ -39,6 +40,7 @@ class Change:
     role: Role | None = None
     agent: str | None = None  # external id; agents only
     password: str | None = None
+    time_zone: str | None = None  # an IANA name; "" goes back to the organisation's zone
 
 
 def list_accounts(session: Session) -> list[Account]:
@@ -112,6 +114,8 @@ def change_user(session: Session, user: User, change: Change, *, by: Principal) 
             raise BadRequest(f"the password must have at least {MIN_PASSWORD} characters")
         user.password_hash = hash_password(change.password)
         ends_sessions = True
+    if change.time_zone is not None:
+        user.time_zone = checked_zone(change.time_zone)
     user.role, user.is_active = role, active
     if ends_sessions:
         user.token_version += 1
@@ -136,6 +140,26 @@ def reset_password(
     return new
 
 
+def checked_zone(name: str) -> str | None:
+    """A user's zone as stored: an IANA name, or None ("") for the organisation's."""
+    if not name.strip():
+        return None
+    try:
+        zone(name.strip())
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return name.strip()
+
+
+def set_own_zone(session: Session, user: User, name: str, *, by: Principal) -> User:
+    """A user changes the zone their pages show times in (their own account only)."""
+    user.time_zone = checked_zone(name)
+    session.add(user)
+    session.flush()
+    _audit(session, by, "user_change", user, f"time zone {user.time_zone or 'organisation'}")
+    return user
+
+
 def describe(change: Change) -> str:
     """What changed, for the audit log (never the password itself)."""
     parts = []
@@ -147,4 +171,6 @@ def describe(change: Change) -> str:
         parts.append(f"agent {change.agent}")
     if change.password is not None:
         parts.append("password reset")
+    if change.time_zone is not None:
+        parts.append(f"time zone {change.time_zone.strip() or 'organisation'}")
     return ", ".join(parts) or "no change"

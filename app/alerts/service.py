@@ -28,7 +28,7 @@ from app.errors import NotFound
 from app.reviews.effective import review_queue, scored_calls
 from app.scope import agent_filter
 from app.scorecards.models import CallScore
-from app.timeutil import as_utc, utcnow
+from app.timeutil import as_utc, local, utcnow, week_start
 from app.users.models import Agent
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,6 @@ def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]
     return raised
 
 
-def _week_start(moment: datetime) -> datetime:
-    day = as_utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday())
-
-
 @dataclass(frozen=True)
 class SweepResult:
     raised: int
@@ -138,9 +133,9 @@ def sweep(session: Session, *, settings: Settings, now: datetime | None = None) 
     for rule in session.exec(select(AlertRule).where(col(AlertRule.enabled))).all():
         p = rule.params
         if rule.kind is RuleKind.weekly_below:
-            # The last complete week (Monday to Monday, UTC).
-            end = _week_start(now)
-            start = end - timedelta(days=7)
+            # The last complete week, Monday to Monday as the organisation's clock has it.
+            end = week_start(now, settings.zone)
+            start = week_start(end - timedelta(days=1), settings.zone)
             per_agent: dict[int, list[float]] = {}
             for s in scored_calls(session, principal=None, started_from=start, started_to=end):
                 value = s.value(p["dimension"])
@@ -149,7 +144,7 @@ def sweep(session: Session, *, settings: Settings, now: datetime | None = None) 
             for agent_id, values in per_agent.items():
                 avg = mean(values)
                 if len(values) >= p["min_calls"] and avg < p["target"]:
-                    week = start.strftime("%G-W%V")
+                    week = local(start, settings.zone).strftime("%G-W%V")
                     raised += (
                         _add(
                             session,

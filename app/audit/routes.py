@@ -11,6 +11,7 @@ from app.audit import service
 from app.auth import AuditReader, SettingsDep
 from app.csvexport import csv_requested, csv_response, wants_csv
 from app.db import SessionDep, writes_audit
+from app.ranges import Dates
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -40,11 +41,10 @@ def read_audit(
     session: SessionDep,
     settings: SettingsDep,
     principal: AuditReader,
+    dates: Dates,
     action: str | None = None,
     actor: str | None = None,
     outcome: str | None = None,
-    started_from: Annotated[datetime | None, Query(alias="from")] = None,
-    started_to: Annotated[datetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
     format: str | None = None,
@@ -57,8 +57,8 @@ def read_audit(
         action=action,
         actor=actor,
         outcome=outcome,
-        started_from=started_from,
-        started_to=started_to,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
         limit=1_000_000 if csv else min(limit, settings.page_size_max),
         offset=offset,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import jwt
 from fastapi import Depends, Request
@@ -31,6 +32,7 @@ class Principal:
     agent_id: int | None
     scopes: frozenset[str]
     team_ids: frozenset[int] = frozenset()  # the teams a supervisor leads
+    time_zone: str | None = None  # the user's own zone for pages; None: the organisation's
 
     @property
     def user_id(self) -> int | None:
@@ -86,6 +88,14 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_zone_dep(request: Request) -> ZoneInfo:
+    """The organisation's zone: a time a client sends without an offset is read in it."""
+    return get_settings_dep(request).zone
+
+
+OrgZone = Annotated[ZoneInfo, Depends(get_zone_dep)]
 
 
 def create_token(user: User, settings: Settings) -> str:
@@ -161,6 +171,7 @@ def principal_for(session: Session, user: User) -> Principal:
         agent_id=user.agent_id,
         scopes=_ROLE_SCOPES[user.role],
         team_ids=teams,
+        time_zone=user.time_zone,
     )
 
 

@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.auth import CurrentPrincipal, SettingsDep, create_token
+from app.auth import CurrentPrincipal, Principal, SettingsDep, create_token
+from app.config import Settings
 from app.db import SessionDep
 from app.errors import Unauthorized
 from app.users.service import authenticate
@@ -24,6 +25,9 @@ class Me(BaseModel):
     name: str
     role: str | None
     scopes: list[str]
+    time_zone: str = Field(
+        description="the zone pages show times in: the user's own, or else the organisation's"
+    )
 
 
 @router.post("/token", response_model=Token)
@@ -41,11 +45,16 @@ def login(
 
 
 @router.get("/me", response_model=Me)
-def me(principal: CurrentPrincipal) -> Me:
+def me(principal: CurrentPrincipal, settings: SettingsDep) -> Me:
     """Who the credential belongs to, and what it may do."""
+    return me_of(principal, settings)
+
+
+def me_of(principal: Principal, settings: Settings) -> Me:
     return Me(
         kind=principal.kind,
         name=principal.name,
         role=principal.role.value if principal.role else None,
         scopes=sorted(principal.scopes),
+        time_zone=principal.time_zone or settings.time_zone,
     )

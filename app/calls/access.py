@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,13 +12,14 @@ from sqlmodel import Session
 
 from app import storage
 from app.audit.service import audited
-from app.auth import Principal
+from app.auth import OrgZone, Principal
 from app.calls import service
 from app.calls.models import Call, CallStatus, CallType, Direction
 from app.calls.schemas import CallPublic
 from app.config import Settings
 from app.csvexport import csv_response
 from app.errors import BadRequest, Forbidden, NotFound
+from app.ranges import date_range
 from app.scope import visible_call
 from qa.types import DIMENSIONS
 
@@ -54,15 +54,6 @@ def _number(name: str, value: str | None, lo: float = 0, hi: float = 100) -> flo
     return number
 
 
-def _date(name: str, value: str | None) -> datetime | None:
-    if (value := _opt(value)) is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"`{name}` must be an ISO date or time, e.g. 2026-11-01") from None
-
-
 def _bool(name: str, value: str | None) -> bool | None:
     if (value := _opt(value)) is None:
         return None
@@ -74,6 +65,7 @@ def _bool(name: str, value: str | None) -> bool | None:
 
 
 def call_filters(
+    zone: OrgZone,
     agent: str | None = None,
     team: str | None = None,
     status: str | None = None,
@@ -91,9 +83,7 @@ def call_filters(
 ) -> service.CallFilters:
     """Call list filters from query parameters; empty values (a web form's) mean "any".
     `below` is DIMENSION:VALUE (e.g. empathy:60), or a dimension with `below_value`."""
-    lo, hi = _date("from", started_from), _date("to", started_to)
-    if lo and hi and lo > hi:
-        raise BadRequest("`from` must not be after `to`")
+    dates = date_range(zone, started_from, started_to)
     below_filter = None
     if (b := _opt(below)) is not None:
         dimension, _sep, value = b.partition(":")
@@ -120,8 +110,8 @@ def call_filters(
         status=_enum(CallStatus, "status", status),
         call_type=_enum(CallType, "call_type", call_type),
         direction=_enum(Direction, "direction", direction),
-        started_from=lo,
-        started_to=hi,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
         min_score=_number("min_score", min_score),
         max_score=_number("max_score", max_score),
         below=below_filter,

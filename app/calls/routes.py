@@ -52,7 +52,10 @@ def upload_call(
     principal: CallWriter,
     audio: Annotated[UploadFile, File(description="the recording: WAV, FLAC, MP3, OGG/Opus, M4A")],
     agent: Annotated[str, Form(min_length=1, max_length=200, description="agent's external id")],
-    started_at: Annotated[datetime, Form(description="ISO 8601")],
+    started_at: Annotated[
+        datetime,
+        Form(description="ISO 8601; without an offset, the organisation's time (CALLQA_TIME_ZONE)"),
+    ],
     direction: Annotated[Direction, Form()],
     call_type: Annotated[CallType, Form()] = CallType.service,
     external_id: Annotated[str | None, Form(max_length=200)] = None,

@@ -43,7 +43,7 @@ from app.reviews.service import disputes_of_call, reviews_of
 from app.scope import visible_calls, visible_team
 from app.scorecards.models import CallScore
 from app.scorecards.service import score_history
-from app.timeutil import as_utc, utcnow
+from app.timeutil import as_utc, from_local, utcnow
 from app.users.models import Agent
 from app.users.service import get_or_create_agent
 from transcription.audio import probe_audio
@@ -92,7 +92,7 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
         call = Call(
             external_id=meta.external_id,
             agent_id=agent.id,  # type: ignore[arg-type]
-            started_at=as_utc(meta.started_at),
+            started_at=from_local(meta.started_at, settings.zone),
             direction=meta.direction,
             call_type=meta.call_type,
             customer_ref=meta.customer_ref,
@@ -171,7 +171,7 @@ def ingest_conversation(
     call = Call(
         external_id=conversation.external_id,
         agent_id=agent.id,  # type: ignore[arg-type]
-        started_at=as_utc(conversation.started_at),
+        started_at=from_local(conversation.started_at, settings.zone),
         direction=conversation.direction,
         call_type=conversation.call_type,
         customer_ref=conversation.customer_ref,

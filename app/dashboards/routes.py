@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -18,14 +17,12 @@ from app.dashboards.schemas import (
     agent_csv_rows,
 )
 from app.db import SessionDep, writes_audit
-from app.errors import BadRequest, NotFound
+from app.errors import NotFound
+from app.ranges import DateRange, Dates
 from app.reviews.service import reviews_of
 from app.shopper import service as shopper
 
 router = APIRouter(prefix="/api/v1", tags=["dashboards"])
-
-From = Annotated[datetime | None, Query(alias="from")]
-To = Annotated[datetime | None, Query(alias="to")]
 
 
 class ScorecardCall(BaseModel):
@@ -71,11 +68,6 @@ class AgentScorecard(BaseModel):
     shopper_visits: list[ShopperVisit]
 
 
-def _range(started_from: datetime | None, started_to: datetime | None) -> None:
-    if started_from and started_to and started_from > started_to:
-        raise BadRequest("`from` must not be after `to`")
-
-
 @router.get("/dashboard", response_model=DashboardPublic)
 @writes_audit(when=csv_requested)
 def dashboard(
@@ -83,23 +75,22 @@ def dashboard(
     session: SessionDep,
     settings: SettingsDep,
     principal: ReviewWriter,
+    dates: Dates,
     team: int | None = None,
     agent: int | None = None,
-    started_from: From = None,
-    started_to: To = None,
     format: str | None = None,
 ) -> DashboardPublic | Response:
     """Averages per dimension with n and 95 % interval, weekly trend, distribution, call
     counts, length, deals, share reviewed and first-contact resolution; per agent as CSV."""
-    _range(started_from, started_to)
     summary = service.dashboard(
         session,
         principal=principal,
         team_id=team,
         agent_id=agent,
-        started_from=started_from,
-        started_to=started_to,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
         fcr_days=settings.fcr_days,
+        zone=settings.zone,
     )
     if wants_csv(request, format):
         with audited(
@@ -119,17 +110,16 @@ def _scorecard(
     principal: CallReader,
     settings: SettingsDep,
     agent_id: int,
-    started_from: datetime | None,
-    started_to: datetime | None,
+    dates: DateRange,
 ) -> AgentScorecard:
-    _range(started_from, started_to)
     card = service.agent_card(
         session,
         principal=principal,
         agent_id=agent_id,
-        started_from=started_from,
-        started_to=started_to,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
         fcr_days=settings.fcr_days,
+        zone=settings.zone,
     )
     calls = []
     for s in card.calls:
@@ -171,8 +161,8 @@ def _scorecard(
         settings=settings,
         agent_id=agent_id,
         calls=card.calls,
-        started_from=started_from,
-        started_to=started_to,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
     )
     visits = [
         ShopperVisit(
@@ -222,11 +212,10 @@ def agent_scorecard(
     session: SessionDep,
     settings: SettingsDep,
     principal: CallReader,
-    started_from: From = None,
-    started_to: To = None,
+    dates: Dates,
 ) -> AgentScorecard:
     """An agent's scorecard: reviewed scores where reviewed, trend, calls and coaching notes."""
-    return _scorecard(session, principal, settings, agent_id, started_from, started_to)
+    return _scorecard(session, principal, settings, agent_id, dates)
 
 
 @router.get("/me/scorecard", response_model=AgentScorecard)
@@ -234,10 +223,9 @@ def my_scorecard(
     session: SessionDep,
     settings: SettingsDep,
     principal: CallReader,
-    started_from: From = None,
-    started_to: To = None,
+    dates: Dates,
 ) -> AgentScorecard:
     """Your own scorecard (agents)."""
     if principal.agent_id is None:
         raise NotFound("this account is not an agent; use /api/v1/agents/{id}/scorecard")
-    return _scorecard(session, principal, settings, principal.agent_id, started_from, started_to)
+    return _scorecard(session, principal, settings, principal.agent_id, dates)

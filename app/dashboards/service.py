@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlmodel import Session, col, select
 
@@ -13,7 +13,7 @@ from app.errors import NotFound
 from app.reviews.effective import FIELDS, Scored, scored_calls
 from app.scope import visible_agents, visible_team
 from app.teams.models import Team
-from app.timeutil import as_utc, utcnow
+from app.timeutil import as_utc, local, utcnow
 from app.users.models import Agent
 from scorecards import rollup
 from scorecards.rollup import Estimate
@@ -62,7 +62,8 @@ def _agents_in_scope(
     return list(session.exec(query.order_by(col(Agent.external_id))))
 
 
-def summarise(rows: list[Scored], *, fcr: Estimate) -> Summary:
+def summarise(rows: list[Scored], *, fcr: Estimate, zone: tzinfo) -> Summary:
+    """The figures of `rows`; weeks are the organisation's (Monday 00:00 in `zone`)."""
     return Summary(
         calls=len(rows),
         inbound=sum(r.call.direction is Direction.inbound for r in rows),
@@ -77,7 +78,8 @@ def summarise(rows: list[Scored], *, fcr: Estimate) -> Summary:
         fcr=fcr,
         scores={f: rollup.estimate(r.value(f) for r in rows) for f in FIELDS},
         trend={
-            f: rollup.weekly((as_utc(r.call.started_at), r.value(f)) for r in rows) for f in FIELDS
+            f: rollup.weekly((local(r.call.started_at, zone), r.value(f)) for r in rows)
+            for f in FIELDS
         },
         distribution=rollup.histogram(r.value("overall") for r in rows),
     )
@@ -92,6 +94,7 @@ def dashboard(
     started_from: datetime | None,
     started_to: datetime | None,
     fcr_days: int,
+    zone: tzinfo,
 ) -> Summary:
     return _dashboard(
         session,
@@ -101,6 +104,7 @@ def dashboard(
         started_from=started_from,
         started_to=started_to,
         fcr_days=fcr_days,
+        zone=zone,
     )[0]
 
 
@@ -113,6 +117,7 @@ def _dashboard(
     started_from: datetime | None,
     started_to: datetime | None,
     fcr_days: int,
+    zone: tzinfo,
 ) -> tuple[Summary, list[Scored]]:
     agents = _agents_in_scope(session, principal, team_id=team_id, agent_id=agent_id)
     if agent_id is not None and not agents:
@@ -147,7 +152,7 @@ def _dashboard(
         else []
     )
     resolved, counted = rollup.first_contact_resolution(firsts, later, days=fcr_days, now=now)
-    summary = summarise(rows, fcr=rollup.proportion(resolved, counted))
+    summary = summarise(rows, fcr=rollup.proportion(resolved, counted), zone=zone)
     teams = {t.id: t.name for t in session.exec(select(Team))}
     by_agent: dict[int, list[Scored]] = {}
     for r in rows:
@@ -189,6 +194,7 @@ def agent_card(
     started_from: datetime | None,
     started_to: datetime | None,
     fcr_days: int,
+    zone: tzinfo,
 ) -> AgentCard:
     summary, rows = _dashboard(
         session,
@@ -198,6 +204,7 @@ def agent_card(
         started_from=started_from,
         started_to=started_to,
         fcr_days=fcr_days,
+        zone=zone,
     )
     agent = session.get(Agent, agent_id)
     assert agent is not None  # _dashboard() checked scope and existence

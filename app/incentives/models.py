@@ -41,6 +41,10 @@ class IncentivePeriod(SQLModel, table=True):
     computed_at: datetime | None = None
     locked_at: datetime | None = None
     locked_by: str | None = Field(default=None, max_length=320)
+    # Whose months these are (an IANA zone): the organisation's while the period is open, frozen
+    # with it at lock, so that a later change of CALLQA_TIME_ZONE cannot move a paid month's
+    # calls and raise adjustments nobody earned.
+    time_zone: str = Field(default="UTC", max_length=64)
 
 
 class LineKind(StrEnum):

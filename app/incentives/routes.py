@@ -12,6 +12,7 @@ from app.auth import (
     IncentiveLocker,
     IncentiveManager,
     IncentiveTeamReader,
+    OrgZone,
     PayrollReader,
 )
 from app.csvexport import csv_response, wants_csv
@@ -67,6 +68,7 @@ def team_incentives(
     request: Request,
     session: SessionDep,
     principal: IncentiveTeamReader,
+    zone: OrgZone,
     period: str,
     format: str | None = None,
 ) -> IncentivePage | Response:
@@ -89,13 +91,13 @@ def team_incentives(
 
 @router.get("/me/incentives", response_model=IncentivePublic)
 def my_incentives(
-    session: SessionDep, principal: CallReader, period: str | None = None
+    session: SessionDep, principal: CallReader, zone: OrgZone, period: str | None = None
 ) -> IncentivePublic:
     """Your own line and what is still missing (agents); the current month by default, as last
     computed (404 for a month not computed yet)."""
     if principal.role is not Role.agent or principal.agent_id is None:
         raise NotFound("only agents have their own incentive line")
-    period = period or service.period_of(utcnow())
+    period = period or service.period_of(utcnow(), zone)
     row, lines = service.read_lines(
         session, period, principal=principal, agent_id=principal.agent_id
     )
@@ -115,18 +117,22 @@ def periods(session: SessionDep, principal: IncentiveTeamReader) -> list[PeriodP
 
 
 @router.post("/incentives/periods/{period}/compute", response_model=PeriodPublic)
-def compute_period(period: str, session: SessionDep, principal: IncentiveLocker) -> PeriodPublic:
+def compute_period(
+    period: str, session: SessionDep, principal: IncentiveLocker, zone: OrgZone
+) -> PeriodPublic:
     """Recompute an open period's lines now (the worker does it every few minutes for this
     month and the last); 409 once the period is locked."""
-    row = service.compute(session, period)
+    row = service.compute(session, period, zone=zone)
     return PeriodPublic.model_validate(row, from_attributes=True)
 
 
 @router.post("/incentives/periods/{period}/lock", response_model=PeriodPublic)
-def lock_period(period: str, session: SessionDep, principal: IncentiveLocker) -> PeriodPublic:
+def lock_period(
+    period: str, session: SessionDep, principal: IncentiveLocker, zone: OrgZone
+) -> PeriodPublic:
     """Freeze the period (409 listing any undecided disputes on its calls). Later changes to
     its calls become adjustment lines in the next open period."""
-    row = service.lock(session, period, by=principal.name)
+    row = service.lock(session, period, by=principal.name, zone=zone)
     return PeriodPublic.model_validate(row, from_attributes=True)
 
 
@@ -188,6 +194,7 @@ def performance(
     request: Request,
     session: SessionDep,
     principal: IncentiveTeamReader,
+    zone: OrgZone,
     period: str,
     group: str = "agent",
     format: str | None = None,
@@ -196,7 +203,9 @@ def performance(
     conversion, revenue, average scores and share reviewed, per agent or team."""
     rows = [
         PerformanceRow(key=k, name=n, figures=f.to_dict())
-        for k, n, f in service.performance(session, principal=principal, period=period, group=group)
+        for k, n, f in service.performance(
+            session, principal=principal, period=period, group=group, zone=zone
+        )
     ]
     if wants_csv(request, format):
         keys = [
@@ -225,7 +234,11 @@ def performance(
 
 @router.get("/performance/service-sales", response_model=list[BandPublic])
 def service_sales(
-    session: SessionDep, principal: IncentiveTeamReader, period: str, team: int | None = None
+    session: SessionDep,
+    principal: IncentiveTeamReader,
+    zone: OrgZone,
+    period: str,
+    team: int | None = None,
 ) -> list[BandPublic]:
     """Does better service sell more? Score bands against conversion and call length."""
     return [
@@ -237,5 +250,7 @@ def service_sales(
             conversion=c.conversion,
             average_length_seconds=c.average_length,
         )
-        for c in service.service_vs_sales(session, principal=principal, period=period, team_id=team)
+        for c in service.service_vs_sales(
+            session, principal=principal, period=period, team_id=team, zone=zone
+        )
     ]

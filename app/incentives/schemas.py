@@ -67,11 +67,12 @@ class PeriodPublic(BaseModel):
     computed_at: datetime | None
     locked_at: datetime | None
     locked_by: str | None
+    time_zone: str = Field(description="whose months these are: the organisation's, frozen at lock")
 
 
 class RulesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    definition: str = Field(min_length=1)
+    definition: str = Field(min_length=1, max_length=200_000)
 
 
 class RulesPublic(BaseModel):

@@ -12,9 +12,10 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlalchemy import select as sa_select
@@ -36,7 +37,8 @@ from app.reviews.models import Dispute, DisputeStatus, Review
 from app.scope import agent_filter
 from app.scorecards.models import CallScore
 from app.teams.models import Team
-from app.timeutil import as_utc, utcnow
+from app.timeutil import month_bounds, month_of, utcnow
+from app.timeutil import zone as named_zone
 from app.users.models import Agent
 from app.versioned import add_version, latest_version
 from scorecards import bonus
@@ -49,27 +51,42 @@ _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # ---- periods --------------------------------------------------------------------------------
 
 
-def bounds(period: str) -> tuple[datetime, datetime]:
+def _month(period: str) -> tuple[int, int]:
     m = _PERIOD.match(period or "")
     if not m:
         raise BadRequest("`period` must be a month as YYYY-MM, e.g. 2026-11")
-    year, month = int(m.group(1)), int(m.group(2))
-    start = datetime(year, month, 1, tzinfo=UTC)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
+    return int(m.group(1)), int(m.group(2))
 
 
-def period_of(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y-%m")
+def check_period(period: str) -> str:
+    _month(period)
+    return period
+
+
+def bounds(period: str, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The month's first instant and the next month's, in UTC, as `zone` counts months."""
+    return month_bounds(*_month(period), zone)
+
+
+def period_of(moment: datetime, zone: tzinfo) -> str:
+    """The month (YYYY-MM) that `moment` falls in, in `zone`."""
+    return month_of(moment, zone)
 
 
 def previous(period: str) -> str:
-    start, _ = bounds(period)
-    return period_of(start - timedelta(days=1))
+    year, month = _month(period)
+    return f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
+
+
+def _zone_of(row: IncentivePeriod | None, zone: ZoneInfo) -> ZoneInfo:
+    """A locked period keeps the zone it was locked in; an open one follows the organisation."""
+    if row is not None and row.status is PeriodStatus.locked:
+        return named_zone(row.time_zone)
+    return zone
 
 
 def get_period(session: Session, period: str) -> IncentivePeriod | None:
-    bounds(period)
+    check_period(period)
     return session.exec(select(IncentivePeriod).where(IncentivePeriod.period == period)).first()
 
 
@@ -77,12 +94,12 @@ def list_periods(session: Session) -> list[IncentivePeriod]:
     return list(session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period).desc())))
 
 
-def ensure_period(session: Session, period: str) -> IncentivePeriod:
+def ensure_period(session: Session, period: str, zone: ZoneInfo) -> IncentivePeriod:
     row = get_period(session, period)
     if row is None:
         try:
             with session.begin_nested():
-                row = IncentivePeriod(period=period)
+                row = IncentivePeriod(period=period, time_zone=zone.key)
                 session.add(row)
         except IntegrityError:
             row = get_period(session, period)
@@ -225,8 +242,10 @@ class Computed:
     versions: list[int]
 
 
-def _evaluate(session: Session, period: str, rules: bonus.Rules) -> dict[int, Computed]:
-    start, end = bounds(period)
+def _evaluate(
+    session: Session, period: str, rules: bonus.Rules, zone: tzinfo
+) -> dict[int, Computed]:
+    start, end = bounds(period, zone)
     facts, versions = call_facts(session, start=start, end=end)
     by_agent: dict[int, list[CallFact]] = defaultdict(list)
     for f in facts:
@@ -240,10 +259,11 @@ def _evaluate(session: Session, period: str, rules: bonus.Rules) -> dict[int, Co
     return out
 
 
-def compute(session: Session, period: str) -> IncentivePeriod:
+def compute(session: Session, period: str, *, zone: ZoneInfo) -> IncentivePeriod:
     """(Re)compute an open period's lines, and the adjustments it carries for earlier locked
-    periods whose figures changed since they were locked. Deterministic."""
-    row = ensure_period(session, period)
+    periods whose figures changed since they were locked. Deterministic. Its month is the
+    organisation's (`zone`)."""
+    row = ensure_period(session, period, zone)
     # One computation of a period at a time (the worker, a recompute, a lock): the second waits
     # for the first to commit, then replaces its lines or finds the period locked. (SQLite has
     # no FOR UPDATE; its write transactions take the database's one write lock up front.)
@@ -265,7 +285,7 @@ def compute(session: Session, period: str) -> IncentivePeriod:
     )
     lines = [
         _line(row, c, LineKind.regular, period, rules_row.id or 0, now)
-        for c in _evaluate(session, period, rules).values()
+        for c in _evaluate(session, period, rules, zone).values()
     ]
     # Adjustments: for each locked period whose next open period is this one.
     periods = list(session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period))))
@@ -281,7 +301,7 @@ def compute(session: Session, period: str) -> IncentivePeriod:
             insert(IncentiveLine),
             [{k: v for k, v in line.model_dump().items() if k != "id"} for line in lines],
         )
-    row.rule_version_id, row.computed_at = rules_row.id, now
+    row.rule_version_id, row.computed_at, row.time_zone = rules_row.id, now, zone.key
     session.add(row)
     session.flush()
     return row
@@ -318,7 +338,7 @@ def _adjust(
     """What the locked period would pay now, minus what it paid and what was adjusted since,
     becomes an adjustment line in `target` (the locked period's rules, today's data)."""
     _, rules = rules_of(session, locked.rule_version_id or 0)
-    fresh = _evaluate(session, locked.period, rules)
+    fresh = _evaluate(session, locked.period, rules, named_zone(locked.time_zone))
     paid: dict[int, Decimal] = defaultdict(Decimal)
     currency = rules.currency
     out = []
@@ -351,9 +371,9 @@ def _adjust(
     return out
 
 
-def open_disputes(session: Session, period: str) -> list[tuple[int, int]]:
+def open_disputes(session: Session, period: str, *, zone: ZoneInfo) -> list[tuple[int, int]]:
     """(dispute id, call id) of undecided disputes on the period's calls."""
-    start, end = bounds(period)
+    start, end = bounds(period, _zone_of(get_period(session, period), zone))
     return [
         (d or 0, c)
         for d, c in session.exec(
@@ -369,14 +389,14 @@ def open_disputes(session: Session, period: str) -> list[tuple[int, int]]:
     ]
 
 
-def lock(session: Session, period: str, *, by: str) -> IncentivePeriod:
-    waiting = open_disputes(session, period)
+def lock(session: Session, period: str, *, by: str, zone: ZoneInfo) -> IncentivePeriod:
+    waiting = open_disputes(session, period, zone=zone)
     if waiting:
         listed = ", ".join(f"dispute {d} on call {c}" for d, c in waiting)
         raise Conflict(
             f"period {period} has {len(waiting)} open dispute(s) to decide first: {listed}"
         )
-    row = compute(session, period)
+    row = compute(session, period, zone=zone)
     row.status, row.locked_at, row.locked_by = PeriodStatus.locked, utcnow(), by
     session.add(row)
     session.flush()
@@ -415,13 +435,13 @@ def open_periods(session: Session) -> list[str]:
     )
 
 
-def refresh(session: Session, period: str) -> IncentivePeriod:
+def refresh(session: Session, period: str, *, zone: ZoneInfo) -> IncentivePeriod:
     """Compute the period if it is open (a month not seen before is); a locked one is returned
     as it is."""
     row = get_period(session, period)
     if row is not None and row.status is PeriodStatus.locked:
         return row
-    return compute(session, period)
+    return compute(session, period, zone=zone)
 
 
 def read_lines(
@@ -548,12 +568,12 @@ def import_outcomes(session: Session, *, text: str, dry_run: bool = False) -> Im
 
 
 def performance(
-    session: Session, *, principal: Principal, period: str, group: str
+    session: Session, *, principal: Principal, period: str, group: str, zone: ZoneInfo
 ) -> list[tuple[str, str | None, bonus.Figures]]:
     """(key, label, figures) per agent or team for the period."""
     if group not in ("agent", "team"):
         raise BadRequest("group by agent or team")
-    start, end = bounds(period)
+    start, end = bounds(period, _zone_of(get_period(session, period), zone))
     facts, _ = call_facts(
         session, start=start, end=end, agent_clause=agent_filter(principal, Call.agent_id)
     )
@@ -585,10 +605,10 @@ class BandCell:
 
 
 def service_vs_sales(
-    session: Session, *, principal: Principal, period: str, team_id: int | None
+    session: Session, *, principal: Principal, period: str, team_id: int | None, zone: ZoneInfo
 ) -> list[BandCell]:
     """Score bands against conversion and call length, with the calls behind each cell."""
-    start, end = bounds(period)
+    start, end = bounds(period, _zone_of(get_period(session, period), zone))
     clause = agent_filter(principal, Call.agent_id)
     if team_id is not None:
         team_clause = col(Call.agent_id).in_(select(Agent.id).where(Agent.team_id == team_id))

@@ -24,9 +24,10 @@ def refresh_open_periods(
     """Recompute every open month (those already stored, and last month and this month), each
     in its own unit of work, oldest first. Returns
     the months computed. Safe to run anywhere, any number of times: computing is deterministic
-    and one period is computed by one transaction at a time. (`settings` keeps the call the same
-    as the loop's other pass, `run_sweep`; nothing in it is needed yet.)"""
-    current = service.period_of(now or utcnow())
+    and one period is computed by one transaction at a time. Months are the organisation's
+    (CALLQA_TIME_ZONE)."""
+    zone = settings.zone
+    current = service.period_of(now or utcnow(), zone)
     with unit_of_work(engine, writes=False) as session:
         stored = service.open_periods(session)
     done = []
@@ -34,7 +35,7 @@ def refresh_open_periods(
     for period in sorted({*stored, service.previous(current), current}):
         try:
             with unit_of_work(engine) as session:
-                row = service.refresh(session, period)
+                row = service.refresh(session, period, zone=zone)
         except Conflict:  # locked between the look and the computation: its lines are frozen
             continue
         if row.status is PeriodStatus.open:

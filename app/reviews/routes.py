@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.audit.service import audited
 from app.auth import CallReader, DisputeWriter, ReviewWriter, SettingsDep
 from app.csvexport import csv_requested, csv_response, wants_csv
 from app.db import SessionDep, writes_audit
+from app.ranges import Dates
 from app.reviews import service
 from app.reviews.models import DisputeStatus
 from app.reviews.schemas import (
@@ -174,13 +172,15 @@ def agreement(
     request: Request,
     session: SessionDep,
     principal: ReviewWriter,
-    started_from: Annotated[datetime | None, Query(alias="from")] = None,
-    started_to: Annotated[datetime | None, Query(alias="to")] = None,
+    dates: Dates,
     format: str | None = None,
 ) -> AgreementReport | Response:
     """How often reviewers overrode the machine, per criterion, with the calls behind it."""
     report = service.agreement(
-        session, principal=principal, started_from=started_from, started_to=started_to
+        session,
+        principal=principal,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
     )
     if wants_csv(request, format):
         with audited(

@@ -5,11 +5,12 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from app.auth import CallManager, CallReader
+from app.auth import CallManager, CallReader, OrgZone
 from app.db import SessionDep
 from app.scope import visible_calls
 from app.scorecards import service
 from app.scorecards.models import ScorecardVersion
+from app.timeutil import from_local
 
 router = APIRouter(prefix="/api/v1/scorecards", tags=["scorecards"])
 
@@ -79,14 +80,16 @@ def rescore(
     request: Request,
     session: SessionDep,
     principal: CallManager,
+    zone: OrgZone,
 ) -> RescoreQueued:
     """Score calls again with this version, as jobs; their earlier scores stay readable."""
     version = service.get_version(session, version_id=version_id)
     calls = service.calls_in_range(
         session,
         call_ids=body.call_ids,
-        started_from=body.started_from,
-        started_to=body.started_to,
+        # Times without an offset are the organisation's, as everywhere on the API.
+        started_from=from_local(body.started_from, zone) if body.started_from else None,
+        started_to=from_local(body.started_to, zone) if body.started_to else None,
         base=visible_calls(principal),
     )
     queued = service.queue_rescore(session, version=version, calls=calls)

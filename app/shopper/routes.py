@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col
 
-from app.auth import ReviewWriter, SettingsDep
+from app.auth import OrgZone, ReviewWriter, SettingsDep
 from app.db import SessionDep
 from app.limits import client_address
+from app.ranges import Dates
 from app.reviews.effective import FIELDS
 from app.shopper import service
 from app.shopper.models import ShopperAssignment, ShopperTemplate
@@ -19,7 +20,9 @@ router = APIRouter(prefix="/api/v1", tags=["mystery shopper"])
 
 class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    definition: str = Field(min_length=1, description="the form in YAML (see the default)")
+    definition: str = Field(
+        min_length=1, max_length=200_000, description="the form in YAML (see the default)"
+    )
 
 
 class TemplatePublic(BaseModel):
@@ -63,7 +66,9 @@ class FormPublic(BaseModel):
 class SubmissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answers: dict[str, Any]
-    contact_at: datetime | None = Field(None, description="when the contact took place")
+    contact_at: datetime | None = Field(
+        None, description="when the contact took place; without an offset, the organisation's time"
+    )
     contact_number: str | None = Field(None, description="the number you called from")
 
 
@@ -174,13 +179,18 @@ def renew_link(
 def shopper_report(
     session: SessionDep,
     principal: ReviewWriter,
+    dates: Dates,
+    zone: OrgZone,
     group: str = "agent",
-    started_from: Annotated[datetime | None, Query(alias="from")] = None,
-    started_to: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> list[ReportRowPublic]:
     """Shopper results per agent, team or channel, per month."""
     rows = service.report(
-        session, principal=principal, group=group, started_from=started_from, started_to=started_to
+        session,
+        principal=principal,
+        group=group,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
+        zone=zone,
     )
     return [
         ReportRowPublic(

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func
@@ -33,7 +33,7 @@ from app.shopper.models import (
     ShopperTemplate,
 )
 from app.teams.models import Team
-from app.timeutil import as_utc, utcnow
+from app.timeutil import as_utc, day_end, from_local, month_of, today, utcnow
 from app.users.models import Agent, Role
 from app.versioned import add_version, latest_version
 from qa.types import DIMENSIONS
@@ -156,7 +156,7 @@ def create_assignment(
         raise BadRequest("name either an agent or a team")
     if spec.channel not in CHANNELS:
         raise BadRequest(f"channel must be one of {', '.join(CHANNELS)}")
-    if spec.due < utcnow().date():
+    if spec.due < today(settings.zone):  # the organisation's today
         raise BadRequest("the due date is in the past")
     agent_id = team_id = None
     if spec.agent is not None:
@@ -176,7 +176,7 @@ def create_assignment(
     template = (
         get_template(session, spec.template_id) if spec.template_id else current_template(session)
     )
-    due_at = datetime.combine(spec.due, time(23, 59, 59), tzinfo=UTC)
+    due_at = day_end(spec.due, settings.zone)  # the due day ends at the center's midnight
     row = ShopperAssignment(
         template_id=template.id or 0,
         agent_id=agent_id,
@@ -294,7 +294,8 @@ def submit_through_link(
             settings=settings,
             assignment=assignment,
             answers=answers,
-            contact_at=as_utc(contact_at) if contact_at else None,
+            # A shopper writes down the center's wall-clock time, not UTC.
+            contact_at=from_local(contact_at, settings.zone) if contact_at else None,
             contact_number=contact_number,
         )
     except CallqaError:
@@ -420,8 +421,9 @@ def report(
     group: str,
     started_from: datetime | None,
     started_to: datetime | None,
+    zone: tzinfo,
 ) -> list[ReportRow]:
-    """Shopper results per agent, team or channel, per month."""
+    """Shopper results per agent, team or channel, per month (the organisation's months)."""
     if group not in ("agent", "team", "channel"):
         raise BadRequest("group by agent, team or channel")
     query = visible_submissions(principal)
@@ -442,7 +444,7 @@ def report(
             key = teams.get(team_id, "(no team)") if team_id else "(no team)"
         else:
             key = s.channel
-        groups.setdefault((key, as_utc(s.submitted_at).strftime("%Y-%m")), []).append(s)
+        groups.setdefault((key, month_of(s.submitted_at, zone)), []).append(s)
     out = [
         ReportRow(
             group=k,

@@ -56,6 +56,8 @@ class User(SQLModel, table=True):
     # In every token; raised on deactivation, password and role changes, so that every token
     # issued before (browser sessions included) stops working at once.
     token_version: int = 0
+    # The IANA zone pages show times in for this user; None: the organisation's (CALLQA_TIME_ZONE).
+    time_zone: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
 

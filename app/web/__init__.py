@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import errors
 from app.web.pages import (
+    account,
     alerts,
     audit,
     auth,
@@ -34,6 +35,7 @@ ROUTERS = (
     shopper.router,
     incentives.router,
     users.router,
+    account.router,
 )
 
 

@@ -8,16 +8,14 @@ app.scope's business: another team's call or team answers 404, as on the API."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 
 from app.auth import Principal, SettingsDep
-from app.calls.access import call_filters
 from app.db import ReaderDep
 from app.errors import BadRequest, Forbidden
+from app.ranges import Dates
 from app.users.models import Scope
 from app.web.session import LoginRequired, WebPrincipal, get_web_principal
 
@@ -62,23 +60,8 @@ def maybe_web_principal(
 MaybePrincipal = Annotated[Principal | None, Depends(maybe_web_principal)]
 
 
-@dataclass(frozen=True)
-class DateRange:
-    started_from: datetime | None
-    started_to: datetime | None
-
-
-def date_range(
-    started_from: Annotated[str | None, Query(alias="from")] = None,
-    started_to: Annotated[str | None, Query(alias="to")] = None,
-) -> DateRange:
-    """`from` and `to` of a page's filter form; empty means open-ended (parsed and checked as
-    the call list does)."""
-    filters = call_filters(started_from=started_from, started_to=started_to)
-    return DateRange(filters.started_from, filters.started_to)
-
-
-PageDates = Annotated[DateRange, Depends(date_range)]
+# `from` and `to` of a page's filter form, read as the API reads them.
+PageDates = Dates
 
 
 def team_param(team: str | None = None) -> int | None:

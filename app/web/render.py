@@ -3,6 +3,7 @@ the error page that app/errors.py's handler shows to a browser."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -10,15 +11,40 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from app.auth import Principal
+from app.config import Settings
 from app.reviews.effective import FIELDS
+from app.timeutil import local, zone
 from app.users.models import Role
 from app.web import charts
 from app.web.session import LoginRequired, csrf_token, set_cookies
 from qa.types import DIMENSIONS
 
 HERE = Path(__file__).resolve().parent
+
+
+@pass_context
+def when(context: Context, value: datetime | None) -> str:
+    """A stored time as the viewer's wall-clock time, with the zone's abbreviation ("IST",
+    "+0330", "UTC") so that nobody has to guess which clock a time is on."""
+    if value is None:
+        return ""
+    return local(value, context.get("tz") or UTC).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def viewer_zone(principal: Principal | None, settings: Settings) -> tzinfo:
+    """The zone pages show times in: the user's own, or else the organisation's."""
+    if principal is not None and principal.time_zone:
+        try:
+            return zone(principal.time_zone)
+        except ValueError:  # a zone name that a newer tzdata dropped: fall back, do not fail
+            pass
+    return settings.zone
+
+
 STATIC = HERE / "static"
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -26,7 +52,7 @@ templates.env.globals.update(charts=charts, DIMENSIONS=DIMENSIONS, FIELDS=FIELDS
 templates.env.filters["label"] = lambda s: str(s).replace("_", " ")
 templates.env.filters["num"] = lambda v, d=0: "–" if v is None else f"{v:.{d}f}"
 templates.env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.0f} %"
-templates.env.filters["when"] = lambda v: "" if v is None else v.strftime("%Y-%m-%d %H:%M")
+templates.env.filters["when"] = when
 templates.env.filters["mmss"] = lambda s: "" if s is None else f"{int(s) // 60}:{s % 60:04.1f}"
 
 
@@ -35,9 +61,16 @@ def render(
 ) -> HTMLResponse:
     """The template as a page for `principal` (None: nobody is logged in), with the CSRF token
     its forms carry back. Positional-only: a template may have a variable named `template`."""
-    context.update(request=request, me=principal, csrf=csrf_token(request), Role=Role)
+    settings = request.app.state.settings
+    context.update(
+        request=request,
+        me=principal,
+        csrf=csrf_token(request),
+        Role=Role,
+        tz=viewer_zone(principal, settings),
+    )
     response = templates.TemplateResponse(request, template, context, status_code=code)
-    set_cookies(request, response, request.app.state.settings)
+    set_cookies(request, response, settings)
     return response
 
 

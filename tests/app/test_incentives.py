@@ -312,13 +312,15 @@ def test_computing_a_month_issues_the_same_queries_for_any_number_of_agents(
         statements.clear()
         event.listen(db_engine, "before_cursor_execute", count)
         try:
-            service.compute(session, "2026-11")
+            service.compute(session, "2026-11", zone=settings.zone)
             session.flush()
         finally:
             event.remove(db_engine, "before_cursor_execute", count)
         return len(statements)
 
-    service.compute(session, "2026-11")  # the default rules and the period exist from now on
+    service.compute(
+        session, "2026-11", zone=settings.zone
+    )  # the default rules and the period exist from now on
     before = run()
     for i in range(3):
         add_scored_call(
@@ -476,7 +478,7 @@ def test_the_worker_recomputes_this_month_and_the_last_while_they_are_open(fresh
             if p.agent.external_id == "A2"
         )
         assert a2.regular is not None and a2.regular.figures["calls"] == 2
-        frozen = service.lock(session, "2026-11", by="test").computed_at
+        frozen = service.lock(session, "2026-11", by="test", zone=settings.zone).computed_at
     # Locked months are left as they are; in January, November is no longer looked at.
     assert refresh_open_periods(engine, settings, now=december) == ["2026-12"]
     assert refresh_open_periods(engine, settings, now=datetime(2027, 1, 2, tzinfo=UTC)) == [

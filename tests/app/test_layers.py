@@ -30,6 +30,7 @@ KERNEL = {
 LAYERS = [
     "users",
     "auth",
+    "ranges",
     "scope",
     "audit",
     "accounts",

@@ -15,10 +15,11 @@ from app.csvexport import csv_response
 from app.dashboards import service as dashboards
 from app.dashboards.schemas import AGENT_CSV_HEADER, agent_csv_rows
 from app.db import SessionDep, writes_audit
+from app.ranges import DateRange
 from app.reviews import service as reviews
 from app.scope import visible_teams
 from app.shopper import service as shopper
-from app.web.deps import DateRange, PageDates, PageReader, PageReviewer, TeamParam
+from app.web.deps import PageDates, PageReader, PageReviewer, TeamParam
 from app.web.render import back, render
 
 router = APIRouter(include_in_schema=False)
@@ -40,6 +41,7 @@ def _card_page(
         started_from=lo,
         started_to=hi,
         fcr_days=settings.fcr_days,
+        zone=settings.zone,
     )
     notes: dict[int, list[Any]] = {}
     for s in card.calls:
@@ -114,6 +116,7 @@ def _dashboard(
         started_from=dates.started_from,
         started_to=dates.started_to,
         fcr_days=settings.fcr_days,
+        zone=settings.zone,
     )
 
 
@@ -136,6 +139,7 @@ def dashboard_page(
         team_id=team,
         q=request.query_params,
         fcr_days=settings.fcr_days,
+        zone=settings.zone,
     )
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.audit.service import audited
+from app.auth import OrgZone
 from app.db import SessionDep, rollback, writes_audit
 from app.errors import CallqaError
 from app.incentives import service
@@ -27,11 +28,9 @@ from scorecards import bonus
 router = APIRouter(include_in_schema=False)
 
 
-def month(period: str | None = None) -> str:
-    """`?period=YYYY-MM`, checked; the current month when absent."""
-    period = period or service.period_of(utcnow())
-    service.bounds(period)
-    return period
+def month(zone: OrgZone, period: str | None = None) -> str:
+    """`?period=YYYY-MM`, checked; the organisation's current month when absent."""
+    return service.check_period(period or service.period_of(utcnow(), zone))
 
 
 Month = Annotated[str, Depends(month)]
@@ -43,6 +42,7 @@ def incentives_page(
     session: SessionDep,
     principal: PageIncentiveTeam,
     period: Month,
+    zone: OrgZone,
     team: TeamParam,
     group: str = "agent",
     error: str | None = None,
@@ -51,8 +51,10 @@ def incentives_page(
         visible_team(session, principal, team)  # another team's: 404, as everywhere
     row, lines = service.read_lines(session, period, principal=principal)
     group = "team" if group == "team" else "agent"
-    perf = service.performance(session, principal=principal, period=period, group=group)
-    bands = service.service_vs_sales(session, principal=principal, period=period, team_id=team)
+    perf = service.performance(session, principal=principal, period=period, group=group, zone=zone)
+    bands = service.service_vs_sales(
+        session, principal=principal, period=period, team_id=team, zone=zone
+    )
     return render(
         request,
         "incentives.html",
@@ -92,14 +94,18 @@ def _back_to_month(session: Session, period: str, action: Callable[[], object]) 
 
 @router.post("/incentives/{period}/compute")
 def compute(
-    period: str, session: SessionDep, principal: PageIncentiveLocker, _csrf: Csrf
+    period: str, session: SessionDep, principal: PageIncentiveLocker, zone: OrgZone, _csrf: Csrf
 ) -> Response:
-    return _back_to_month(session, period, lambda: service.compute(session, period))
+    return _back_to_month(session, period, lambda: service.compute(session, period, zone=zone))
 
 
 @router.post("/incentives/{period}/lock")
-def lock(period: str, session: SessionDep, principal: PageIncentiveLocker, _csrf: Csrf) -> Response:
-    return _back_to_month(session, period, lambda: service.lock(session, period, by=principal.name))
+def lock(
+    period: str, session: SessionDep, principal: PageIncentiveLocker, zone: OrgZone, _csrf: Csrf
+) -> Response:
+    return _back_to_month(
+        session, period, lambda: service.lock(session, period, by=principal.name, zone=zone)
+    )
 
 
 @router.get("/me/incentives", response_class=HTMLResponse)

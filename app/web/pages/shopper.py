@@ -19,6 +19,7 @@ from app.reviews.effective import FIELDS
 from app.scope import visible_agents, visible_teams
 from app.shopper import service
 from app.shopper.models import ShopperAssignment
+from app.timeutil import today
 from app.users.models import Agent
 from app.web.deps import PageReviewer
 from app.web.render import render
@@ -148,8 +149,9 @@ def _shopper(
     names = {a.id: a.name or a.external_id for a in session.exec(select(Agent))}
     if group not in ("agent", "team", "channel"):
         group = "agent"
+    zone = request.app.state.settings.zone
     rows = service.report(
-        session, principal=principal, group=group, started_from=None, started_to=None
+        session, principal=principal, group=group, started_from=None, started_to=None, zone=zone
     )
     compared, summary = service.comparison(session, principal=principal)
     return render(
@@ -169,7 +171,7 @@ def _shopper(
         summary=summary,
         new_link=new_link,
         error=error,
-        today=date.today().isoformat(),
+        today=today(zone).isoformat(),
         FIELDS=FIELDS,
     )
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.accounts import service as accounts
 from app.db import SessionDep
 from app.errors import BadRequest
+from app.timeutil import zone_names
 from app.users.models import Role
 from app.web.deps import PageUserManager
 from app.web.render import back, render
@@ -33,6 +34,8 @@ def users_page(request: Request, session: SessionDep, principal: PageUserManager
         principal,
         accounts=accounts.list_accounts(session),
         roles=list(Role),
+        zones=sorted(zone_names()),
+        organisation_zone=request.app.state.settings.time_zone,
     )
 
 
@@ -66,6 +69,7 @@ def users_change(
     role: Annotated[str, Form()] = "",
     agent: Annotated[str, Form(max_length=200)] = "",
     active: Annotated[str, Form()] = "",
+    time_zone: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
     user = accounts.find_user(session, user_id)
     new_role = _role(role) if role else None
@@ -75,6 +79,7 @@ def users_change(
         role=new_role,
         agent=(agent.strip() or None) if keeps_agent else None,
         active={"yes": True, "no": False}.get(active),
+        time_zone=time_zone,
     )
     accounts.change_user(session, user, change, by=principal)
     return back("/users")
@@ -97,5 +102,7 @@ def users_reset_password(
         principal,
         accounts=accounts.list_accounts(session),
         roles=list(Role),
+        zones=sorted(zone_names()),
+        organisation_zone=request.app.state.settings.time_zone,
         new_password=(user.email, new),
     )
