@@ -10,6 +10,7 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from qa import patterns
 from qa.metrics import Metrics
 from qa.scorecard import Criterion
 from qa.semantic import Comparison, Match
@@ -163,11 +164,14 @@ def phrases(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outc
 
 
 def pattern(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outcome:
-    rx = re.compile(c.pattern or "", 0 if c.case_sensitive else re.IGNORECASE)
     hits = [
         Evidence(u.start, u.end, m.group(0), u.index)
         for u in _window(c, utterances, facts)
-        if (m := rx.search(u.text))
+        if (
+            m := patterns.search(
+                c.pattern or "", u.text, case_sensitive=c.case_sensitive, criterion=c.id
+            )
+        )
     ]
     if c.expect == "absent":
         if hits:
@@ -341,11 +345,14 @@ def examples(c: Criterion, comparison: Comparison, end_of_call: float) -> Outcom
         and not (c.expect == "absent" and comparison.nearer_counter_example(c.id, i))
     ]
     if c.pattern:
-        rx = re.compile(c.pattern, 0 if c.case_sensitive else re.IGNORECASE)
         exact += [
             Evidence(s.start, s.end, s.text, s.segment, f"matches \u201c{m.group(0)}\u201d")
             for s in said
-            if (m := rx.search(s.text))
+            if (
+                m := patterns.search(
+                    c.pattern, s.text, case_sensitive=c.case_sensitive, criterion=c.id
+                )
+            )
         ]
     seen = {e.segment for e in exact}
     hits = exact + [e for e in hits if e.segment not in seen]

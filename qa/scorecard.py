@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from qa import patterns, yamlload
 from qa.types import DIMENSIONS
 
 KINDS = (
@@ -96,21 +95,17 @@ class Scorecard:
     vocabulary: tuple[str, ...] = ()
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Records the line of every mapping so errors can point at it."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _fail(line: int, message: str) -> ScorecardInvalid:
     return ScorecardInvalid(f"line {line}: {message}")
+
+
+def _check_pattern(raw: dict[str, Any], line: int) -> None:
+    try:
+        patterns.check(str(raw["pattern"]), case_sensitive=bool(raw.get("case_sensitive")))
+    except patterns.PatternUnsafe as exc:
+        raise _fail(
+            line, f"criterion {raw.get('id')}: pattern {raw['pattern']!r} refused: {exc}"
+        ) from None
 
 
 def _strings(value: Any, line: int, name: str) -> tuple[str, ...]:
@@ -218,10 +213,7 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
         if raw.get("phrases"):
             values["phrases"] = _with_company(_strings(raw["phrases"], line, "phrases"), company)
         if raw.get("pattern"):
-            try:
-                re.compile(str(raw["pattern"]))
-            except re.error as exc:
-                raise _fail(line, f"pattern is not a valid regular expression: {exc}") from None
+            _check_pattern(raw, line)
     elif kind in ("phrases", "acknowledgement"):
         if kind == "acknowledgement" and values["examples"] and not raw.get("phrases"):
             values["phrases"] = ()
@@ -236,12 +228,9 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
         if not 50 <= int(raw.get("threshold", 85)) <= 100:
             raise _fail(line, "threshold must be between 50 and 100")
     elif kind == "pattern":
-        try:
-            re.compile(str(raw.get("pattern") or ""))
-        except re.error as exc:
-            raise _fail(line, f"pattern is not a valid regular expression: {exc}") from None
         if not raw.get("pattern"):
             raise _fail(line, "a pattern criterion needs `pattern`")
+        _check_pattern(raw, line)
     elif kind == "metric":
         if raw.get("metric") not in METRICS:
             raise _fail(line, f"metric must be one of {', '.join(METRICS)}")
@@ -260,11 +249,10 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
 
 def parse(text: str) -> Scorecard:
     try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+        raw = yamlload.load(text, lines=True)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        raise _fail(line, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        line, what = yamlload.problem(exc)
+        raise _fail(line or 0, f"not valid YAML ({what})") from None
     if not isinstance(raw, dict):
         raise _fail(1, "a scorecard is a mapping with `name` and `criteria`")
     line = raw.pop("__line__", 1)

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from qa import yamlload
 from qa.types import DIMENSIONS
 
 FIELDS = ("overall", *DIMENSIONS, "script_compliance")
@@ -72,10 +73,10 @@ def _number(
 
 def parse(text: str) -> Rules:
     try:
-        raw = yaml.safe_load(text)
+        raw = yamlload.load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RulesInvalid(f"not valid YAML (line {mark.line + 1 if mark else '?'})") from None
+        line, what = yamlload.problem(exc)
+        raise RulesInvalid(f"not valid YAML (line {line or '?'}: {what})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
         raise RulesInvalid("bonus rules are a mapping with a `name`")
     known = {"name", "currency", "counting", "eligibility", "amount"}

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from qa.scorecard import _LineLoader
+from qa import yamlload
 from qa.types import DIMENSIONS
 
 KINDS = ("yes_no", "scale", "choice", "number", "text")
@@ -70,10 +70,10 @@ def _fail(line: int, message: str) -> TemplateInvalid:
 
 def parse(text: str) -> Template:
     try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506  (a safe loader subclass)
+        raw = yamlload.load(text, lines=True)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise TemplateInvalid(f"line {mark.line + 1 if mark else '?'}: not valid YAML") from None
+        line, what = yamlload.problem(exc)
+        raise TemplateInvalid(f"line {line or '?'}: not valid YAML ({what})") from None
     if not isinstance(raw, dict):
         raise TemplateInvalid("line 1: a template is a mapping with name and questions")
     line = raw.pop("__line__", 1)

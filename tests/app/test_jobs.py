@@ -543,3 +543,31 @@ def test_card_data_is_silenced_in_the_stored_recording_before_it_is_kept(live):
         assert np.abs(new[inside]).max() < 1e-3
         assert np.abs(new[~near] - old[~near]).max() < 1e-3
     assert near.mean() < 0.6  # the rest of the call is still there to listen to
+
+
+def test_a_scorecard_pattern_that_would_stall_the_worker_fails_the_job_naming_it(live):
+    """A version stored before patterns were checked (here: written straight to the table)
+    with the issue's backtracking pattern: the score job fails at once with a reason that names
+    the criterion, and holds no transaction while it tries (issue 14, item 1)."""
+    from app.scorecards.models import ScorecardVersion
+    from app.versioned import add_version
+
+    call_id = _add_conversation(live)
+    with Session(engine_for(live.db_url)) as session:
+        card = scorecards.current_version(session).definition
+        bad = card.replace(
+            "criteria:\n",
+            "criteria:\n  - id: shouting\n    dimension: empathy\n    kind: pattern\n"
+            "    expect: absent\n    pattern: '(\\w+\\s?)*!'\n",
+            1,
+        )
+        add_version(session, ScorecardVersion, name="default", definition=bad, created_by="old")
+        session.commit()
+    queue = CallqaQueue(live)
+    started = time.perf_counter()
+    queue.runner.score(call_id)
+    assert time.perf_counter() - started < 60
+    status, job, _ = state(live, call_id, "score")
+    assert status is not CallStatus.scored and job.state is not JobState.done
+    assert job.last_error and "criterion shouting" in job.last_error
+    assert "refused" in job.last_error
