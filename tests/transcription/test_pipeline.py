@@ -222,14 +222,20 @@ def test_short_replies_right_after_long_turns_are_kept():
 
 def test_short_turns_of_the_real_call_are_kept():
     result = transcribe(SHARED_AUDIO / "lca_Auto_Repairs_40_UTC_stereo_agentL_callerR.wav")
-    missing = []
+    lost, misheard = [], []
     for speaker, start, end, words in REAL_SHORT_TURNS:
         said = " ".join(_said(result, speaker, start - 0.3, end + 0.3)).split()
-        if not set(words) & set(said):
-            missing.append((speaker, start, words, said))
+        if not said:
+            lost.append((speaker, start, words))
+        elif not set(words) & set(said):
+            misheard.append((speaker, start, words, said))
     # Call 40's caller "Yes." at 89 s is decoded (with 0.15 word confidence) and then dropped
-    # by the low-confidence guard; the other short turns must all be there.
-    assert all(m[1] == 89.0 for m in missing), missing
+    # by the low-confidence guard; every other short turn must be there.
+    assert all(m[1] == 89.0 for m in lost), lost
+    # Which words Whisper base hears in one of them depends on the CPU's instruction set (an
+    # AMD EPYC without AVX-512 hears the last "Bye." as "Thank you"; README, Transcription):
+    # one misheard turn is the model's, a lost one would be ours.
+    assert len(misheard) <= 1, misheard
 
 
 def test_a_speech_chunk_skipped_in_the_glued_pass_is_decoded_alone():
@@ -249,7 +255,10 @@ def test_a_speech_chunk_skipped_in_the_glued_pass_is_decoded_alone():
     # words: README, Transcription); where it already hears it, the re-decode must not add a
     # second one.
     assert glued in ([], ["bye"])
-    assert [normalise(w) for w in late(engine("base").transcribe(leg, language="en")[0])] == ["bye"]
+    full = [normalise(w) for w in late(engine("base").transcribe(leg, language="en")[0])]
+    # Decoded alone, the chunk is there once: "Bye." on most CPUs, "Thank you." where the
+    # instruction set changes the words; never nothing, never twice.
+    assert full in (["bye"], ["thank", "you"]), full
 
 
 def test_the_same_file_gives_the_same_words_in_every_process():
