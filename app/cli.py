@@ -20,7 +20,10 @@ import uvicorn
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from app import models  # noqa: F401  (every table known before the first query)
+from app import (
+    models,  # noqa: F401  (every table known before the first query)
+    storage,
+)
 from app.accounts import service as accounts
 from app.alerts.service import run_sweep
 from app.auth import Principal
@@ -124,6 +127,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
     _migrate(settings)
+    _clear_staging(settings)
     with _unit(settings) as session:
         generated = ensure_admin(session, password=settings.admin_password)
     if generated:
@@ -161,7 +165,15 @@ def worker() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
     typer.echo(f"worker {os.getpid()}: queue {settings.queue_url or 'sqlite'}", err=True)
+    _clear_staging(settings)
     CallqaQueue(settings).run_worker()
+
+
+def _clear_staging(settings: Settings) -> None:
+    """At start: what a process that died mid-upload or mid-job left behind (issue 14)."""
+    removed = storage.clear_stale_staging(settings.audio_dir)
+    if removed:
+        logging.getLogger(__name__).info("removed %d stale staging file(s)", removed)
 
 
 @users_cli.command("add")

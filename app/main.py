@@ -21,6 +21,7 @@ from app.config import Settings, get_settings
 from app.dashboards.routes import router as dashboards_router
 from app.db import SessionDep, engine_for
 from app.errors import install_handlers
+from app.headers import SecurityHeaders
 from app.incentives.routes import router as incentives_router
 from app.limits import BodySizeLimit
 from app.privacy.routes import router as privacy_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.db_url)
     app.state.queue = CallqaQueue(settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb * 1024 * 1024)
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, errors and 413 included
     install_handlers(app)
     app.include_router(auth_router)
     app.include_router(calls_router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,5 +93,24 @@ def remove(audio_dir: Path, relative: str | None) -> None:
         (audio_dir / relative).unlink(missing_ok=True)
 
 
-def clear_staging(audio_dir: Path) -> None:
-    shutil.rmtree(audio_dir / ".staging", ignore_errors=True)
+STALE_STAGING_SECONDS = 3600.0
+
+
+def clear_stale_staging(audio_dir: Path, *, older_than: float = STALE_STAGING_SECONDS) -> int:
+    """Remove what a process that died mid-upload or mid-job left in the staging folder;
+    returns how many files went. Only files untouched for `older_than` seconds: another API
+    process or worker on the same data directory may be writing a fresh one right now (an
+    upload streams, so its file's mtime moves while it arrives)."""
+    staging = audio_dir / ".staging"
+    if not staging.is_dir():
+        return 0
+    cutoff = time.time() - older_than
+    removed = 0
+    for path in staging.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # its own process finished with it meanwhile
+            continue
+    return removed

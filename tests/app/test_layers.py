@@ -23,6 +23,7 @@ KERNEL = {
     "versioned",
     "csvexport",
     "limits",
+    "headers",
     "storage",
     "migrate",
 }
