@@ -95,6 +95,15 @@ class Settings(BaseSettings):
     # incentives, alerts, dashboards and date filters, shopper contact times are read in it, and
     # pages show times in it to users who have not chosen a zone of their own.
     time_zone: str = "UTC"
+    # Logins: an account is locked after this many failures within the window (released when
+    # the window has passed), and one address may fail this often in it, for known and unknown
+    # login names alike.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=30, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses): behind one,
+    # the rate limits count the client's address instead of the proxy's.
+    trusted_proxies: str = ""
     # Browser sessions: the cookie is sent over HTTPS only unless this is off (plain-HTTP dev).
     cookie_secure: bool = False
 
@@ -121,6 +130,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return zone_named(self.time_zone)
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def roles_that_download(self) -> frozenset[str]:

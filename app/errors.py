@@ -68,6 +68,14 @@ class PayloadTooLarge(CallqaError):
 class TooManyRequests(CallqaError):
     status_code = 429
 
+    def __init__(self, message: str, *, retry_after: int = 3600) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(CallqaError):
+    status_code = 503
+
 
 class FormInvalid(CallqaError):
     """Answers that cannot be accepted; `errors` says, per question, why."""
@@ -146,7 +154,7 @@ def _callqa_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CallqaError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     if isinstance(exc, TooManyRequests):
-        headers = {"Retry-After": "3600"}
+        headers = {"Retry-After": str(exc.retry_after)}
     if (page := _error_page(request)) is not None:
         response = page(request, exc, status=exc.status_code, message=exc.message)
         response.headers.update(headers or {})

@@ -77,5 +77,15 @@ class BodySizeLimit:
 
 
 def client_address(request: Request) -> str:
-    """Who sent the request, as far as this process can tell (the rate limits' key)."""
-    return request.client.host if request.client else "unknown"
+    """Who sent the request, as far as this process can tell (the rate limits' key). Behind a
+    trusted proxy (CALLQA_TRUSTED_PROXIES) it is the nearest address in X-Forwarded-For that
+    is not one of the proxies: the ones before it could be made up by the client."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.proxies
+    if peer not in trusted:
+        return peer
+    chain = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",") if a.strip()]
+    for address in reversed(chain):
+        if address not in trusted:
+            return address
+    return peer

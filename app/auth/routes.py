@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from app.auth import CurrentPrincipal, Principal, SettingsDep, create_token
 from app.config import Settings
-from app.db import SessionDep
+from app.db import SessionDep, keep_on_error
 from app.errors import Unauthorized
-from app.users.service import authenticate
+from app.limits import client_address
+from app.users import service as users
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -32,13 +33,22 @@ class Me(BaseModel):
 
 @router.post("/token", response_model=Token)
 def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> Token:
-    """Exchange a user name (email) and password for a bearer token."""
-    user = authenticate(session, email=form.username, password=form.password)
+    """Exchange a user name (email) and password for a bearer token. After
+    CALLQA_LOGIN_MAX_FAILURES failures an account answers 429 until the lockout has passed."""
+    user = users.login(
+        session,
+        settings=settings,
+        email=form.username,
+        password=form.password,
+        address=client_address(request),
+    )
     if user is None:
+        keep_on_error(session)  # the failure counts although the answer is 401
         # One message for unknown user and wrong password: no account enumeration.
         raise Unauthorized("incorrect user name or password")
     return Token(access_token=create_token(user, settings))

@@ -73,3 +73,16 @@ class ApiKey(SQLModel, table=True):
     scopes: str = Field(max_length=400)  # space-separated
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, kept for the lockout per account and the limit per address. The login
+    name is stored as typed (lowercased), known or not, so an unknown name is limited exactly
+    like a real one and the answers tell nothing about which accounts exist."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)

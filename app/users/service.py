@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pwdlib import PasswordHash
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
-from app.errors import BadRequest, Conflict, NotFound
-from app.timeutil import utcnow
-from app.users.models import Agent, ApiKey, Role, Scope, User
+from app.config import Settings
+from app.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unavailable
+from app.timeutil import as_utc, utcnow
+from app.users.models import Agent, ApiKey, LoginFailure, Role, Scope, User
 
 KEY_PREFIX = "cqk_"
 # What a machine may be given: a recorder uploads and reads calls, payroll reads pay lines.
@@ -59,12 +65,86 @@ def create_user(
 
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
-    if user is None:
-        _hasher.verify(password, _DUMMY_HASH)
-        return None
-    if not user.is_active or not _hasher.verify(password, user.password_hash):
-        return None
+    with _verifying():
+        if user is None:
+            _hasher.verify(password, _DUMMY_HASH)
+            return None
+        if not user.is_active or not _hasher.verify(password, user.password_hash):
+            return None
     return user
+
+
+# argon2 takes about 0.4 s of one core per check, by design: 40 logins at once would queue every
+# other request behind them. At most this many run at once; the others wait their turn, and
+# past VERIFY_WAIT seconds get 503 instead of a minute-long answer.
+_VERIFIERS = threading.BoundedSemaphore(2)
+VERIFY_WAIT = 10.0
+
+
+@contextmanager
+def _verifying() -> Iterator[None]:
+    if not _VERIFIERS.acquire(timeout=VERIFY_WAIT):
+        raise Unavailable("too many logins at once: try again in a few seconds")
+    try:
+        yield
+    finally:
+        _VERIFIERS.release()
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    max_failures: int  # per account within the window, then locked until the window passes
+    per_address: int  # failures from one address within the window
+    window: timedelta
+
+
+def check_login_allowed(session: Session, *, email: str, address: str, limits: LoginLimits) -> None:
+    """429 when this account or this address failed too often lately (before any password is
+    checked, so a locked account costs no argon2 time)."""
+    name, since = email.strip().lower()[:320], utcnow() - limits.window
+    for column, value, limit, who in (
+        (LoginFailure.email, name, limits.max_failures, "this account"),
+        (LoginFailure.address, address[:64], limits.per_address, "your address"),
+    ):
+        times = session.exec(
+            select(LoginFailure.at).where(column == value, LoginFailure.at >= since)
+        ).all()
+        if len(times) >= limit:
+            free_at = as_utc(min(times)) + limits.window
+            minutes = max(1, math.ceil((free_at - utcnow()).total_seconds() / 60))
+            raise TooManyRequests(
+                f"too many failed logins for {who}: try again in {minutes} minute(s)",
+                retry_after=minutes * 60,
+            )
+
+
+def login(
+    session: Session, *, settings: Settings, email: str, password: str, address: str
+) -> User | None:
+    """The user whose name and password these are, or None; refused (429) while the account or
+    the address is locked out. The failure is written in the caller's unit of work, which must
+    keep it although the request then fails (app.db.keep_on_error)."""
+    limits = LoginLimits(
+        max_failures=settings.login_max_failures,
+        per_address=settings.login_failures_per_address,
+        window=timedelta(minutes=settings.login_lockout_minutes),
+    )
+    check_login_allowed(session, email=email, address=address, limits=limits)
+    # Failures older than the window count for nothing any more: forgotten, not hoarded.
+    session.exec(delete(LoginFailure).where(col(LoginFailure.at) < utcnow() - limits.window))  # type: ignore[call-overload]
+    user = authenticate(session, email=email, password=password)
+    record_login(session, email=email, address=address, succeeded=user is not None)
+    return user
+
+
+def record_login(session: Session, *, email: str, address: str, succeeded: bool) -> None:
+    """A failure is counted; a success clears the account's count."""
+    name = email.strip().lower()[:320]
+    if succeeded:
+        session.exec(delete(LoginFailure).where(col(LoginFailure.email) == name))  # type: ignore[call-overload]
+    else:
+        session.add(LoginFailure(email=name, address=address[:64]))
+    session.flush()
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.auth import SettingsDep, create_token
 from app.db import SessionDep
+from app.limits import client_address
 from app.users.models import Role
-from app.users.service import authenticate
+from app.users.service import login as login_user
 from app.web.deps import MaybePrincipal
 from app.web.render import back, render
 from app.web.session import Csrf, WebPrincipal, clear_session, set_session
@@ -38,8 +39,14 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    user = authenticate(session, email=email, password=password)
-    if user is None:
+    user = login_user(
+        session,
+        settings=settings,
+        email=email,
+        password=password,
+        address=client_address(request),
+    )
+    if user is None:  # the failure is counted: this answer commits its unit of work
         return render(
             request,
             "login.html",

@@ -1,0 +1,96 @@
+"""Logins (issue 14, item 6): an account locks after repeated failures and unlocks by itself,
+one address cannot try without limit, unknown names are limited like real ones, and behind a
+trusted proxy the client's own address is the one counted."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.users.models import LoginFailure
+from tests.app.world import PASSWORD
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    return make_settings(
+        tmp_path / "data",
+        db_url,
+        login_max_failures=3,
+        login_failures_per_address=5,
+        trusted_proxies="10.0.0.1",
+    )
+
+
+def _token(client, email, password, **headers):
+    return client.post(
+        "/api/v1/auth/token", data={"username": email, "password": password}, headers=headers
+    )
+
+
+def test_an_account_locks_after_repeated_failures_and_unlocks_when_the_window_passes(
+    client, world, session
+):
+    email = world.a1.email
+    assert [_token(client, email, "wrong-pass").status_code for _ in range(3)] == [401] * 3
+    # Locked: even the right password is refused now, before any check of it.
+    locked = _token(client, email, PASSWORD)
+    assert locked.status_code == 429 and "this account" in locked.json()["detail"]
+    assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
+    # Another account is not affected.
+    assert _token(client, world.a2.email, PASSWORD).status_code == 200
+    # The window passes: the failures are older than the lockout, the account is free again.
+    for failure in session.exec(select(LoginFailure)).all():
+        failure.at -= timedelta(minutes=16)
+        session.add(failure)
+    session.commit()
+    assert _token(client, email, PASSWORD).status_code == 200
+    # A success clears the count.
+    assert session.exec(select(LoginFailure).where(LoginFailure.email == email)).all() == []
+
+
+def test_unknown_names_are_limited_like_real_ones_and_the_address_too(client, world):
+    answers = [_token(client, "nobody@cc.test", "x" * 9).status_code for _ in range(4)]
+    assert answers == [401, 401, 401, 429]  # the same as for a real account: no enumeration
+    # Two more failures on other names reach the address's limit of 5.
+    assert _token(client, "someone@cc.test", "x" * 9).status_code == 401
+    assert _token(client, "else@cc.test", "x" * 9).status_code == 401
+    blocked = _token(client, world.b1.email, PASSWORD)
+    assert blocked.status_code == 429 and "your address" in blocked.json()["detail"]
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_by_its_own_address(client, world, app):
+    # The test client's peer is "testclient"; make it the trusted proxy.
+    app.state.settings = app.state.settings.model_copy(update={"trusted_proxies": "testclient"})
+    for i in range(5):
+        r = _token(client, f"x{i}@cc.test", "x" * 9, **{"X-Forwarded-For": "203.0.113.7"})
+        assert r.status_code == 401
+    assert (
+        _token(client, "y@cc.test", "x" * 9, **{"X-Forwarded-For": "203.0.113.7"}).status_code
+        == 429
+    )
+    # Another client behind the same proxy is not punished; a forged first hop does not help.
+    other = _token(client, world.a1.email, PASSWORD, **{"X-Forwarded-For": "198.51.100.2"})
+    assert other.status_code == 200
+    forged = _token(client, "z@cc.test", "x" * 9, **{"X-Forwarded-For": "1.2.3.4, 203.0.113.7"})
+    assert forged.status_code == 429
+
+
+def test_the_login_page_counts_failures_and_says_when_the_account_is_locked(client, world):
+    def attempt(password: str):
+        client.cookies.clear()
+        page = client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        return client.post(
+            "/login",
+            data={"email": world.sup_a.email, "password": password, "csrf": csrf, "next": "/"},
+            follow_redirects=False,
+        )
+
+    assert [attempt("wrong-pass").status_code for _ in range(3)] == [401] * 3
+    locked = attempt(PASSWORD)
+    assert locked.status_code == 429 and "try again in" in locked.text
