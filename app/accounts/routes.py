@@ -88,6 +88,14 @@ def update_user(
     return UserPublic.of(accounts.change_user(session, user, change, by=principal))
 
 
+@me_router.post("/logout", status_code=204)
+def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
+    """End every token and browser session of yours at once (this token included)."""
+    if principal.user_id is None:
+        raise BadRequest("an API key is not logged in: revoke it instead")
+    accounts.end_sessions(session, accounts.find_user(session, principal.user_id), by=principal)
+
+
 class MeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -140,6 +140,15 @@ def reset_password(
     return new
 
 
+def end_sessions(session: Session, user: User, *, by: Principal) -> None:
+    """Log out: every token and browser session of `user` stops working at once (a bearer
+    token cannot be recalled one by one, so logging out ends them all)."""
+    user.token_version += 1
+    session.add(user)
+    session.flush()
+    _audit(session, by, "logout", user, "every session ended")
+
+
 def checked_zone(name: str) -> str | None:
     """A user's zone as stored: an IANA name, or None ("") for the organisation's."""
     if not name.strip():

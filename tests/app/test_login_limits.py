@@ -94,3 +94,32 @@ def test_the_login_page_counts_failures_and_says_when_the_account_is_locked(clie
     assert [attempt("wrong-pass").status_code for _ in range(3)] == [401] * 3
     locked = attempt(PASSWORD)
     assert locked.status_code == 429 and "try again in" in locked.text
+
+
+def test_logging_out_ends_the_token_and_every_copy_of_the_session(client, world):
+    """Issue 14, item 7: a logged-out token no longer opens anything (it used to stay valid
+    for its 12 hours)."""
+    token = _token(client, world.a1.email, PASSWORD).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+    # The page's logout: a copy of the session cookie taken before it opens nothing after.
+    client.cookies.clear()
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    client.post(
+        "/login",
+        data={"email": world.a2.email, "password": PASSWORD, "csrf": csrf, "next": "/"},
+        follow_redirects=False,
+    )
+    copy = dict(client.cookies)
+    assert client.get("/calls").status_code == 200
+    assert client.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    client.cookies.update(copy)
+    assert client.get("/calls", follow_redirects=False).status_code == 303  # to the login page
+    events = client.get(
+        "/api/v1/audit", params={"action": "logout"}, headers=world.admin.headers
+    ).json()["items"]
+    assert len(events) == 2

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.accounts import service as accounts
 from app.auth import SettingsDep, create_token
 from app.db import SessionDep
 from app.limits import client_address
@@ -62,7 +63,9 @@ def login(
 
 
 @router.post("/logout")
-def logout(principal: WebPrincipal, _csrf: Csrf) -> Response:
+def logout(principal: WebPrincipal, session: SessionDep, _csrf: Csrf) -> Response:
+    # The cookie goes, and so does the token in it: a copy of it no longer opens anything.
+    accounts.end_sessions(session, accounts.find_user(session, principal.id), by=principal)
     response = back("/login")
     clear_session(response)
     return response
