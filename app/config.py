@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Browser sessions: the cookie is sent over HTTPS only unless this is off (plain-HTTP dev).
     cookie_secure: bool = False
+    # Where people reach callqa (https://qa.example.com): an https address makes the cookies
+    # Secure whatever CALLQA_COOKIE_SECURE says.
+    public_url: str | None = None
 
     @cached_property
     def db_url(self) -> str:
@@ -130,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return zone_named(self.time_zone)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure or (self.public_url or "").lower().startswith("https://")
 
     @property
     def proxies(self) -> frozenset[str]:

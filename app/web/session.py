@@ -46,18 +46,28 @@ def set_cookies(request: Request, response: Response, settings: Settings) -> Non
             new,
             httponly=True,
             samesite="strict",
-            secure=settings.cookie_secure,
+            secure=settings.secure_cookies,
             path="/",
         )
 
 
 def set_session(response: Response, token: str, settings: Settings) -> None:
+    """Log in: the session cookie, and a fresh CSRF token, so that a token planted before the
+    login (by another site on a shared parent domain, say) is worth nothing after it."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(32),
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
     response.set_cookie(
         SESSION_COOKIE,
         token,
         httponly=True,
         samesite="lax",
-        secure=settings.cookie_secure,
+        secure=settings.secure_cookies,
         path="/",
         max_age=settings.token_minutes * 60,
     )
@@ -65,6 +75,7 @@ def set_session(response: Response, token: str, settings: Settings) -> None:
 
 def clear_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 def check_csrf(request: Request, csrf: Annotated[str | None, Form()] = None) -> None:

@@ -115,7 +115,10 @@ def test_logging_out_ends_the_token_and_every_copy_of_the_session(client, world)
     )
     copy = dict(client.cookies)
     assert client.get("/calls").status_code == 200
-    assert client.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    fresh = client.cookies.get("callqa_csrf")  # rotated at login
+    assert fresh and fresh != csrf
+    assert client.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 403
+    assert client.post("/logout", data={"csrf": fresh}, follow_redirects=False).status_code == 303
     client.cookies.clear()
     client.cookies.update(copy)
     assert client.get("/calls", follow_redirects=False).status_code == 303  # to the login page

@@ -47,3 +47,18 @@ def test_stale_staging_files_are_cleared_and_fresh_ones_kept(tmp_path):
     assert storage.clear_stale_staging(audio) == 1
     assert not stale.exists() and fresh.exists()
     assert storage.clear_stale_staging(tmp_path / "nothing-here") == 0
+
+
+def test_cookies_are_secure_when_the_public_address_is_https(tmp_path, db_url):
+    from fastapi import Response
+
+    from app.web.session import set_session
+    from tests.conftest import make_settings
+
+    for url, secure in (("https://qa.example.com", True), ("http://10.0.0.5:8000", False)):
+        settings = make_settings(tmp_path / "data", db_url, public_url=url)
+        response = Response()
+        set_session(response, "token", settings)
+        cookies = response.headers.getlist("set-cookie")
+        assert len(cookies) == 2  # the session and a fresh CSRF token
+        assert all(("; secure" in c.lower()) is secure for c in cookies), cookies
