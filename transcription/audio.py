@@ -83,6 +83,32 @@ def _wav_data_seconds(path: Path) -> float | None:
                 fh.seek(size + size % 2, 1)
 
 
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255
+
+
+def _ogg_cut_off(path: Path) -> bool:
+    """Whether an Ogg file stops before its end. FFmpeg takes an Ogg stream's length from its
+    last page, so a cut-off file looks whole by duration; but a complete stream's last page is
+    whole and carries the end-of-stream flag (header type bit 2)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - _OGG_MAX_PAGE))
+        tail = fh.read()
+    at = len(tail)
+    while (at := tail.rfind(b"OggS", 0, at)) >= 0:
+        page = tail[at:]
+        if len(page) < 27 or page[4] != 0:  # not a page header (the bytes occur in audio too)
+            continue
+        segments = page[26]
+        if len(page) < 27 + segments:
+            return True
+        body = sum(page[27 : 27 + segments])
+        if len(page) < 27 + segments + body:
+            return True  # the last page is cut
+        return not page[5] & 0x04
+    return True  # no page header in the last 64 KiB: not a whole Ogg stream
+
+
 def _claimed_seconds(
     container: av.container.InputContainer, stream: av.AudioStream, path: Path
 ) -> float | None:
@@ -129,6 +155,11 @@ def probe_audio(path: Path, *, max_seconds: float) -> AudioInfo:
         duration = samples / rate
         if samples == 0:
             raise CorruptAudio("the file holds no decodable audio")
+        if container.format.name == "ogg" and _ogg_cut_off(path):
+            raise TruncatedAudio(
+                f"the file is truncated: its audio stops at {duration:.1f} s without the "
+                "Ogg end-of-stream mark"
+            )
         if (
             claimed is not None
             and duration < claimed * TRUNCATION_RATIO

@@ -52,6 +52,20 @@ def test_truncated_mp3_is_corrupt(tmp_path):
         probe_audio(path, max_seconds=3600)
 
 
+@pytest.mark.parametrize("cut", ["mid-page", "at a page boundary"])
+def test_truncated_ogg_is_refused_although_its_length_looks_whole(encoded, tmp_path, cut):
+    """FFmpeg takes an Ogg stream's length from its last page, so a cut-off file used to pass
+    (issue 14, item 11); a whole stream ends with the end-of-stream flag."""
+    source = encoded["ogg"].read_bytes()
+    end = len(source) // 2
+    if cut == "at a page boundary":
+        end = source.index(b"OggS", end)
+    path = tmp_path / "cut.ogg"
+    path.write_bytes(source[:end])
+    with pytest.raises(TruncatedAudio, match="Ogg end-of-stream mark"):
+        probe_audio(path, max_seconds=3600)
+
+
 def test_recording_over_the_limit_is_refused():
     with pytest.raises(AudioTooLong, match="limit is 1 min"):
         probe_audio(DATA / "long_silence.flac", max_seconds=60)
