@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 import qa
 from app import storage
 from app.calls.models import Call, CallStatus, Transcript, TranscriptEmbedding, TranscriptSegment
-from app.calls.stages import CallStages
+from app.calls.stages import CallStages, running_status
 from app.config import Settings
 from app.db import engine_for, unit_of_work
 from app.jobs import ledger
@@ -280,9 +280,14 @@ class StageRunner:
                 session.add(call)
                 ledger.mark_done(session, claim)
         except IntegrityError:
-            # The result was stored by an earlier run: keep it, and only mark this one done.
+            # The result was stored by an earlier run (or this version scored the call before):
+            # keep it, mark this run done, and give the call back the status the stage ends in.
             with unit_of_work(self.db) as session:
                 ledger.mark_done(session, claim)
+                call = session.get(Call, claim.call_id)
+                if call is not None and call.status is running_status(claim.stage):
+                    call.status, call.updated_at = status, utcnow()
+                    session.add(call)
 
     def transcribe(self, call_id: int) -> None:
         s = self.settings

@@ -31,7 +31,9 @@ class Subject(Protocol):
 
     def running(self, session: Session, subject_id: int, stage: str, now: datetime) -> None: ...
 
-    def failed(self, session: Session, subject_id: int, reason: str, now: datetime) -> None: ...
+    def failed(
+        self, session: Session, subject_id: int, stage: str, reason: str, now: datetime
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def _fail(session: Session, subject: Subject, job: Job, reason: str, now: dateti
     job.lease_owner = None
     job.updated_at = now
     session.add(job)
-    subject.failed(session, job.call_id, reason[:2000], now)
+    subject.failed(session, job.call_id, job.stage, reason[:2000], now)
 
 
 def renew(engine: Engine, claim_: Claim, *, lease_seconds: int) -> bool:

@@ -571,3 +571,47 @@ def test_a_scorecard_pattern_that_would_stall_the_worker_fails_the_job_naming_it
     assert status is not CallStatus.scored and job.state is not JobState.done
     assert job.last_error and "criterion shouting" in job.last_error
     assert "refused" in job.last_error
+
+
+def test_rescoring_with_the_same_version_or_failing_leaves_a_scored_call_scored(live):
+    """Issue 14, item 11: a rescore with the version that already scored the call used to
+    leave it `scoring` for ever, and a rescore that failed for good turned it `failed`."""
+    from app.scorecards.models import CallScore, ScorecardVersion
+    from app.versioned import add_version
+
+    call_id = _add_conversation(live)
+    queue = CallqaQueue(live)
+    queue.runner.score(call_id)
+    with Session(engine_for(live.db_url)) as session:
+        v1 = scorecards.current_version(session)
+        definition = v1.definition
+        call = session.get(Call, call_id)
+        [(same, _)] = scorecards.queue_rescore(session, version=v1, calls=[call])
+        session.commit()
+    queue.runner.score(call_id, same)
+    status, job, _ = state(live, call_id, same)
+    assert status is CallStatus.scored and job.state is JobState.done
+    # A version whose pattern is refused (stored before the check, as an old one could be):
+    # every attempt fails; the call keeps its score and its status.
+    with Session(engine_for(live.db_url)) as session:
+        bad = definition.replace(
+            "criteria:\n",
+            "criteria:\n  - id: shouting\n    dimension: empathy\n    kind: pattern\n"
+            "    pattern: '(a+)+!'\n",
+            1,
+        )
+        v2 = add_version(
+            session, ScorecardVersion, name="default", definition=bad, created_by="old"
+        )
+        [(stage, _)] = scorecards.queue_rescore(
+            session, version=v2, calls=[session.get(Call, call_id)]
+        )
+        session.commit()
+    for _ in range(live.job_max_attempts):
+        queue.runner.score(call_id, stage)
+    status, job, _ = state(live, call_id, stage)
+    assert job.state is JobState.failed and "criterion shouting" in (job.last_error or "")
+    assert status is CallStatus.scored
+    with Session(engine_for(live.db_url)) as session:
+        assert len(session.exec(select(CallScore)).all()) == 1
+        assert session.get(Call, call_id).failure_reason is None
