@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import json
 import logging
@@ -9,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -139,11 +141,14 @@ def serve(
     typer.echo(
         f"Whisper model: {resolve_model(settings.whisper_model, cache_dir=settings.models_dir)}"
     )
-    child: subprocess.Popen[bytes] | None = None
-    if worker:
-        # A sibling process: Huey's consumer installs its own signal handlers.
-        child = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+    keeper = _WorkerKeeper() if worker else None
+    # uvicorn shuts down on SIGTERM and then raises the signal again; with the default handler
+    # that would kill this process before `finally` stops the worker (an orphan). As an
+    # exception it unwinds through `finally` instead.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
+        if keeper is not None:
+            keeper.start()
         uvicorn.run(
             "app.main:create_app",
             factory=True,
@@ -151,12 +156,62 @@ def serve(
             port=port or settings.port,
         )
     finally:
-        if child is not None:
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if keeper is not None:
+            keeper.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+class _WorkerKeeper:
+    """The worker beside `callqa serve`: a sibling process (Huey's consumer installs its own
+    signal handlers), started again when it dies, and stopped with the server. On Linux it
+    also dies with the server if the server is killed outright (PR_SET_PDEATHSIG)."""
+
+    RESTART_DELAY = 2.0
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="worker-keeper", daemon=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._thread.start()
+
+    def _spawn(self) -> None:
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], preexec_fn=_die_with_parent
+        )
+
+    def _keep(self) -> None:
+        while not self._stopping.is_set():
+            assert self.child is not None
+            code = self.child.wait()
+            if self._stopping.wait(self.RESTART_DELAY):
+                return
+            logging.getLogger(__name__).warning(
+                "the worker (pid %s) exited with %s: starting another", self.child.pid, code
+            )
+            self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        child = self.child
+        if child is None or child.poll() is not None:
+            return
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _die_with_parent() -> None:
+    """In the worker, before it runs: SIGTERM when the process that started it dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @cli.command()
