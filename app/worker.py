@@ -33,7 +33,7 @@ class CallqaQueue(JobQueue):
         engine = engine_for(settings.db_url)
         self.runner = StageRunner(
             settings,
-            requeue=self.enqueue,
+            requeue=self.send,  # a queue that is down: sent by the reconciler
             on_scored=[_check_alerts],
             after_scored=[lambda: alerts.deliver_pending(engine, settings)],
         )

@@ -198,7 +198,7 @@ class StageRunner:
         self,
         settings: Settings,
         *,
-        requeue: Callable[..., None],
+        requeue: Callable[..., object],
         on_scored: Sequence[ScoredHook] = (),
         after_scored: Sequence[CommittedHook] = (),
     ) -> None:

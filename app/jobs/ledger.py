@@ -197,6 +197,21 @@ def reset_for_retry(session: Session, *, call_id: int) -> list[Job]:
     return jobs
 
 
+def mark_unsent(engine: Engine, *, call_id: int, stage: str) -> None:
+    """Its message could not be sent: the reconciler's next pass sends it."""
+    with open_session(engine, writes=True) as session:
+        session.exec(  # type: ignore[call-overload]
+            update(Job)
+            .where(
+                col(Job.call_id) == call_id,
+                col(Job.stage) == stage,
+                col(Job.state) == JobState.queued,
+            )
+            .values(unsent=True)
+        )
+        session.commit()
+
+
 def due_for_enqueue(
     engine: Engine,
     *,
@@ -214,9 +229,14 @@ def due_for_enqueue(
         col(Job.state) == JobState.queued,
         col(Job.updated_at) < now - timedelta(seconds=stale_after),
     )
+    unsent = and_(col(Job.state) == JobState.queued, col(Job.unsent))
     with open_session(engine, writes=True) as session:
         rows = list(
-            session.exec(select(Job).where(or_(expired, forgotten) if include_queued else expired))
+            session.exec(
+                select(Job).where(
+                    or_(expired, forgotten, unsent) if include_queued else or_(expired, unsent)
+                )
+            )
         )
         due = [(j.call_id, j.stage) for j in rows if j.attempts < max_attempts]
         for job in rows:
@@ -230,6 +250,7 @@ def due_for_enqueue(
                 )
             elif job.state == JobState.queued:
                 job.updated_at = now  # so one stale row is not re-sent on every pass
+                job.unsent = False
                 session.add(job)
         session.commit()
         return due

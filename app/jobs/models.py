@@ -30,5 +30,8 @@ class Job(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_expires_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=2000)
+    # Its message could not be sent (the queue was down when the row committed): the reconciler
+    # sends it on its first pass that reaches the queue, not after the usual staleness wait.
+    unsent: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

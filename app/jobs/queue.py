@@ -87,7 +87,22 @@ class JobQueue:
     def enqueue_after_commit(self, session: Session, stage: str, call_id: int) -> None:
         """Send the job once the unit of work that created its ledger row has committed; if
         sending fails then, the reconciler sends it later."""
-        after_commit(session, lambda: self.enqueue(stage, call_id))
+        after_commit(session, lambda: self.send(stage, call_id))
+
+    def send(self, stage: str, call_id: int, *, delay: float | None = None) -> bool:
+        """Enqueue, or when the queue cannot be reached (Redis down), mark the ledger row so
+        that the reconciler sends it as soon as the queue is back. Never raises for that: what
+        is committed stays committed, and the caller's answer (an upload's 202) stands."""
+        try:
+            self.enqueue(stage, call_id, delay=delay)
+            return True
+        except Exception as exc:
+            log.warning("could not send %s of call %s (sent later): %s", stage, call_id, exc)
+            try:
+                ledger.mark_unsent(engine_for(self.settings.db_url), call_id=call_id, stage=stage)
+            except Exception:
+                log.exception("could not mark %s of call %s unsent", stage, call_id)
+            return False
 
     def reconcile(self) -> int:
         """Re-send every job no worker holds; safe to run anywhere, any number of times."""
@@ -104,7 +119,7 @@ class JobQueue:
         )
         for call_id, stage in due:
             log.info("reconciler: re-enqueueing %s for call %s", stage, call_id)
-            self.enqueue(stage, call_id)
+            self.send(stage, call_id)
         return len(due)
 
     def run_worker(self) -> None:

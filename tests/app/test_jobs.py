@@ -615,3 +615,49 @@ def test_rescoring_with_the_same_version_or_failing_leaves_a_scored_call_scored(
     with Session(engine_for(live.db_url)) as session:
         assert len(session.exec(select(CallScore)).all()) == 1
         assert session.get(Call, call_id).failure_reason is None
+
+
+def test_with_the_queue_down_an_upload_is_accepted_once_and_sent_when_the_queue_is_back(live):
+    """Issue 14, item 8: Redis down used to answer 500 although the call was stored, so the
+    recorder retried and made duplicates, and the call waited 5 minutes for the reconciler."""
+    from fastapi.testclient import TestClient
+
+    from app.auth import create_token
+    from app.main import create_app
+    from app.users.models import Role
+    from app.users.service import create_user
+
+    down = live.model_copy(update={"queue_url": "redis://127.0.0.1:1/0"})  # nothing listens
+    with Session(engine_for(live.db_url)) as session:
+        admin = create_user(
+            session,
+            email="rec@cc.test",
+            password="secret-pass-1",
+            role=Role.admin,
+            agent_external_id=None,
+        )
+        session.commit()
+        headers = {"Authorization": f"Bearer {create_token(admin, live)}"}
+    with TestClient(create_app(down)) as client, (DATA / "basic.flac").open("rb") as fh:
+        r = client.post(
+            "/api/v1/calls",
+            headers=headers,
+            data={
+                "agent": "laura",
+                "external_id": "rec-1",
+                "started_at": "2026-11-20T10:00:00+01:00",
+                "direction": "inbound",
+                "call_type": "service",
+            },
+            files={"audio": ("call.flac", fh, "application/octet-stream")},
+        )
+    assert r.status_code == 202, r.text
+    call_id = r.json()["id"]
+    status, job, _ = state(live, call_id)
+    assert status is CallStatus.received and job.state is JobState.queued and job.unsent
+    # The queue is back: the next reconciler pass sends it at once, not after 5 minutes.
+    queue = CallqaQueue(live)
+    assert queue.reconcile() == 1
+    assert queue.huey.pending_count() == 1
+    assert not state(live, call_id)[1].unsent
+    assert queue.reconcile() == 0  # sent once, not on every pass
