@@ -360,7 +360,7 @@ def outcomes_import(
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read {file}: {exc}")
     with _unit(get_settings()) as session:
-        report = import_outcomes(session, text=text, dry_run=dry_run)
+        report = import_outcomes(session, text=text, principal=None, dry_run=dry_run)
         for r in report.rejected:
             typer.echo(f"line {r['line']} ({r['external_id'] or '-'}): {r['reason']}")
         if report.rejected:  # leaving the unit by an error rolls everything back

@@ -85,6 +85,19 @@ def visible_call(session: Session, principal: Principal, call_id: int) -> Call:
     return call
 
 
+def check_agent_for_write(session: Session, principal: Principal, external_id: str) -> None:
+    """Whether `principal` may put a call on this agent. Admins and API keys (recorders) may
+    name any agent, a new one included (it is created); a supervisor only an agent of a team
+    they lead, and an unknown agent answers exactly like another team's (404)."""
+    if reach(principal) is Reach.everyone:
+        return
+    found = session.exec(
+        visible_agents(principal).where(Agent.external_id == external_id.strip())
+    ).first()
+    if found is None:
+        raise NotFound(f"no agent {external_id.strip()!r} in the teams you lead")
+
+
 def visible_team(session: Session, principal: Principal, team_id: int) -> Team:
     """The team, or 404 outside one's scope (a supervisor asking for another team's figures)."""
     team = session.exec(visible_teams(principal).where(Team.id == team_id)).first()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.audit.service import audited
-from app.auth import CallManager, CallReader, CallWriter, SettingsDep
+from app.auth import CallManager, CallReader, CallWriter, Principal, SettingsDep
 from app.calls import service
 from app.calls.access import audio_response, call_filters, calls_csv
 from app.calls.languages import check_language
@@ -29,15 +29,20 @@ from app.csvexport import csv_requested, wants_csv
 from app.db import ReaderDep, SessionDep, rollback, writes_audit
 from app.errors import Conflict
 from app.jobs.ledger import SCORE, TRANSCRIBE
-from app.scope import visible_call
+from app.scope import check_agent_for_write, visible_call, visible_calls
 from transcription.types import Layout
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 conversations_router = APIRouter(prefix="/api/v1/conversations", tags=["calls"])
 
 
-def _already_uploaded(response: Response, call: Call) -> CallAccepted:
-    """A recorder re-sending a call gets the existing one: 200, never a duplicate."""
+def _already_uploaded(
+    session: Session, principal: Principal, response: Response, call: Call
+) -> CallAccepted:
+    """A recorder re-sending a call gets the existing one: 200, never a duplicate. Someone who
+    may not see that call learns nothing of it (neither its id nor its status)."""
+    if session.exec(visible_calls(principal).where(Call.id == call.id)).first() is None:
+        raise Conflict("this external_id is already used by a call outside your teams")
     response.status_code = 200
     return CallAccepted(id=call.id or 0, status=call.status, created=False)
 
@@ -75,11 +80,13 @@ def upload_call(
     """Upload a recording; transcription runs as a job. Same external_id again: 200, no copy."""
     # Looked up in a read-only session: the request's write transaction (and, on SQLite, the
     # write lock) starts only after the recording is decoded, which takes seconds.
-    if external_id:
-        with reader() as look:
-            existing = service.find_by_external_id(look, external_id=external_id)
+    with reader() as look:
+        check_agent_for_write(look, principal, agent)
+        existing = (
+            service.find_by_external_id(look, external_id=external_id) if external_id else None
+        )
         if existing is not None:
-            return _already_uploaded(response, existing)
+            return _already_uploaded(look, principal, response, existing)
     meta = service.CallMeta(
         agent=agent,
         started_at=started_at,
@@ -97,7 +104,7 @@ def upload_call(
     except IntegrityError:
         # Two uploads of one external_id raced; the other one won.
         existing = _winner(session, external_id)
-        return _already_uploaded(response, existing)
+        return _already_uploaded(session, principal, response, existing)
     request.app.state.queue.enqueue_after_commit(session, TRANSCRIBE, call.id)
     return CallAccepted(id=call.id or 0, status=call.status, created=True)
 
@@ -121,15 +128,16 @@ def post_conversation(
 ) -> CallAccepted:
     """A conversation that came as text (chat, e-mail, another recorder's transcript), scored
     like a call. Same external_id again: 200 with the existing one."""
+    check_agent_for_write(session, principal, conversation.agent)
     if conversation.external_id:
         existing = service.find_by_external_id(session, external_id=conversation.external_id)
         if existing is not None:
-            return _already_uploaded(response, existing)
+            return _already_uploaded(session, principal, response, existing)
     try:
         call = service.ingest_conversation(session, settings=settings, conversation=conversation)
     except IntegrityError:
         existing = _winner(session, conversation.external_id)
-        return _already_uploaded(response, existing)
+        return _already_uploaded(session, principal, response, existing)
     request.app.state.queue.enqueue_after_commit(session, SCORE, call.id)
     return CallAccepted(id=call.id or 0, status=call.status, created=True)
 

@@ -166,7 +166,7 @@ def import_outcomes(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadRequest("the file is not UTF-8 text") from None
-    report = service.import_outcomes(session, text=text, dry_run=dry_run)
+    report = service.import_outcomes(session, text=text, principal=principal, dry_run=dry_run)
     body = ImportPublic(rows=report.rows, applied=report.applied, rejected=report.rejected)
     if report.rejected:
         rollback(session)  # returning a response commits: make sure there is nothing to commit

@@ -34,7 +34,7 @@ from app.incentives.models import (
 )
 from app.reviews.effective import latest_scores, latest_verdicts
 from app.reviews.models import Dispute, DisputeStatus, Review
-from app.scope import agent_filter
+from app.scope import agent_filter, visible_calls
 from app.scorecards.models import CallScore
 from app.teams.models import Team
 from app.timeutil import month_bounds, month_of, utcnow
@@ -491,9 +491,13 @@ class ImportReport:
 _TRUE, _FALSE = {"true", "yes", "1", "y", "won"}, {"false", "no", "0", "n", "lost"}
 
 
-def import_outcomes(session: Session, *, text: str, dry_run: bool = False) -> ImportReport:
+def import_outcomes(
+    session: Session, *, text: str, principal: Principal | None, dry_run: bool = False
+) -> ImportReport:
     """A CRM export (CSV: external_id, deal_closed, deal_value) applied all-or-nothing: one bad
-    row and nothing is changed; the report lists every rejected row and why."""
+    row and nothing is changed; the report lists every rejected row and why. Only calls that
+    `principal` may see are matched (None: the CLI, every call); another team's call is
+    reported exactly like one that does not exist."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "external_id" not in header or not {"deal_closed", "deal_value"} & set(header):
@@ -537,7 +541,14 @@ def import_outcomes(session: Session, *, text: str, dry_run: bool = False) -> Im
         raise BadRequest("the CSV has no rows")
     ids = [ext for _, ext, _ in parsed]
     calls = (
-        {c.external_id: c for c in session.exec(select(Call).where(col(Call.external_id).in_(ids)))}
+        {
+            c.external_id: c
+            for c in session.exec(
+                (select(Call) if principal is None else visible_calls(principal)).where(
+                    col(Call.external_id).in_(ids)
+                )
+            )
+        }
         if ids
         else {}
     )

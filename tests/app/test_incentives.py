@@ -95,7 +95,7 @@ def test_outcomes_import_is_all_or_nothing_with_a_report(client, world, session)
     ]
     session.expire_all()
     assert world.calls["a1_good"].deal_closed is None  # nothing applied
-    good = 'external_id,deal_closed,deal_value\nrec-a1_good,yes,"1,200.50"\nrec-b1_good,no,\n'
+    good = 'external_id,deal_closed,deal_value\nrec-a1_good,yes,"1,200.50"\nrec-a2_cold,no,\n'
     dry = client.post(
         "/api/v1/outcomes/import",
         params={"dry_run": True},

@@ -194,8 +194,14 @@ def test_api_keys_need_calls_write_to_post(client, session):
     assert post(client, {"Authorization": f"Bearer {writer}"}).status_code == 202
 
 
-def test_supervisor_posts_and_the_conversation_reads_like_a_call(client, users, admin):
-    _, supervisor = users.make(Role.supervisor)
+def test_supervisor_posts_and_the_conversation_reads_like_a_call(client, users, admin, session):
+    from app.teams import service as teams
+
+    lead, supervisor = users.make(Role.supervisor)
+    team = teams.create_team(session, name="Chat")
+    teams.add_lead(session, team=team, email=lead.email)
+    teams.set_agent_team(session, agent_external_id="laura", team=team)  # theirs to post for
+    session.commit()
     call_id = post(client, supervisor, agent="laura").json()["id"]
     detail = client.get(f"/api/v1/calls/{call_id}", headers=admin).json()
     assert detail["channel"] == "chat" and detail["has_recording"] is False
