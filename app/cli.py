@@ -11,7 +11,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -169,35 +170,51 @@ class _WorkerKeeper:
     signal handlers), started again when it dies, and stopped with the server. On Linux it
     also dies with the server if the server is killed outright (PR_SET_PDEATHSIG)."""
 
-    RESTART_DELAY = 2.0
+    RESTART_DELAY = 2.0  # doubled, up to a minute, while the worker keeps dying at once
+    MAX_DELAY = 60.0
 
     def __init__(self) -> None:
         self.child: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
+        self._lock = threading.Lock()  # no new worker once stop() has begun
         self._thread = threading.Thread(target=self._keep, name="worker-keeper", daemon=True)
 
     def start(self) -> None:
         self._spawn()
         self._thread.start()
 
-    def _spawn(self) -> None:
-        self.child = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"], preexec_fn=_die_with_parent
-        )
+    def _spawn(self) -> bool:
+        with self._lock:
+            if self._stopping.is_set():
+                return False
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "worker"], preexec_fn=_die_with_parent()
+            )
+            return True
 
     def _keep(self) -> None:
+        delay = self.RESTART_DELAY
         while not self._stopping.is_set():
             assert self.child is not None
+            started = time.monotonic()
             code = self.child.wait()
-            if self._stopping.wait(self.RESTART_DELAY):
+            if time.monotonic() - started > self.MAX_DELAY:
+                delay = self.RESTART_DELAY  # it ran a while: not a crash loop
+            if self._stopping.wait(delay):
                 return
             logging.getLogger(__name__).warning(
-                "the worker (pid %s) exited with %s: starting another", self.child.pid, code
+                "the worker (pid %s) exited with %s: starting another in %.0f s",
+                self.child.pid,
+                code,
+                delay,
             )
-            self._spawn()
+            if not self._spawn():
+                return
+            delay = min(delay * 2, self.MAX_DELAY)
 
     def stop(self) -> None:
-        self._stopping.set()
+        with self._lock:
+            self._stopping.set()
         child = self.child
         if child is None or child.poll() is not None:
             return
@@ -208,10 +225,18 @@ class _WorkerKeeper:
             child.kill()
 
 
-def _die_with_parent() -> None:
-    """In the worker, before it runs: SIGTERM when the process that started it dies."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the worker runs before it starts: SIGTERM when the process that started it dies.
+    prctl is looked up here, in the parent: between fork and exec the child must not load
+    libraries (another thread may hold the loader's lock)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def set_signal() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return set_signal
 
 
 @cli.command()

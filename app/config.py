@@ -95,11 +95,11 @@ class Settings(BaseSettings):
     # incentives, alerts, dashboards and date filters, shopper contact times are read in it, and
     # pages show times in it to users who have not chosen a zone of their own.
     time_zone: str = "UTC"
-    # Logins: an account is locked after this many failures within the window (released when
-    # the window has passed), and one address may fail this often in it, for known and unknown
-    # login names alike.
+    # Logins: an account is locked for an address after this many failures from it within the
+    # window (for every address at ten times as many), released when the window has passed; one
+    # address may fail this often in it; known and unknown login names alike.
     login_max_failures: int = Field(default=5, ge=1)
-    login_failures_per_address: int = Field(default=30, ge=1)
+    login_failures_per_address: int = Field(default=100, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses): behind one,
     # the rate limits count the client's address instead of the proxy's.

@@ -84,7 +84,9 @@ def client_address(request: Request) -> str:
     trusted = request.app.state.settings.proxies
     if peer not in trusted:
         return peer
-    chain = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",") if a.strip()]
+    # Every X-Forwarded-For line, in order: a proxy may add its own line after the client's.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    chain = [a.strip() for a in forwarded.split(",") if a.strip()]
     for address in reversed(chain):
         if address not in trusted:
             return address

@@ -91,11 +91,10 @@ def check_agent_for_write(session: Session, principal: Principal, external_id: s
     they lead, and an unknown agent answers exactly like another team's (404)."""
     if reach(principal) is Reach.everyone:
         return
-    found = session.exec(
-        visible_agents(principal).where(Agent.external_id == external_id.strip())
-    ).first()
+    # Exactly as given: the upload creates the agent under this very id ("A1 " is not "A1").
+    found = session.exec(visible_agents(principal).where(Agent.external_id == external_id)).first()
     if found is None:
-        raise NotFound(f"no agent {external_id.strip()!r} in the teams you lead")
+        raise NotFound(f"no agent {external_id!r} in the teams you lead")
 
 
 def visible_team(session: Session, principal: Principal, team_id: int) -> Team:

@@ -104,6 +104,14 @@ def check(pattern: str, *, case_sensitive: bool = False) -> None:
             )
 
 
+def compile_only(pattern: str, *, case_sensitive: bool = False) -> None:
+    """Raise PatternUnsafe when `pattern` does not compile (a stored pattern: no probes)."""
+    try:
+        _compiled(pattern, case_sensitive)
+    except regex.error as exc:
+        raise PatternUnsafe(f"not a valid regular expression: {exc}") from None
+
+
 @lru_cache(maxsize=512)
 def _compiled(pattern: str, case_sensitive: bool) -> regex.Pattern[str]:
     flags = regex.V0 | (0 if case_sensitive else regex.IGNORECASE)

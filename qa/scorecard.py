@@ -99,9 +99,17 @@ def _fail(line: int, message: str) -> ScorecardInvalid:
     return ScorecardInvalid(f"line {line}: {message}")
 
 
-def _check_pattern(raw: dict[str, Any], line: int) -> None:
+def _check_pattern(raw: dict[str, Any], line: int, strict: bool) -> None:
+    """At save time (`strict`) a pattern must be safe; a stored one is only compiled, so a
+    version saved before the checks, or a busy machine's slower clock, does not stop scoring
+    (patterns.search still bounds it)."""
     try:
-        patterns.check(str(raw["pattern"]), case_sensitive=bool(raw.get("case_sensitive")))
+        if strict:
+            patterns.check(str(raw["pattern"]), case_sensitive=bool(raw.get("case_sensitive")))
+        else:
+            patterns.compile_only(
+                str(raw["pattern"]), case_sensitive=bool(raw.get("case_sensitive"))
+            )
     except patterns.PatternUnsafe as exc:
         raise _fail(
             line, f"criterion {raw.get('id')}: pattern {raw['pattern']!r} refused: {exc}"
@@ -151,7 +159,9 @@ def _with_company(phrases: tuple[str, ...], company: str | None) -> tuple[str, .
     return tuple(p for p in phrases if "{company}" not in p)
 
 
-def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -> Criterion:
+def _criterion(
+    raw: Any, line: int, ids: set[str], company: str | None = None, strict: bool = True
+) -> Criterion:
     if not isinstance(raw, dict):
         raise _fail(line, "each criterion must be a mapping")
     line = raw.pop("__line__", line)
@@ -213,7 +223,7 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
         if raw.get("phrases"):
             values["phrases"] = _with_company(_strings(raw["phrases"], line, "phrases"), company)
         if raw.get("pattern"):
-            _check_pattern(raw, line)
+            _check_pattern(raw, line, strict)
     elif kind in ("phrases", "acknowledgement"):
         if kind == "acknowledgement" and values["examples"] and not raw.get("phrases"):
             values["phrases"] = ()
@@ -230,7 +240,7 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
     elif kind == "pattern":
         if not raw.get("pattern"):
             raise _fail(line, "a pattern criterion needs `pattern`")
-        _check_pattern(raw, line)
+        _check_pattern(raw, line, strict)
     elif kind == "metric":
         if raw.get("metric") not in METRICS:
             raise _fail(line, f"metric must be one of {', '.join(METRICS)}")
@@ -247,7 +257,9 @@ def _criterion(raw: Any, line: int, ids: set[str], company: str | None = None) -
     return Criterion(**values)
 
 
-def parse(text: str) -> Scorecard:
+def parse(text: str, *, strict: bool = True) -> Scorecard:
+    """A scorecard from YAML. `strict` (saving a new version) also refuses patterns that could
+    backtrack for minutes; reading a stored version (strict=False) only compiles them."""
     try:
         raw = yamlload.load(text, lines=True)
     except yaml.YAMLError as exc:
@@ -270,7 +282,7 @@ def parse(text: str) -> Scorecard:
     company = raw.get("company")
     if company is not None and not isinstance(company, str):
         raise _fail(line, "company must be a name")
-    criteria = tuple(_criterion(c, line, ids, company) for c in criteria_raw)
+    criteria = tuple(_criterion(c, line, ids, company, strict) for c in criteria_raw)
     for c in criteria:
         if c.kind == "order":
             for ref in (c.first, c.then):

@@ -45,6 +45,10 @@ class IncentivePeriod(SQLModel, table=True):
     # with it at lock, so that a later change of CALLQA_TIME_ZONE cannot move a paid month's
     # calls and raise adjustments nobody earned.
     time_zone: str = Field(default="UTC", max_length=64)
+    # The instants whose calls it counts, frozen at lock: next to a locked month, an open one
+    # starts where it ended, so a call is never in two months or in none.
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
 
 
 class LineKind(StrEnum):

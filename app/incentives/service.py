@@ -37,7 +37,7 @@ from app.reviews.models import Dispute, DisputeStatus, Review
 from app.scope import agent_filter, visible_calls
 from app.scorecards.models import CallScore
 from app.teams.models import Team
-from app.timeutil import month_bounds, month_of, utcnow
+from app.timeutil import as_utc, month_bounds, month_of, utcnow
 from app.timeutil import zone as named_zone
 from app.users.models import Agent
 from app.versioned import add_version, latest_version
@@ -78,11 +78,36 @@ def previous(period: str) -> str:
     return f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
 
 
-def _zone_of(row: IncentivePeriod | None, zone: ZoneInfo) -> ZoneInfo:
-    """A locked period keeps the zone it was locked in; an open one follows the organisation."""
+def following(period: str) -> str:
+    year, month = _month(period)
+    return f"{year + (month == 12):04d}-{month % 12 + 1:02d}"
+
+
+def _locked_span(row: IncentivePeriod) -> tuple[datetime, datetime]:
+    """A locked period's instants: as frozen at lock (periods locked before spans were kept:
+    their month in the zone they were locked in)."""
+    if row.starts_at is not None and row.ends_at is not None:
+        return as_utc(row.starts_at), as_utc(row.ends_at)
+    return bounds(row.period, named_zone(row.time_zone))
+
+
+def span(session: Session, period: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The instants whose calls belong to `period`. A locked period keeps the span it was
+    locked with. An open one is the organisation's month, except that it starts where a
+    locked month before it ended and ends where a locked month after it starts: when the
+    zone changes (or on the upgrade, whose earlier months were counted in UTC), no call is
+    paid twice or never."""
+    row = get_period(session, period)
     if row is not None and row.status is PeriodStatus.locked:
-        return named_zone(row.time_zone)
-    return zone
+        return _locked_span(row)
+    start, end = bounds(period, zone)
+    before = get_period(session, previous(period))
+    if before is not None and before.status is PeriodStatus.locked:
+        start = _locked_span(before)[1]
+    after = get_period(session, following(period))
+    if after is not None and after.status is PeriodStatus.locked:
+        end = _locked_span(after)[0]
+    return start, max(start, end)
 
 
 def get_period(session: Session, period: str) -> IncentivePeriod | None:
@@ -243,9 +268,8 @@ class Computed:
 
 
 def _evaluate(
-    session: Session, period: str, rules: bonus.Rules, zone: tzinfo
+    session: Session, rules: bonus.Rules, start: datetime, end: datetime
 ) -> dict[int, Computed]:
-    start, end = bounds(period, zone)
     facts, versions = call_facts(session, start=start, end=end)
     by_agent: dict[int, list[CallFact]] = defaultdict(list)
     for f in facts:
@@ -285,7 +309,7 @@ def compute(session: Session, period: str, *, zone: ZoneInfo) -> IncentivePeriod
     )
     lines = [
         _line(row, c, LineKind.regular, period, rules_row.id or 0, now)
-        for c in _evaluate(session, period, rules, zone).values()
+        for c in _evaluate(session, rules, *span(session, period, zone)).values()
     ]
     # Adjustments: for each locked period whose next open period is this one.
     periods = list(session.exec(select(IncentivePeriod).order_by(col(IncentivePeriod.period))))
@@ -338,7 +362,7 @@ def _adjust(
     """What the locked period would pay now, minus what it paid and what was adjusted since,
     becomes an adjustment line in `target` (the locked period's rules, today's data)."""
     _, rules = rules_of(session, locked.rule_version_id or 0)
-    fresh = _evaluate(session, locked.period, rules, named_zone(locked.time_zone))
+    fresh = _evaluate(session, rules, *_locked_span(locked))
     paid: dict[int, Decimal] = defaultdict(Decimal)
     currency = rules.currency
     out = []
@@ -373,7 +397,7 @@ def _adjust(
 
 def open_disputes(session: Session, period: str, *, zone: ZoneInfo) -> list[tuple[int, int]]:
     """(dispute id, call id) of undecided disputes on the period's calls."""
-    start, end = bounds(period, _zone_of(get_period(session, period), zone))
+    start, end = span(session, period, zone)
     return [
         (d or 0, c)
         for d, c in session.exec(
@@ -397,6 +421,7 @@ def lock(session: Session, period: str, *, by: str, zone: ZoneInfo) -> Incentive
             f"period {period} has {len(waiting)} open dispute(s) to decide first: {listed}"
         )
     row = compute(session, period, zone=zone)
+    row.starts_at, row.ends_at = span(session, period, zone)  # frozen with the lines
     row.status, row.locked_at, row.locked_by = PeriodStatus.locked, utcnow(), by
     session.add(row)
     session.flush()
@@ -584,7 +609,7 @@ def performance(
     """(key, label, figures) per agent or team for the period."""
     if group not in ("agent", "team"):
         raise BadRequest("group by agent or team")
-    start, end = bounds(period, _zone_of(get_period(session, period), zone))
+    start, end = span(session, period, zone)
     facts, _ = call_facts(
         session, start=start, end=end, agent_clause=agent_filter(principal, Call.agent_id)
     )
@@ -619,7 +644,7 @@ def service_vs_sales(
     session: Session, *, principal: Principal, period: str, team_id: int | None, zone: ZoneInfo
 ) -> list[BandCell]:
     """Score bands against conversion and call length, with the calls behind each cell."""
-    start, end = bounds(period, _zone_of(get_period(session, period), zone))
+    start, end = span(session, period, zone)
     clause = agent_filter(principal, Call.agent_id)
     if team_id is not None:
         team_clause = col(Call.agent_id).in_(select(Agent.id).where(Agent.team_id == team_id))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pwdlib import PasswordHash
+from sqlalchemy import and_
 from sqlmodel import Session, col, delete, select
 
 from app.config import Settings
@@ -74,11 +75,12 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
-# argon2 takes about 0.4 s of one core per check, by design: 40 logins at once would queue every
-# other request behind them. At most this many run at once; the others wait their turn, and
-# past VERIFY_WAIT seconds get 503 instead of a minute-long answer.
+# argon2 takes about 0.4 s of one core per check, by design: 40 logins at once would hold the
+# CPU and the request threads. At most two run at once; a login waits at most VERIFY_WAIT for
+# its turn (a shift starting: a few at once) and is then answered 503, so a flood ties up
+# only a few threads for a short while.
 _VERIFIERS = threading.BoundedSemaphore(2)
-VERIFY_WAIT = 10.0
+VERIFY_WAIT = 2.0
 
 
 @contextmanager
@@ -99,16 +101,23 @@ class LoginLimits:
 
 
 def check_login_allowed(session: Session, *, email: str, address: str, limits: LoginLimits) -> None:
-    """429 when this account or this address failed too often lately (before any password is
-    checked, so a locked account costs no argon2 time)."""
-    name, since = email.strip().lower()[:320], utcnow() - limits.window
-    for column, value, limit, who in (
-        (LoginFailure.email, name, limits.max_failures, "this account"),
-        (LoginFailure.address, address[:64], limits.per_address, "your address"),
+    """429 when this account failed too often lately from this address, or from everywhere
+    together (ten times the limit: a guesser spread over many addresses), or this address
+    failed too often for any names. Checked before any password, so a locked account costs no
+    argon2 time. Locking per account *and* address means a stranger's bad guesses do not lock
+    the account's owner out from their own desk."""
+    name, at = email.strip().lower()[:320], address[:64]
+    since = utcnow() - limits.window
+    for clause, limit, who in (
+        (
+            and_(col(LoginFailure.email) == name, col(LoginFailure.address) == at),
+            limits.max_failures,
+            "this account",
+        ),
+        (col(LoginFailure.email) == name, limits.max_failures * 10, "this account"),
+        (col(LoginFailure.address) == at, limits.per_address, "your address"),
     ):
-        times = session.exec(
-            select(LoginFailure.at).where(column == value, LoginFailure.at >= since)
-        ).all()
+        times = session.exec(select(LoginFailure.at).where(clause, LoginFailure.at >= since)).all()
         if len(times) >= limit:
             free_at = as_utc(min(times)) + limits.window
             minutes = max(1, math.ceil((free_at - utcnow()).total_seconds() / 60))

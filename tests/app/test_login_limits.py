@@ -126,3 +126,19 @@ def test_logging_out_ends_the_token_and_every_copy_of_the_session(client, world)
         "/api/v1/audit", params={"action": "logout"}, headers=world.admin.headers
     ).json()["items"]
     assert len(events) == 2
+
+
+def test_a_stranger_s_bad_guesses_do_not_lock_the_owner_out_from_their_own_address(
+    client, world, app
+):
+    app.state.settings = app.state.settings.model_copy(update={"trusted_proxies": "testclient"})
+    stranger = {"X-Forwarded-For": "203.0.113.9"}
+    owner = {"X-Forwarded-For": "198.51.100.20"}
+    email = world.admin.email
+    assert [_token(client, email, "wrong-pass", **stranger).status_code for _ in range(4)] == [
+        401,
+        401,
+        401,
+        429,
+    ]
+    assert _token(client, email, PASSWORD, **owner).status_code == 200

@@ -266,3 +266,25 @@ def test_a_bad_zone_is_refused_and_an_admin_sets_a_user_s_zone(client, world, se
     assert r.status_code == 303
     listed = client.get("/api/v1/users", headers=world.admin.headers).json()
     assert next(u for u in listed if u["id"] == uid)["time_zone"] == "Asia/Tehran"
+
+
+def test_a_month_next_to_one_locked_in_another_zone_starts_where_that_one_ended(
+    session, world, settings
+):
+    """On the upgrade earlier months were counted in UTC: December in Jerusalem would begin on
+    30 November 22:00Z and pay that evening's calls a second time."""
+    add_scored_call(session, settings, agent="A1", started_at=FIRST_OF_DECEMBER)
+    november = incentives.lock(session, "2026-11", by="test", zone=ZoneInfo("UTC"))
+    assert (november.starts_at, november.ends_at) == (
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    start, end = incentives.span(session, "2026-12", settings.zone)
+    assert start == datetime(2026, 12, 1, tzinfo=UTC)  # not 2026-11-30 22:00Z
+    assert end == datetime(2026, 12, 31, 22, 0, tzinfo=UTC)  # Jerusalem's new year
+    incentives.compute(session, "2026-12", zone=settings.zone)
+    _, lines = incentives.read_lines(session, "2026-12", principal=None)
+    assert [p.agent.external_id for p in lines if p.regular] == []  # paid in November only
+    _, paid = incentives.read_lines(session, "2026-11", principal=None)
+    a1 = next(p for p in paid if p.agent.external_id == "A1")
+    assert a1.regular is not None and a1.regular.figures["calls"] == 3
