@@ -10,15 +10,16 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, false, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth import Principal
 from app.calls.models import Call
-from app.errors import NotFound
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.teams.models import Team
 from app.users.models import Agent, Role
+from app.versioned import latest_version
 
 
 class Reach(StrEnum):
@@ -103,3 +104,58 @@ def visible_team(session: Session, principal: Principal, team_id: int) -> Team:
     if team is None:
         raise NotFound(f"team {team_id} not found")
     return team
+
+
+# ---- definitions owned by teams ---------------------------------------------------------------
+# Scorecards and shopper forms are either global (no team: the organisation's, changed by admins
+# only) or a team's (changed by that team's supervisors and by admins).
+
+
+def owner_filter(principal: Principal, team_id_column: Any) -> ColumnElement[bool] | None:
+    """A WHERE clause limiting definitions to the ones one may read: the global ones and those
+    of one's own teams (an agent: their team's); None for all."""
+    column = col(team_id_column)
+    match reach(principal):
+        case Reach.self:
+            own_team = select(Agent.team_id).where(Agent.id == (principal.agent_id or -1))
+            return or_(column.is_(None), column.in_(own_team))
+        case Reach.teams:
+            return or_(column.is_(None), column.in_(principal.team_ids or {-1}))
+    return None
+
+
+def check_owner_for_write(principal: Principal, team_id: int | None, what: str) -> None:
+    """Whether `principal` may change a definition owned by `team_id` (None: a global one).
+    Admins and API keys may change any; a supervisor only their own teams'. `what` names it in
+    the refusal ("scorecard 'default'")."""
+    if reach(principal) is Reach.everyone:
+        return
+    if team_id is None:
+        raise Forbidden(f"{what} is shared by every team: only an admin may change it")
+    if reach(principal) is not Reach.teams or team_id not in principal.team_ids:
+        raise NotFound(f"team {team_id} not found")
+
+
+def owner_of_next_version(
+    session: Session, principal: Principal, model: Any, *, name: str, team_id: int | None, what: str
+) -> int | None:
+    """The owner the next version of `name` gets, once `principal` may add it: a new name is
+    owned by `team_id` (None: global; a supervisor must name one of their teams); a known name
+    keeps its first version's owner. Another team's name answers 409 without saying whose."""
+    latest = latest_version(session, model, name=name)
+    if latest is None:
+        owner = team_id
+        if owner is None and reach(principal) is Reach.teams:
+            raise BadRequest(f"a new {what} needs the team it is for: team_id, a team you lead")
+        if owner is not None:
+            visible_team(session, principal, owner)
+    else:
+        owner = latest.team_id
+        if owner is not None and reach(principal) is not Reach.everyone:
+            if owner not in principal.team_ids:
+                raise Conflict(f"the name {name!r} is taken by another team's {what}")
+        if team_id is not None and team_id != owner:
+            whose = "every team" if owner is None else f"team {owner}"
+            raise Conflict(f"{what} {name!r} belongs to {whose}: its versions keep that owner")
+    check_owner_for_write(principal, owner, f"{what} {name!r}")
+    return owner  # type: ignore[no-any-return]

@@ -59,11 +59,17 @@ def stage(source: BinaryIO, audio_dir: Path, *, max_bytes: int) -> StagedFile:
     return StagedFile(path=path, size=size, sha256=digest.hexdigest())
 
 
-def staging_path(audio_dir: Path, suffix: str = "") -> Path:
-    """A fresh file name in the staging folder (the file is not created)."""
+def staging_dir(audio_dir: Path) -> Path:
+    """The staging folder, on the data disk: uploads arrive there, and a long call's decoded
+    channels wait there while it is transcribed (see transcription.audio)."""
     staging = audio_dir / ".staging"
     staging.mkdir(parents=True, exist_ok=True)
-    return staging / f"{uuid.uuid4().hex}{suffix}"
+    return staging
+
+
+def staging_path(audio_dir: Path, suffix: str = "") -> Path:
+    """A fresh file name in the staging folder (the file is not created)."""
+    return staging_dir(audio_dir) / f"{uuid.uuid4().hex}{suffix}"
 
 
 def replace(staged: Path, audio_dir: Path, relative: str) -> int:

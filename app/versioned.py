@@ -13,11 +13,24 @@ T = TypeVar("T", bound=Any)  # a table with name, version, definition, created_b
 
 
 def add_version(
-    session: Session, model: type[T], *, name: str, definition: str, created_by: str | None
+    session: Session,
+    model: type[T],
+    *,
+    name: str,
+    definition: str,
+    created_by: str | None,
+    **fields: Any,
 ) -> T:
-    """Store `definition` (already validated) as the next version of `name`."""
+    """Store `definition` (already validated) as the next version of `name`, with `fields`
+    (an owner, say) set on the new row."""
     latest = session.exec(select(func.max(model.version)).where(model.name == name)).one()
-    row = model(name=name, version=(latest or 0) + 1, definition=definition, created_by=created_by)
+    row = model(
+        name=name,
+        version=(latest or 0) + 1,
+        definition=definition,
+        created_by=created_by,
+        **fields,
+    )
     session.add(row)
     session.flush()
     return row

@@ -6,9 +6,12 @@ detected from the content.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import mmap
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import av
 import numpy as np
@@ -32,18 +35,107 @@ class AudioInfo:
     claimed_duration: float | None
 
 
+# A 61 KB FLAC can decode to four hours: 921 MB a channel as float32. Past ten minutes a
+# channel goes to a temporary file (already unlinked, so nothing outlives the process) and comes
+# back memory-mapped; every pass over a whole call then reads it a minute at a time and gives
+# the pages back (`blocks`), so memory stays flat whatever the length.
+SPOOL_SAMPLES = 10 * 60 * WHISPER_RATE
+BLOCK_SAMPLES = 60 * WHISPER_RATE
+
+
+def release(samples: np.ndarray, start: int = 0, end: int | None = None) -> None:
+    """Drop the pages of a spooled channel's samples [start, end) from this process's memory
+    (they stay in the file; reading them again maps them back). In-memory arrays: nothing."""
+    if not (isinstance(samples, np.memmap) and isinstance(samples.base, mmap.mmap)):
+        return  # not a spooled channel (or a view of one, whose offset we do not know)
+    item = samples.itemsize
+    first = (start * item) // mmap.PAGESIZE * mmap.PAGESIZE
+    last = min(len(samples) if end is None else end, len(samples)) * item
+    if last > first:
+        samples.base.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+
+def blocks(samples: np.ndarray, size: int = BLOCK_SAMPLES) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, samples[start:start + size]) over the whole channel; each block's pages are
+    given back once the caller moves on to the next."""
+    for start in range(0, len(samples), size):
+        yield start, samples[start : start + size]
+        release(samples, start, start + size)
+
+
+class _Spool:
+    """Decoded channels, in memory while short, in temporary files once long."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.chunks: list[np.ndarray] = []
+        self.files: list[IO[bytes]] | None = None
+        self.samples = 0
+
+    def add(self, block: np.ndarray) -> None:  # (channels, samples) float32
+        self.samples += block.shape[1]
+        if self.files is not None:
+            self._write(block)
+            return
+        self.chunks.append(block)
+        if self.samples > SPOOL_SAMPLES:
+            if self.directory is not None:
+                self.directory.mkdir(parents=True, exist_ok=True)
+            self.files = [
+                tempfile.TemporaryFile(dir=self.directory, prefix="decoded-")
+                for _ in range(block.shape[0])
+            ]
+            for chunk in self.chunks:
+                self._write(chunk)
+            self.chunks = []
+
+    def _write(self, block: np.ndarray) -> None:
+        for fh, row in zip(self.files or [], block, strict=True):
+            fh.write(np.ascontiguousarray(row, dtype=np.float32).tobytes())
+
+    def close(self) -> None:
+        for fh in self.files or []:
+            fh.close()
+
+    def channels(self) -> list[np.ndarray]:
+        if self.files is None:
+            if not self.chunks:
+                return []
+            data = np.concatenate(self.chunks, axis=1).astype(np.float32, copy=False)
+            return [np.ascontiguousarray(data[i]) for i in range(data.shape[0])]
+        out: list[np.ndarray] = []
+        for fh in self.files:
+            fh.flush()
+            # The map keeps the (unlinked) file alive after the file object is closed.
+            out.append(np.memmap(fh, dtype=np.float32, mode="r", shape=(self.samples,)))
+        self.close()
+        return out
+
+
 @dataclass
 class DecodedAudio:
     channels: list[np.ndarray]  # float32 in [-1, 1], one array per channel, WHISPER_RATE
     sample_rate: int
     duration: float
+    spool_dir: Path | None = field(default=None, repr=False)
+    _mono: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
     def mono(self) -> np.ndarray:
         if len(self.channels) == 1:
             return self.channels[0]
-        mixed: np.ndarray = np.mean(np.stack(self.channels), axis=0).astype(np.float32)
-        return mixed
+        if self._mono is None:
+            # Mixed a block at a time: stacking two four-hour channels would take 3.7 GB.
+            spool = _Spool(self.spool_dir)
+            n = min(len(c) for c in self.channels)
+            for start in range(0, n, BLOCK_SAMPLES):
+                end = min(n, start + BLOCK_SAMPLES)
+                mixed = np.mean([c[start:end] for c in self.channels], axis=0)
+                spool.add(mixed.astype(np.float32)[None, :])
+                for c in self.channels:
+                    release(c, start, end)
+            self._mono = spool.channels()[0]
+        return self._mono
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -179,28 +271,36 @@ def probe_audio(path: Path, *, max_seconds: float) -> AudioInfo:
         )
 
 
-def decode_audio(path: Path) -> DecodedAudio:
-    """Every channel of the first audio stream, resampled to 16 kHz float32."""
+def decode_audio(path: Path, *, spool_dir: Path | None = None) -> DecodedAudio:
+    """Every channel of the first audio stream, resampled to 16 kHz float32. A long recording's
+    channels are memory-mapped from temporary files in `spool_dir` (default: the system's
+    temporary folder; give one on disk, not in RAM), one float32 copy and no more."""
     with _open(path) as container:
         stream = _audio_stream(container)
         n_channels = len(stream.layout.channels) or 1
         layout = "mono" if n_channels == 1 else "stereo"
         # Only the first two channels matter to us (agent and customer legs).
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=WHISPER_RATE)
-        chunks: list[np.ndarray] = []
+        spool = _Spool(spool_dir)
         try:
             for frame in container.decode(stream):
                 frame.pts = None
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
+                    spool.add(out.to_ndarray())
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+                spool.add(out.to_ndarray())
         except av.error.FFmpegError as exc:
+            spool.close()
             raise CorruptAudio(f"the audio cannot be decoded ({exc.strerror})") from exc
-    if not chunks:
+        except BaseException:
+            spool.close()
+            raise
+    channels = spool.channels()
+    if not channels or not len(channels[0]):
         raise CorruptAudio("the file holds no decodable audio")
-    data = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    channels = [np.ascontiguousarray(data[i]) for i in range(data.shape[0])]
     return DecodedAudio(
-        channels=channels, sample_rate=WHISPER_RATE, duration=data.shape[1] / WHISPER_RATE
+        channels=channels,
+        sample_rate=WHISPER_RATE,
+        duration=len(channels[0]) / WHISPER_RATE,
+        spool_dir=spool_dir,
     )

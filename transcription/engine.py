@@ -18,10 +18,10 @@ from faster_whisper.transcribe import Segment as DecodedSegment
 from faster_whisper.transcribe import TranscriptionInfo
 from faster_whisper.vad import VadOptions
 
-from transcription.audio import WHISPER_RATE
+from transcription.audio import WHISPER_RATE, release
 from transcription.errors import ModelUnavailable
 from transcription.types import Segment, Speaker, Word
-from transcription.vad import ChunkTimeline, speech_chunks
+from transcription.vad import GAP_SECONDS, ChunkTimeline, speech_chunks
 from transcription.weights import resolve_model
 
 # The language codes Whisper knows (ISO 639-1, and a few more such as "haw", "yue").
@@ -59,6 +59,7 @@ class Engine(Protocol):
 # Whisper's own knobs against invented text: VAD removes silence and music before decoding,
 # and the engine drops windows that look like no speech. The rest is in transcription.guards.
 _VAD = VadOptions(min_silence_duration_ms=500, speech_pad_ms=200, threshold=0.5)
+GLUED_SAMPLES = 10 * 60 * WHISPER_RATE  # speech decoded at once (see transcribe)
 
 
 class FasterWhisperEngine:
@@ -93,29 +94,47 @@ class FasterWhisperEngine:
             return [], language or ""
         # Decode only the speech, glued together, then map every word back to the original
         # timeline: what vad_filter=True does inside faster-whisper, with our VAD and our
-        # time map (see transcription.vad).
-        timeline = ChunkTimeline(audio, chunks, WHISPER_RATE)
+        # time map (see transcription.vad). A long call's speech is glued and decoded ten
+        # minutes at a time, cut between chunks: Whisper's features for four hours of glued
+        # speech would take gigabytes, and no word straddles a cut.
+        segments: list[Segment] = []
+        detected: str | None = None  # the first part's language holds for the rest
         with self._lock:
-            decoded, info = self._decode(timeline.audio, language, hotwords)
-            segments: list[Segment] = []
-            heard: set[int] = set()
-            for s in decoded:
-                words = []
-                for w in s.words or []:
-                    if not w.word.strip():
-                        continue
-                    index, start, end = timeline.locate(w.start, w.end)
-                    heard.add(index)
-                    words.append(Word(start, end, text=w.word.strip(), probability=w.probability))
-                segments += _segment(s, words)
-            # A short reply right after a long turn ("Yes.", "Bye.") is often skipped inside a
-            # 30 s window of glued speech, yet decodes fine on its own: every chunk that got no
-            # word is decoded once more alone. The guards judge these words like any other.
-            language = language or info.language
-            for index, chunk in enumerate(chunks):
-                if self.options.redecode_missed and index not in heard:
-                    segments += self._decode_alone(audio, chunk, language, hotwords)
+            for group in _groups(chunks, GLUED_SAMPLES):
+                found, heard = self._transcribe_group(audio, group, language or detected, hotwords)
+                segments += found
+                detected = detected or heard
+                release(audio)
         segments.sort(key=lambda seg: seg.start)
+        return segments, detected or language or ""
+
+    def _transcribe_group(
+        self,
+        audio: np.ndarray,
+        chunks: list[dict[str, int]],
+        language: str | None,
+        hotwords: str | None,
+    ) -> tuple[list[Segment], str]:
+        timeline = ChunkTimeline(audio, chunks, WHISPER_RATE)
+        decoded, info = self._decode(timeline.audio, language, hotwords)
+        segments: list[Segment] = []
+        heard: set[int] = set()
+        for s in decoded:
+            words = []
+            for w in s.words or []:
+                if not w.word.strip():
+                    continue
+                index, start, end = timeline.locate(w.start, w.end)
+                heard.add(index)
+                words.append(Word(start, end, text=w.word.strip(), probability=w.probability))
+            segments += _segment(s, words)
+        # A short reply right after a long turn ("Yes.", "Bye.") is often skipped inside a
+        # 30 s window of glued speech, yet decodes fine on its own: every chunk that got no
+        # word is decoded once more alone. The guards judge these words like any other.
+        language = language or info.language
+        for index, chunk in enumerate(chunks):
+            if self.options.redecode_missed and index not in heard:
+                segments += self._decode_alone(audio, chunk, language, hotwords)
         return segments, info.language
 
     def _decode(
@@ -151,6 +170,23 @@ class FasterWhisperEngine:
                     words.append(Word(a, b, text=w.word.strip(), probability=w.probability))
             out += _segment(s, words)
         return out
+
+
+def _groups(chunks: list[dict[str, int]], limit: int) -> list[list[dict[str, int]]]:
+    """Consecutive chunks whose glued length (gaps included) stays within `limit` samples; a
+    chunk longer than that is a group of its own."""
+    gap = int(GAP_SECONDS * WHISPER_RATE)
+    groups: list[list[dict[str, int]]] = []
+    size = 0
+    for c in chunks:
+        length = c["end"] - c["start"] + gap
+        if groups and size + length <= limit:
+            groups[-1].append(c)
+            size += length
+        else:
+            groups.append([c])
+            size = length
+    return groups
 
 
 def _segment(decoded: DecodedSegment, words: list[Word]) -> list[Segment]:

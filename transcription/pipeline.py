@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transcription.audio import WHISPER_RATE, DecodedAudio, decode_audio
+from transcription.audio import WHISPER_RATE, DecodedAudio, blocks, decode_audio, release
 from transcription.diarize import Diarization, Diarizer
 from transcription.engine import Engine
 from transcription.guards import (
@@ -58,10 +58,27 @@ def resolve_layout(audio: DecodedAudio, layout: Layout, *, auto_agent_channel: s
 
 
 def _same_signal(a: np.ndarray, b: np.ndarray) -> bool:
-    """Two channels carrying one mix (a mono call saved as stereo)."""
-    if not (a.std() and b.std()):
-        return not (a.std() or b.std())
-    return float(np.corrcoef(a, b)[0, 1]) > 0.98
+    """Two channels carrying one mix (a mono call saved as stereo). Their correlation is summed
+    a block at a time: np.corrcoef of two four-hour channels would copy both as float64."""
+    n = min(len(a), len(b))
+    if n == 0:
+        return True
+    sa = sb = saa = sbb = sab = 0.0
+    for start, x in blocks(a):
+        if start >= n:
+            break
+        xs = x[: n - start].astype(np.float64)
+        ys = np.asarray(b[start : start + len(xs)], dtype=np.float64)
+        release(b, start, start + len(xs))
+        sa, sb = sa + float(xs.sum()), sb + float(ys.sum())
+        saa, sbb = saa + float(xs @ xs), sbb + float(ys @ ys)
+        sab += float(xs @ ys)
+    var_a = max(saa / n - (sa / n) ** 2, 0.0)
+    var_b = max(sbb / n - (sb / n) ** 2, 0.0)
+    silent_a, silent_b = var_a < 1e-18, var_b < 1e-18
+    if silent_a or silent_b:
+        return silent_a and silent_b
+    return bool((sab / n - (sa / n) * (sb / n)) / np.sqrt(var_a * var_b) > 0.98)
 
 
 def _clean(
@@ -243,6 +260,9 @@ def transcribe_audio(
             leg = Speaker.agent if side == "left" else Speaker.customer
             heard.append([replace(seg, speaker=leg) for seg in raw])
             cleaned[side] = _clean(raw, Speaker.unknown, options, legs=(own, other))
+            # A long call's pages go back between passes.
+            release(own)
+            release(other)
         for side, idx in sides.items():
             other_side = "right" if side == "left" else "left"
             kept = drop_echoes(
@@ -252,6 +272,8 @@ def transcribe_audio(
                 audio.channels[1 - idx],
                 WHISPER_RATE,
             )
+            release(audio.channels[0])
+            release(audio.channels[1])
             for seg in kept:
                 seg.voice = side
             segments += kept
@@ -289,7 +311,15 @@ def transcribe_file(
     options: PipelineOptions,
     diarizer: Diarizer | None = None,
     judge: RoleJudge | None = None,
+    spool_dir: Path | None = None,
 ) -> Transcript:
+    """`spool_dir`: where a long recording's decoded channels are kept while it is transcribed
+    (temporary files, gone when it is done; see transcription.audio)."""
     return transcribe_audio(
-        decode_audio(path), engine, layout=layout, options=options, diarizer=diarizer, judge=judge
+        decode_audio(path, spool_dir=spool_dir),
+        engine,
+        layout=layout,
+        options=options,
+        diarizer=diarizer,
+        judge=judge,
     )

@@ -11,9 +11,30 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+from transcription.audio import BLOCK_SAMPLES, WHISPER_RATE, blocks, release
+
 FRAME = 480  # 30 ms at 16 kHz
 SILENCE_DB = -50.0
 MIN_SILENCE_FRAMES = 17  # ~0.5 s
+# The detector is given at most this much audio at once (a noisy line may never fall silent
+# for hours); windows overlap so that speech across a seam is found whole and merged.
+MAX_PIECE = 10 * 60 * WHISPER_RATE
+PIECE_OVERLAP = 5 * WHISPER_RATE
+
+
+def frame_db(audio: np.ndarray) -> np.ndarray:
+    """Level of every whole 30 ms frame in dB, read a block at a time (a whole four-hour call
+    at once would take 3.7 GB as float64)."""
+    n = len(audio) // FRAME
+    out = np.empty(n, dtype=np.float64)
+    step = BLOCK_SAMPLES // FRAME * FRAME
+    for start, block in blocks(audio, step):  # step is whole frames: blocks align with them
+        whole = len(block) // FRAME
+        frames = block[: whole * FRAME].reshape(whole, FRAME).astype(np.float64)
+        out[start // FRAME : start // FRAME + whole] = 10 * np.log10(
+            np.mean(frames**2, axis=1) + 1e-12
+        )
+    return out
 
 
 def _pieces(audio: np.ndarray) -> list[tuple[int, int]]:
@@ -21,9 +42,7 @@ def _pieces(audio: np.ndarray) -> list[tuple[int, int]]:
     n = len(audio) // FRAME
     if n == 0:
         return [(0, len(audio))] if len(audio) else []
-    frames = audio[: n * FRAME].reshape(n, FRAME).astype(np.float64)
-    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    loud = db > SILENCE_DB
+    loud = frame_db(audio) > SILENCE_DB
     pieces: list[tuple[int, int]] = []
     start: int | None = None
     quiet = 0
@@ -46,15 +65,28 @@ def speech_chunks(audio: np.ndarray, options: VadOptions) -> list[dict[str, int]
     """Speech regions as faster-whisper's VAD returns them ({'start', 'end'} in samples)."""
     pad = FRAME * 4  # keep some context so the detector's speech padding has room
     chunks: list[dict[str, int]] = []
+    found_all: list[tuple[int, int]] = []
     for a, b in _pieces(audio):
-        lo, hi = max(0, a - pad), min(len(audio), b + pad)
-        for c in get_speech_timestamps(audio[lo:hi], options):
-            start, end = c["start"] + lo, c["end"] + lo
-            if chunks and start <= chunks[-1]["end"]:
-                chunks[-1]["end"] = max(chunks[-1]["end"], end)
-            else:
-                chunks.append({"start": start, "end": end})
+        for lo, hi in _windows(max(0, a - pad), min(len(audio), b + pad)):
+            found = get_speech_timestamps(np.asarray(audio[lo:hi]), options)
+            release(audio, lo, hi)
+            found_all += [(c["start"] + lo, c["end"] + lo) for c in found]
+    # Overlapping windows can find one stretch twice: in order, and merged.
+    for start, end in sorted(found_all):
+        if chunks and start <= chunks[-1]["end"]:
+            chunks[-1]["end"] = max(chunks[-1]["end"], end)
+        else:
+            chunks.append({"start": start, "end": end})
     return chunks
+
+
+def _windows(lo: int, hi: int) -> list[tuple[int, int]]:
+    """[lo, hi) in overlapping windows of at most MAX_PIECE + PIECE_OVERLAP samples."""
+    out = []
+    while hi - lo > MAX_PIECE + PIECE_OVERLAP:
+        out.append((lo, lo + MAX_PIECE + PIECE_OVERLAP))
+        lo += MAX_PIECE
+    return [*out, (lo, hi)]
 
 
 GAP_SECONDS = 0.5

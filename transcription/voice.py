@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
+from transcription.audio import release
 from transcription.errors import ModelUnavailable
 
 SAMPLE_RATE = 16_000
@@ -346,27 +347,39 @@ def _as_audio(audio: npt.ArrayLike) -> F32:
     return wav
 
 
-def mel_spectrogram(audio: npt.ArrayLike, *, block_frames: int = 4096) -> F32:
+def mel_spectrogram(
+    audio: npt.ArrayLike, *, block_frames: int = 4096, length: int | None = None
+) -> F32:
     """Power mel spectrogram (not log) of 16 kHz mono audio, shape (frames, 40), float32.
 
     Matches `resemblyzer.audio.wav_to_mel_spectrogram` on librosa 0.11: centred frames with zero
     padding (librosa's default pad_mode is "constant" since 0.10; before that it was "reflect",
     which changes at most the first two and last two frames), 1 + len // 160 frames.
-    Computed `block_frames` frames at a time, so an hour of audio never needs its whole STFT.
+    Computed `block_frames` frames at a time, each from its own slice of the audio (zeros past
+    either end), so a four-hour call needs neither its whole STFT nor a padded copy. `length`:
+    treat the audio as this many samples long, the missing ones zero.
     """
     wav = _as_audio(audio)
-    padded = np.pad(wav, (N_FFT // 2, N_FFT // 2))
-    n_frames = 1 + (len(padded) - N_FFT) // HOP
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:n_frames]
+    n = len(wav) if length is None else length
+    n_frames = 1 + n // HOP
     basis_t = mel_filterbank().T
     window = _hann()
     out = np.empty((n_frames, N_MELS), dtype=np.float32)
     for start in range(0, n_frames, block_frames):
-        block = frames[start : start + block_frames]
+        count = min(block_frames, n_frames - start)
+        lo = start * HOP - N_FFT // 2  # the first frame's first sample, in the padded audio
+        hi = lo + (count - 1) * HOP + N_FFT
+        piece = np.zeros(hi - lo, dtype=np.float32)
+        a, b = max(lo, 0), min(hi, len(wav))
+        if b > a:
+            piece[a - lo : b - lo] = wav[a:b]
+        frames = np.lib.stride_tricks.sliding_window_view(piece, N_FFT)[::HOP][:count]
         # librosa: the window product and FFT in float64, stored as complex64, |.|**2 in float32.
-        spec = np.fft.rfft(block * window, axis=-1).astype(np.complex64)
+        spec = np.fft.rfft(frames * window, axis=-1).astype(np.complex64)
         power = np.square(np.abs(spec))
-        np.matmul(power, basis_t, out=out[start : start + len(block)])
+        np.matmul(power, basis_t, out=out[start : start + count])
+        if isinstance(audio, np.ndarray):
+            release(audio, a, b)  # a spooled call's pages go back as we go
     return out
 
 
@@ -612,9 +625,8 @@ class VoiceEncoder:
         wav = _as_audio(audio)
         starts = partial_starts(len(wav), step=step, min_coverage=min_coverage)
         needed = (int(starts[-1]) + PARTIAL_FRAMES) * HOP
-        if needed >= len(wav):
-            wav = np.pad(wav, (0, needed - len(wav)))
-        mel = self.mel(wav)
+        # The last windows run past the end: zeros there, without copying the whole call.
+        mel = mel_spectrogram(audio, length=max(needed, len(wav)))
         windows = np.lib.stride_tricks.sliding_window_view(mel, PARTIAL_FRAMES, axis=0)
         # windows[i] is (40, 160): frames last; one batch at a time is copied out, frames first.
         embeds = np.empty((len(starts), EMBEDDING_SIZE), dtype=np.float32)

@@ -32,6 +32,9 @@ ACTIONS = (
     "erasure",
     "retention",
     "retention_policy",
+    "scorecard_version",
+    "scorecard_choice",
+    "shopper_form",
 )
 
 

@@ -74,8 +74,9 @@ _ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.calls_manage,
             Scope.reviews_write,
             Scope.alerts_read,
+            # Recomputing is theirs too, but not locking: a lock freezes every team's lines
+            # for payroll, so it is an admin's (or payroll's key's) decision.
             Scope.incentives_team,
-            Scope.incentives_lock,
         }
     ),
     Role.agent: frozenset({Scope.calls_read, Scope.disputes_write}),

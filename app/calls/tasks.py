@@ -327,6 +327,7 @@ class StageRunner:
                     options=options,
                     diarizer=diarizer,
                     judge=judge,
+                    spool_dir=storage.staging_dir(s.audio_dir),
                 )
                 spans = widen(
                     result.sensitive, margin=s.audio_redaction_margin, duration=result.duration
@@ -373,14 +374,16 @@ class StageRunner:
 
     @staticmethod
     def _hints(session: Session, call: Call) -> tuple[list[str], str | None]:
-        """What Whisper should expect to hear: the current scorecard's vocabulary (the company
-        name among it) and the agent's name; and the company, which the agent names."""
-        card = scorecards.to_scorecard(scorecards.current_version(session))
+        """What Whisper should expect to hear: the vocabulary of the scorecard that will score the
+        call (the company name among it) and the agent's name; and the company, which the agent
+        names."""
+        card = scorecards.to_scorecard(scorecards.version_for_call(session, call))
         agent = session.get(Agent, call.agent_id)
         return [*card.vocabulary, *([agent.name] if agent and agent.name else [])], card.company
 
     def score(self, call_id: int, stage: str = ledger.SCORE) -> None:
-        """Score a transcribed call with the current scorecard, or `score:<version id>`."""
+        """Score a transcribed call with the scorecard chosen for its team and call type, or
+        `score:<version id>`."""
         s = self.settings
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         claim = ledger.claim(
@@ -406,7 +409,7 @@ class StageRunner:
                 version = (
                     scorecards.get_version(session, version_id=int(version_id))
                     if version_id
-                    else scorecards.current_version(session)
+                    else scorecards.version_for_call(session, call)
                 )
                 segments = session.exec(
                     select(TranscriptSegment)

@@ -118,7 +118,7 @@ def periods(session: SessionDep, principal: IncentiveTeamReader) -> list[PeriodP
 
 @router.post("/incentives/periods/{period}/compute", response_model=PeriodPublic)
 def compute_period(
-    period: str, session: SessionDep, principal: IncentiveLocker, zone: OrgZone
+    period: str, session: SessionDep, principal: IncentiveTeamReader, zone: OrgZone
 ) -> PeriodPublic:
     """Recompute an open period's lines now (the worker does it every few minutes for this
     month and the last); 409 once the period is locked."""
@@ -130,8 +130,9 @@ def compute_period(
 def lock_period(
     period: str, session: SessionDep, principal: IncentiveLocker, zone: OrgZone
 ) -> PeriodPublic:
-    """Freeze the period (409 listing any undecided disputes on its calls). Later changes to
-    its calls become adjustment lines in the next open period."""
+    """Freeze the period for every team (409 listing any undecided disputes on its calls): an
+    admin's or an `incentives:lock` key's act, not a supervisor's. Later changes to its calls
+    become adjustment lines in the next open period."""
     row = service.lock(session, period, by=principal.name, zone=zone)
     return PeriodPublic.model_validate(row, from_attributes=True)
 

@@ -20,6 +20,27 @@ class ScorecardVersion(SQLModel, table=True):
     name: str = Field(max_length=100, index=True)
     version: int
     definition: str = Field(sa_column=Column(Text, nullable=False))  # the YAML as submitted
+    # The team that owns the name (every version carries its first version's owner); None: a
+    # global scorecard, which only admins change.
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    created_by: str | None = Field(default=None, max_length=320)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ScorecardChoice(SQLModel, table=True):
+    """Which scorecard scores the calls of a team and/or a call type. The most specific choice
+    wins: team and call type, then team, then call type, then the organisation's (neither);
+    without any, `default`."""
+
+    __tablename__ = "scorecard_choice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "team:call_type" with "*" for either left open: unique, since NULLs are never equal in a
+    # unique index and two rows for one slot would make the choice ambiguous.
+    slot: str = Field(max_length=60, unique=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    call_type: str | None = Field(default=None, max_length=20)
+    scorecard: str = Field(max_length=100)
     created_by: str | None = Field(default=None, max_length=320)
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -19,6 +19,8 @@ class ShopperTemplate(SQLModel, table=True):
     name: str = Field(max_length=100, index=True)
     version: int
     definition: str = Field(sa_column=Column(Text, nullable=False))
+    # The team that owns the form's name; None: a global form, which only admins change.
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     created_by: str | None = Field(default=None, max_length=320)
     created_at: datetime = Field(default_factory=utcnow)
 

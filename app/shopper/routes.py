@@ -23,12 +23,17 @@ class TemplateIn(BaseModel):
     definition: str = Field(
         min_length=1, max_length=200_000, description="the form in YAML (see the default)"
     )
+    team_id: int | None = Field(
+        default=None,
+        description="a new form's owner: a team a supervisor leads; omitted by an admin: global",
+    )
 
 
 class TemplatePublic(BaseModel):
     id: int
     name: str
     version: int
+    team_id: int | None
     definition: str
     created_at: datetime
 
@@ -101,6 +106,7 @@ def _template_public(t: ShopperTemplate) -> TemplatePublic:
         id=t.id or 0,
         name=t.name,
         version=t.version,
+        team_id=t.team_id,
         definition=t.definition,
         created_at=t.created_at,
     )
@@ -122,16 +128,21 @@ def assignment_public(a: ShopperAssignment, link: str | None = None) -> Assignme
 
 @router.get("/shopper/templates", response_model=list[TemplatePublic])
 def list_templates(session: SessionDep, principal: ReviewWriter) -> list[TemplatePublic]:
-    """Every version of every form; the built-in one is version 1 of `default`."""
-    return [_template_public(t) for t in service.list_templates(session)]
+    """Every version of the forms one may use (the global ones and one's teams'); the
+    built-in one is version 1 of `default`."""
+    return [_template_public(t) for t in service.list_templates(session, principal)]
 
 
 @router.post("/shopper/templates", response_model=TemplatePublic, status_code=201)
 def create_template(
     body: TemplateIn, session: SessionDep, principal: ReviewWriter
 ) -> TemplatePublic:
-    """Store the next version of a form (its `name` inside the YAML); errors name the line."""
-    row = service.create_template(session, definition=body.definition, created_by=principal.name)
+    """Store the next version of a form (its `name` inside the YAML); errors name the line. A
+    global form (`default` among them) only an admin may change (403); a team's, its
+    supervisors."""
+    row = service.create_template(
+        session, principal=principal, definition=body.definition, team_id=body.team_id
+    )
     return _template_public(row)
 
 

@@ -19,13 +19,14 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.audit import service as audit
 from app.auth import Principal
 from app.calls.models import Call
 from app.config import Settings
 from app.db import keep_on_error, rollback
 from app.errors import BadRequest, CallqaError, FormInvalid, Gone, NotFound, TooManyRequests
 from app.reviews.effective import FIELDS, Scored, scored_calls
-from app.scope import agent_filter, visible_agents
+from app.scope import agent_filter, owner_filter, owner_of_next_version, visible_agents
 from app.shopper.models import (
     ShopperAssignment,
     ShopperAttempt,
@@ -49,15 +50,34 @@ DEFAULT_NAME = "default"
 
 
 def create_template(
-    session: Session, *, definition: str, created_by: str | None
+    session: Session, *, principal: Principal, definition: str, team_id: int | None = None
 ) -> ShopperTemplate:
+    """Store the next version of the form named inside `definition`. Like scorecards, a form is
+    global (admins only; the built-in `default` is) or a team's (its supervisors)."""
     try:
         parsed = forms.parse(definition)
     except forms.TemplateInvalid as exc:
         raise BadRequest(f"form template invalid: {exc}") from None
-    return add_version(
-        session, ShopperTemplate, name=parsed.name, definition=definition, created_by=created_by
+    owner = owner_of_next_version(
+        session, principal, ShopperTemplate, name=parsed.name, team_id=team_id, what="form"
     )
+    row = add_version(
+        session,
+        ShopperTemplate,
+        name=parsed.name,
+        definition=definition,
+        created_by=principal.name,
+        team_id=owner,
+    )
+    audit.record(
+        session,
+        principal=principal,
+        action="shopper_form",
+        target_type="shopper_template",
+        target_id=row.id,
+        detail=f"{row.name} v{row.version}" + (f" (team {owner})" if owner else " (global)"),
+    )
+    return row
 
 
 def current_template(session: Session, *, name: str = DEFAULT_NAME) -> ShopperTemplate:
@@ -76,14 +96,13 @@ def current_template(session: Session, *, name: str = DEFAULT_NAME) -> ShopperTe
     return row
 
 
-def list_templates(session: Session) -> list[ShopperTemplate]:
-    return list(
-        session.exec(
-            select(ShopperTemplate).order_by(
-                col(ShopperTemplate.name), col(ShopperTemplate.version)
-            )
-        )
+def list_templates(session: Session, principal: Principal) -> list[ShopperTemplate]:
+    """The forms one may use: the global ones and one's teams'."""
+    query = select(ShopperTemplate).order_by(
+        col(ShopperTemplate.name), col(ShopperTemplate.version)
     )
+    clause = owner_filter(principal, ShopperTemplate.team_id)
+    return list(session.exec(query if clause is None else query.where(clause)))
 
 
 def get_template(session: Session, template_id: int) -> ShopperTemplate:
@@ -165,17 +184,20 @@ def create_assignment(
         ).first()
         if agent is None:
             raise NotFound(f"agent {spec.agent!r} not found")
-        agent_id = agent.id
+        agent_id, visit_team = agent.id, agent.team_id
     else:
         team = session.get(Team, spec.team_id)
         if team is None or (
             principal.role is Role.supervisor and team.id not in principal.team_ids
         ):
             raise NotFound(f"team {spec.team_id} not found")
-        team_id = team.id
+        team_id = visit_team = team.id
     template = (
         get_template(session, spec.template_id) if spec.template_id else current_template(session)
     )
+    # A team's form is for that team's visits only.
+    if template.team_id is not None and template.team_id != visit_team:
+        raise NotFound(f"form template {template.id} not found")
     due_at = day_end(spec.due, settings.zone)  # the due day ends at the center's midnight
     row = ShopperAssignment(
         template_id=template.id or 0,

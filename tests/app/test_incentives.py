@@ -195,7 +195,12 @@ def test_lock_freezes_and_later_changes_become_adjustments(client, world, payrol
         headers=world.a1.headers,
         json={"reason": "listen again"},
     ).json()
-    blocked = client.post("/api/v1/incentives/periods/2026-11/lock", headers=world.sup_a.headers)
+    # A lock freezes every team's lines: a supervisor may not, an admin may.
+    by_supervisor = client.post(
+        "/api/v1/incentives/periods/2026-11/lock", headers=world.sup_a.headers
+    )
+    assert by_supervisor.status_code == 403
+    blocked = client.post("/api/v1/incentives/periods/2026-11/lock", headers=world.admin.headers)
     assert blocked.status_code == 409
     assert (
         f"dispute {dispute['id']} on call {world.calls['a1_good'].id}" in blocked.json()["detail"]
@@ -205,7 +210,7 @@ def test_lock_freezes_and_later_changes_become_adjustments(client, world, payrol
         headers=world.sup_a.headers,
         json={"accept": False, "reason": "score stands"},
     )
-    locked = client.post("/api/v1/incentives/periods/2026-11/lock", headers=world.sup_a.headers)
+    locked = client.post("/api/v1/incentives/periods/2026-11/lock", headers=world.admin.headers)
     assert locked.status_code == 200 and locked.json()["status"] == "locked"
     before = _lines(client, payroll)
     assert before["status"] == "locked" and not before["items"][0]["provisional"]
@@ -416,8 +421,18 @@ def test_the_incentives_page_recomputes_on_request_only(client, world, payroll):
     page = client.get("/incentives", params={"period": "2026-11"})
     assert "Lines computed" in page.text and "Ann One" in _lines_table(page.text)
     assert "Bea One" not in page.text  # computing covers every agent; the page shows the team
+    # Locking is an admin's: it freezes every team's lines.
+    refused = client.post(
+        "/incentives/2026-11/lock",
+        data={"csrf": "page-token", "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    _web(client, world.admin)
     locked = client.post(
-        "/incentives/2026-11/lock", data={"csrf": "page-token"}, follow_redirects=False
+        "/incentives/2026-11/lock",
+        data={"csrf": "page-token", "confirm": "yes"},
+        follow_redirects=False,
     )
     assert locked.status_code == 303 and "error" not in locked.headers["location"]
     again = client.post(

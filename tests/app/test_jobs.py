@@ -28,6 +28,7 @@ from app.jobs.models import Job, JobState
 from app.scorecards import service as scorecards
 from app.timeutil import utcnow
 from app.worker import CallqaQueue
+from tests.app.world import ADMIN
 from tests.conftest import BACKENDS, DATA, ROOT, make_settings, new_database
 from transcription.audio import decode_audio
 from transcription.types import Layout
@@ -268,9 +269,7 @@ def test_score_job_scores_with_the_current_version_and_rescoring_keeps_history(l
         assert any(c["id"] == "greeting" and c["passed"] for c in first.detail["criteria"])
         v1 = scorecards.current_version(session)
         strict = v1.definition.replace("max: 3\n", "max: 0.1\n")  # reply speed
-        v2 = scorecards.create_version(
-            session, name="default", definition=strict, created_by="test"
-        )
+        v2 = scorecards.create_version(session, name="default", definition=strict, principal=ADMIN)
         call = session.get(Call, call_id)
         queued = scorecards.queue_rescore(session, version=v2, calls=[call])
         v1_id, v2_id = v1.id, v2.id
@@ -296,14 +295,14 @@ class CountingEmbedder:
         return self.inner.embed(texts)
 
 
-def _add_conversation(settings: Settings, extra: str | None = None) -> int:
+def _add_conversation(settings: Settings, extra: str | None = None, agent: str = "laura") -> int:
     """A chat conversation; `extra`: one more agent message, at the end."""
     from app.calls.schemas import ConversationIn
     from app.calls.service import ingest_conversation
 
     conversation = ConversationIn.model_validate(
         {
-            "agent": "laura",
+            "agent": agent,
             "started_at": "2026-11-20T10:00:00Z",
             "channel": "chat",
             "language": "en",
@@ -344,6 +343,46 @@ def _add_conversation(settings: Settings, extra: str | None = None) -> int:
         return call.id
 
 
+def test_a_team_s_scorecard_scores_its_own_calls_and_no_other_team_s(live):
+    from app.scorecards.models import CallScore, ScorecardVersion
+    from app.teams import service as teams
+
+    ours, theirs = _add_conversation(live, agent="A1"), _add_conversation(live, agent="B1")
+    with Session(engine_for(live.db_url)) as session:
+        team_a = teams.create_team(session, name="Team A")
+        teams.set_agent_team(
+            session, agent_external_id="B1", team=teams.create_team(session, name="Team B")
+        )
+        teams.set_agent_team(session, agent_external_id="A1", team=team_a)
+        # What the probe posted as `default`, now a team's own card: it fails every call.
+        strict = (
+            "name: team-a\ncriteria:\n  - {id: never, label: Never, dimension: competence,"
+            " kind: pattern, pattern: zzqxj, auto_fail: true}\n"
+        )
+        scorecards.create_version(
+            session, principal=ADMIN, name="team-a", definition=strict, team_id=team_a.id
+        )
+        scorecards.set_choice(
+            session, principal=ADMIN, team_id=team_a.id, call_type=None, scorecard="team-a"
+        )
+        session.commit()
+    queue = CallqaQueue(live)
+    queue.runner.score(ours)
+    queue.runner.score(theirs)
+    with Session(engine_for(live.db_url)) as session:
+        scored = {
+            score.call_id: (card.name, score.auto_fail, score.overall)
+            for score, card in session.exec(
+                select(CallScore, ScorecardVersion).where(
+                    CallScore.scorecard_version_id == ScorecardVersion.id
+                )
+            )
+        }
+    assert scored[ours] == ("team-a", True, 0.0)
+    name, failed, overall = scored[theirs]
+    assert name == "default" and not failed and overall > 50
+
+
 def test_text_conversation_is_scored_and_a_rescore_embeds_nothing_again(live):
     import qa
     from app.calls.models import TranscriptEmbedding
@@ -382,7 +421,7 @@ def test_text_conversation_is_scored_and_a_rescore_embeds_nothing_again(live):
         v2 = scorecards.create_version(
             session,
             name="default",
-            created_by="test",
+            principal=ADMIN,
             definition=scorecards.current_version(session).definition.replace(
                 "max: 3\n", "max: 0.1\n"
             ),
@@ -422,7 +461,7 @@ def test_transcription_hears_the_scorecard_vocabulary_agent_name_and_call_langua
         scorecards.create_version(
             session,
             name="default",
-            created_by="test",
+            principal=ADMIN,
             definition=f"company: Callytics\nvocabulary: [Platinum Motors]\n{card}",
         )
         call = session.get(Call, call_id)
@@ -476,7 +515,7 @@ def test_a_mono_upload_is_diarized_and_stored_with_roles_and_voices(live, tmp_pa
         # The company the agent greets with is evidence of who the agent is.
         card = scorecards.current_version(session).definition
         scorecards.create_version(
-            session, name="default", created_by="test", definition=f"company: Acme\n{card}"
+            session, name="default", principal=ADMIN, definition=f"company: Acme\n{card}"
         )
         session.commit()
     CallqaQueue(live).runner.transcribe(call_id)

@@ -49,6 +49,7 @@ BODIES: dict[tuple[str, str], dict] = {
     ("DELETE", "/api/v1/calls/{call_id}"): {},
     ("POST", "/api/v1/holds/{hold_id}/release"): {},
     ("DELETE", "/api/v1/retention-policies/{policy_id}"): {},
+    ("DELETE", "/api/v1/scorecards/choices/{choice_id}"): {},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -78,6 +79,7 @@ ROLE_ONLY = {
     "user_id",
     "hold_id",
     "policy_id",
+    "choice_id",  # whose choice it is: tests/app/test_scorecard_owners.py
 }
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
@@ -125,7 +127,13 @@ def objects(client, world):
         headers=world.admin.headers,
         json={"call_type": "sales", "audio_days": None},
     ).json()["id"]
+    choice = client.put(
+        "/api/v1/scorecards/choices",
+        headers=world.admin.headers,
+        json={"call_type": "sales", "scorecard": "default"},
+    ).json()["id"]
     return {
+        "choice_id": choice,
         "policy_id": policy,
         "user_id": spare,
         "hold_id": spare_hold,

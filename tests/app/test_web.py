@@ -144,8 +144,20 @@ def test_incentive_pages(client, world):
     assert "Does better service sell more?" in page.text
     csv = client.get("/incentives.csv", params={"period": "2026-11"})
     assert csv.text.splitlines()[0].startswith("agent,name,team")
+    # A supervisor recomputes but does not lock: that freezes every team's lines.
+    assert 'id="compute-form"' in page.text and 'id="lock-form"' not in page.text
     csrf = client.cookies.get(CSRF_COOKIE)
-    locked = client.post("/incentives/2026-11/lock", data={"csrf": csrf}, follow_redirects=False)
+    refused = client.post("/incentives/2026-11/lock", data={"csrf": csrf}, follow_redirects=False)
+    assert refused.status_code == 403
+    _login(client, world.admin.email)
+    page = client.get("/incentives", params={"period": "2026-11"}).text
+    assert 'name="confirm" value="yes" required' in page and "for every team" in page
+    csrf = client.cookies.get(CSRF_COOKIE)
+    unconfirmed = client.post("/incentives/2026-11/lock", data={"csrf": csrf})
+    assert "tick the box to confirm" in unconfirmed.text and "Locked" not in unconfirmed.text
+    locked = client.post(
+        "/incentives/2026-11/lock", data={"csrf": csrf, "confirm": "yes"}, follow_redirects=False
+    )
     assert locked.status_code == 303
     assert "Locked" in client.get("/incentives", params={"period": "2026-11"}).text
     _login(client, world.a1.email)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 import qa
 from app.alerts import service as alerts
-from app.auth import create_token
+from app.auth import Principal, create_token
 from app.calls.models import Call, CallStatus, CallType, Direction, Transcript, TranscriptSegment
 from app.calls.service import CallMeta, ingest_call
 from app.calls.tasks import score_row
@@ -24,6 +24,10 @@ from app.teams import service as teams
 from app.users.models import Role, User
 from app.users.service import create_user
 from transcription.types import Layout
+
+# Who changes definitions in tests that call the services directly: everyone's reach, like the
+# command line.
+ADMIN = Principal(kind="cli", id=0, name="test", role=None, agent_id=None, scopes=frozenset())
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PASSWORD = "secret-pass-1"

@@ -1,6 +1,6 @@
-"""Pages for incentives: the supervisor's month (lines, recompute, lock, performance, service vs
-sales) and the agent's own line with what is still missing. Reading a month never computes it:
-the worker does, every few minutes, and so does "Recompute now"."""
+"""Pages for incentives: the supervisor's month (lines, recompute, performance, service vs
+sales; an admin also locks it) and the agent's own line with what is still missing. Reading a
+month never computes it: the worker does, every few minutes, and so does "Recompute now"."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.audit.service import audited
 from app.auth import OrgZone
 from app.db import SessionDep, rollback, writes_audit
-from app.errors import CallqaError
+from app.errors import BadRequest, CallqaError
 from app.incentives import service
 from app.incentives.schemas import csv_export, to_public
 from app.scope import visible_team, visible_teams
@@ -94,18 +94,27 @@ def _back_to_month(session: Session, period: str, action: Callable[[], object]) 
 
 @router.post("/incentives/{period}/compute")
 def compute(
-    period: str, session: SessionDep, principal: PageIncentiveLocker, zone: OrgZone, _csrf: Csrf
+    period: str, session: SessionDep, principal: PageIncentiveTeam, zone: OrgZone, _csrf: Csrf
 ) -> Response:
     return _back_to_month(session, period, lambda: service.compute(session, period, zone=zone))
 
 
 @router.post("/incentives/{period}/lock")
 def lock(
-    period: str, session: SessionDep, principal: PageIncentiveLocker, zone: OrgZone, _csrf: Csrf
+    period: str,
+    session: SessionDep,
+    principal: PageIncentiveLocker,
+    zone: OrgZone,
+    _csrf: Csrf,
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    return _back_to_month(
-        session, period, lambda: service.lock(session, period, by=principal.name, zone=zone)
-    )
+    def act() -> object:
+        # A lock cannot be undone: the box on the form says what it freezes.
+        if confirm != "yes":
+            raise BadRequest(f"tick the box to confirm that {period} is locked for every team")
+        return service.lock(session, period, by=principal.name, zone=zone)
+
+    return _back_to_month(session, period, act)
 
 
 @router.get("/me/incentives", response_class=HTMLResponse)

@@ -150,10 +150,11 @@ def test_old_scores_stay_readable_in_full_and_only_to_those_who_may_see_the_call
     client, admin, session, users
 ):
     from app.scorecards.service import create_version
+    from tests.app.world import ADMIN
 
     v1 = current_version(session)
     v2 = create_version(
-        session, name="default", definition=default_path().read_text(), created_by="t"
+        session, name="default", definition=default_path().read_text(), principal=ADMIN
     )
     call_id = upload(client, admin, agent="laura").json()["id"]
     _scored(session, call_id, v1.id, 70, 60)
