@@ -14,7 +14,7 @@ has `name` and `diarize(audio) -> Diarization`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import permutations
 from typing import Protocol, cast
@@ -84,9 +84,14 @@ class Diarization:
 
 class SpeakerEncoder(Protocol):
     def partial_embeddings(
-        self, audio: np.ndarray, *, step: float
+        self,
+        audio: np.ndarray,
+        *,
+        step: float,
+        keep: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(window start times in seconds, L2-normalised embeddings) of windows every `step`."""
+        """(window start times in seconds, L2-normalised embeddings) of windows every `step`;
+        with `keep`, only of the windows it selects from all the windows' start times."""
         ...
 
 
@@ -165,13 +170,25 @@ class EmbeddingDiarizer:
         mask = _speech_mask(audio)
         if not mask.any():
             return Diarization(turns=(), voices=(), diarizer=self.name)
-        starts, embeddings = self.encoder.partial_embeddings(audio, step=self.step)
         frames = len(mask)
         window = int(round(1.6 / FRAME_SECONDS))
-        first = np.clip(np.round(starts / FRAME_SECONDS).astype(int), 0, frames)
         cumulative = np.concatenate([[0], np.cumsum(mask)])
-        share = (cumulative[np.minimum(first + window, frames)] - cumulative[first]) / window
-        keep = share >= MIN_SPEECH_SHARE
+
+        def first_frames(starts: np.ndarray) -> np.ndarray:
+            first: np.ndarray = np.clip(np.round(starts / FRAME_SECONDS).astype(int), 0, frames)
+            return first
+
+        def mostly_speech(starts: np.ndarray) -> np.ndarray:
+            first = first_frames(starts)
+            share = (cumulative[np.minimum(first + window, frames)] - cumulative[first]) / window
+            return np.asarray(share >= MIN_SPEECH_SHARE)
+
+        # Only windows that are mostly speech are embedded: hours of silence cost nothing.
+        starts, embeddings = self.encoder.partial_embeddings(
+            audio, step=self.step, keep=mostly_speech
+        )
+        first = first_frames(starts)
+        keep = np.ones(len(starts), dtype=bool)
         one_voice = Diarization(
             turns=_turns(np.where(mask, 0, -1), ("S1",)), voices=("S1",), diarizer=self.name
         )

@@ -25,6 +25,7 @@ import importlib.util
 import io
 import pickle
 import zipfile
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -613,7 +614,12 @@ class VoiceEncoder:
         return final
 
     def partial_embeddings(
-        self, audio: npt.ArrayLike, *, step: float, min_coverage: float = 0.75
+        self,
+        audio: npt.ArrayLike,
+        *,
+        step: float,
+        min_coverage: float = 0.75,
+        keep: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.bool_]] | None = None,
     ) -> tuple[npt.NDArray[np.float64], F32]:
         """Embeddings of 1.6 s windows every `step` seconds over the whole audio.
 
@@ -621,9 +627,15 @@ class VoiceEncoder:
         at 0 and go on until the audio is covered; the audio is zero-padded for the last ones,
         which are kept if at least `min_coverage` of them is audio (as resemblyzer does). The mel
         spectrogram is computed once for the whole file and the windows are slices of it.
+        `keep`: given every window's start time, which windows to embed (the others are left
+        out of both arrays): the silent hours of a long call cost no network passes.
         """
         wav = _as_audio(audio)
         starts = partial_starts(len(wav), step=step, min_coverage=min_coverage)
+        if keep is not None:
+            starts = starts[keep(starts.astype(np.float64) * (HOP / SAMPLE_RATE))]
+            if not len(starts):
+                return np.zeros(0), np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
         needed = (int(starts[-1]) + PARTIAL_FRAMES) * HOP
         # The last windows run past the end: zeros there, without copying the whole call.
         mel = mel_spectrogram(audio, length=max(needed, len(wav)))
