@@ -55,6 +55,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/incentives.py
 	$(BIN)/python benchmarks/roles.py
+	$(BIN)/python benchmarks/long_calls.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

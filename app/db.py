@@ -19,6 +19,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
 
+from app.errors import Unprocessable
+
 log = logging.getLogger(__name__)
 
 # Execution option that marks a connection whose transactions will write (see _sqlite_begin).
@@ -53,13 +55,33 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _refuse_nul(
+    _conn: object, _cursor: object, _statement: str, parameters: Any, *_: object
+) -> None:
+    # PostgreSQL cannot store a NUL character in text (psycopg refuses it) and SQLite would
+    # keep it and cut it short in C string APIs: refused the same on both, before any SQL.
+    rows = parameters if isinstance(parameters, list | tuple) else [parameters]
+    for row in rows:
+        values = (
+            row.values()
+            if isinstance(row, dict)
+            else row
+            if isinstance(row, list | tuple)
+            else [row]
+        )
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise Unprocessable("text in the request contains a NUL character (\\0)")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
 
 
 @lru_cache(maxsize=8)

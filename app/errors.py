@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from qa.scorecard import ScorecardInvalid
@@ -194,7 +195,23 @@ def _scorecard_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"scorecard invalid: {exc}"}, status_code=422)
 
 
+def _out_of_range_handler(request: Request, exc: Exception) -> Response:
+    # sqlite3 raises OverflowError for an integer past 64 bits (an id of 2^63 in a path or a
+    # body), before any SQL runs, and datetime for a date moved past year 1 or 9999 by a time
+    # zone; PostgreSQL answers DataError for a value its column cannot
+    # hold (2^31 in an integer column, a NUL byte in text). Either way the request was wrong,
+    # and the unit of work has already rolled back whatever it had written.
+    if isinstance(exc, OverflowError):
+        message = "a number or a date in the request is out of range"
+    else:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        message = f"a value in the request cannot be stored: {reason}"
+    return _callqa_handler(request, Unprocessable(message))
+
+
 def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OverflowError, _out_of_range_handler)
+    app.add_exception_handler(DataError, _out_of_range_handler)
     app.add_exception_handler(ScorecardInvalid, _scorecard_handler)
     app.add_exception_handler(CallqaError, _callqa_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)

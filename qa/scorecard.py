@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,18 @@ def _fail(line: int, message: str) -> ScorecardInvalid:
     return ScorecardInvalid(f"line {line}: {message}")
 
 
+def _weight(value: object, line: int, what: str) -> float:
+    """A finite number >= 0 (YAML's .nan and .inf are floats too; true is an int)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise _fail(line, f"{what} must be a finite number >= 0, not {value!r}")
+    return float(value)
+
+
 def _check_pattern(raw: dict[str, Any], line: int, strict: bool) -> None:
     """At save time (`strict`) a pattern must be safe; a stored one is only compiled, so a
     version saved before the checks, or a busy machine's slower clock, does not stop scoring
@@ -181,9 +194,15 @@ def _criterion(
     kind = raw["kind"]
     if kind not in KINDS:
         raise _fail(line, f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    weight = raw.get("weight", 1.0)
-    if not isinstance(weight, int | float) or weight < 0:
-        raise _fail(line, "weight must be a number >= 0")
+    weight = _weight(raw.get("weight", 1.0), line, "weight")
+    for key in ("min", "max", "within_seconds", "after_seconds_from_end", "threshold"):
+        value = raw.get(key)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise _fail(line, f"{key} must be a finite number, not {value!r}")
     if raw.get("speaker", "agent") not in SPEAKERS:
         raise _fail(line, f"speaker must be one of {', '.join(SPEAKERS)}")
     applies = raw.pop("applies_to", {}) or {}
@@ -278,6 +297,11 @@ def parse(text: str, *, strict: bool = True) -> Scorecard:
     bad = sorted(set(weights) - set(DIMENSIONS) - {"script_compliance"})
     if bad:
         raise _fail(line, f"dimension_weights names unknown dimension(s) {', '.join(bad)}")
+    for key, value in weights.items():
+        _weight(value, line, f"dimension_weights.{key}")
+    version = raw.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**31:
+        raise _fail(line, f"version must be a whole number >= 1, not {version!r}")
     ids: set[str] = set()
     company = raw.get("company")
     if company is not None and not isinstance(company, str):
@@ -292,7 +316,7 @@ def parse(text: str, *, strict: bool = True) -> Scorecard:
     return Scorecard(
         name=str(raw["name"]),
         vocabulary=tuple(v for v in (company, *vocabulary) if v),
-        version=int(raw.get("version", 1)),
+        version=version,
         company=raw.get("company"),
         dimension_weights={d: float(weights.get(d, 1.0)) for d in DIMENSIONS},
         script_weight=float(weights.get("script_compliance", 1.0)),

@@ -115,9 +115,15 @@ def request_unit_of_work(session: Session):  # type: ignore[no-untyped-def]
         # as it would be in a real deployment; a request that fails rolls back only its own.
         session.commit()
         if not request_writes(request):
-            with read_only(session):
-                yield session
-                session.flush()  # a GET's stray add() is refused here, as at its commit
+            try:
+                with read_only(session):
+                    yield session
+                    session.flush()  # a GET's stray add() is refused here, as at its commit
+            except BaseException:
+                # A failed read ends its unit of work, as unit_of_work does (on PostgreSQL the
+                # transaction is aborted until then); the test's own work stays.
+                session.rollback()
+                raise
             return
         try:
             yield session

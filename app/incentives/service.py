@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -506,6 +507,26 @@ def read_lines(
 # ---- outcomes import ------------------------------------------------------------------------
 
 
+def _rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str | None, Any]]]:
+    """(line, row) of a CSV, with what the csv module cannot read (a field over its 128 KiB
+    limit, a bare carriage return inside a field) and a file over MAX_OUTCOME_ROWS refused as
+    the client's error, naming the line."""
+    count = 0
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # The line being read when it failed: the ones read before it, and one.
+            line = reader.line_num + 1
+            raise BadRequest(f"the CSV cannot be read at line {line}: {exc}") from None
+        count += 1
+        if count > MAX_OUTCOME_ROWS:
+            raise BadRequest(f"the CSV has more than {MAX_OUTCOME_ROWS} rows: split it")
+        yield reader.line_num, raw
+
+
 @dataclass
 class ImportReport:
     rows: int
@@ -514,6 +535,9 @@ class ImportReport:
 
 
 _TRUE, _FALSE = {"true", "yes", "1", "y", "won"}, {"false", "no", "0", "n", "lost"}
+# One CRM export a month is thousands of rows; past this a file is refused before any lookup.
+MAX_OUTCOME_ROWS = 100_000
+_LOOKUP_BATCH = 5_000  # external ids per query (PostgreSQL takes at most 65 535 parameters)
 
 
 def import_outcomes(
@@ -524,7 +548,10 @@ def import_outcomes(
     `principal` may see are matched (None: the CLI, every call); another team's call is
     reported exactly like one that does not exist."""
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise BadRequest(f"the CSV cannot be read at line 1: {exc}") from None
     if "external_id" not in header or not {"deal_closed", "deal_value"} & set(header):
         raise BadRequest(
             "the CSV needs a header with external_id and deal_closed and/or deal_value"
@@ -532,7 +559,16 @@ def import_outcomes(
     parsed: list[tuple[int, str, dict[str, Any]]] = []
     rejected: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for number, raw in enumerate(reader, start=2):  # line 1 is the header
+    for number, raw in _rows(reader):
+        if None in raw:  # DictReader keeps the fields past the header under None
+            rejected.append(
+                {
+                    "line": number,
+                    "external_id": (raw.get("external_id") or "").strip(),
+                    "reason": "the row has more fields than the header",
+                }
+            )
+            continue
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         ext = row.get("external_id", "")
         problems = []
@@ -565,18 +601,13 @@ def import_outcomes(
     if not parsed and not rejected:
         raise BadRequest("the CSV has no rows")
     ids = [ext for _, ext, _ in parsed]
-    calls = (
-        {
-            c.external_id: c
-            for c in session.exec(
-                (select(Call) if principal is None else visible_calls(principal)).where(
-                    col(Call.external_id).in_(ids)
-                )
-            )
-        }
-        if ids
-        else {}
-    )
+    calls: dict[str | None, Call] = {}
+    for start in range(0, len(ids), _LOOKUP_BATCH):
+        query = select(Call) if principal is None else visible_calls(principal)
+        batch = ids[start : start + _LOOKUP_BATCH]
+        calls.update(
+            (c.external_id, c) for c in session.exec(query.where(col(Call.external_id).in_(batch)))
+        )
     for number, ext, _ in parsed:
         if ext not in calls:
             rejected.append(

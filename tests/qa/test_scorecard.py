@@ -29,7 +29,8 @@ def test_default_scorecard_loads_and_covers_every_dimension():
     [
         ("    dimension: happiness\n", "line 3: dimension 'happiness' is not one of"),
         ("    kind: vibes\n", "line 3: kind 'vibes' is not one of"),
-        ("    weight: -1\n", "line 3: weight must be a number >= 0"),
+        ("    weight: -1\n", "line 3: weight must be a finite number >= 0, not -1"),
+        ("    weight: .nan\n", "line 3: weight must be a finite number >= 0, not nan"),
         ("    colour: red\n", r"line 3: unknown field\(s\) colour"),
         ("    threshold: 20\n", "line 3: threshold must be between 50 and 100"),
     ],
