@@ -9,6 +9,7 @@ words, since three digits alone are everywhere in a call.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -59,7 +60,27 @@ _TENS = {
     "ninety": "9",
 }
 _REPEAT = {"double": 2, "triple": 3}
-_FILLERS = {"", "and", "uh", "um", "er", "ah", "dash", "hyphen", "space", "then", "slash"}
+# Hesitations and separators said between the groups of a number; up to _MAX_FILLERS in a row.
+_FILLERS = {
+    "",
+    "and",
+    "uh",
+    "um",
+    "umm",
+    "uhh",
+    "uhm",
+    "er",
+    "erm",
+    "ah",
+    "hmm",
+    "mm",
+    "dash",
+    "hyphen",
+    "space",
+    "then",
+    "slash",
+}
+_MAX_FILLERS = 4
 _MONTHS = {
     "january",
     "february",
@@ -98,6 +119,17 @@ _CVV_CUES = (
     ("code", "on", "the", "back"),
     ("card", "code"),
     ("security", "number"),
+    # "the three numbers on the back", "the digits on the back of the card"
+    ("numbers", "on", "the", "back"),
+    ("digits", "on", "the", "back"),
+    ("number", "on", "the", "back"),
+    ("back", "of", "the", "card"),
+    ("back", "of", "your", "card"),
+    ("three", "numbers"),
+    ("three", "digits"),
+    ("3", "digits"),
+    ("3", "numbers"),
+    ("four", "digits", "on", "the", "front"),
 )
 _EXPIRY_CUES = (
     ("expiry",),
@@ -111,8 +143,18 @@ _EXPIRY_CUES = (
     ("valid", "until"),
     ("good", "through"),
     ("good", "thru"),
+    ("good", "until"),
+    ("good", "till"),
+    ("valid", "till"),
     ("end", "date"),
+    # "it runs out in 12/29"
+    ("runs", "out"),
+    ("run", "out"),
+    ("running", "out"),
 )
+# A cue said by one party covers the other party's answer within this many seconds (the agent
+# asks for the code, the customer says it on the other leg).
+_CROSS_SECONDS = 15.0
 _CUE_WINDOW = 6
 _DIGITS_ONLY = re.compile(r"^[0-9]+$")
 _STRIP = re.compile(r"[^\w/'-]+")
@@ -173,7 +215,9 @@ class _Token:
     norm: str
 
 
-def _runs(contrib: list[str | None], tokens: list[str], max_fillers: int = 2) -> list[list[int]]:
+def _runs(
+    contrib: list[str | None], tokens: list[str], max_fillers: int = _MAX_FILLERS
+) -> list[list[int]]:
     """Indices of number-bearing tokens that belong together (small fillers allowed between)."""
     runs: list[list[int]] = []
     current: list[int] = []
@@ -236,29 +280,47 @@ def _cue_ends(tokens: list[str], cues: Iterable[tuple[str, ...]]) -> list[int]:
     return ends
 
 
+def _code_after(start: int, tokens: list[str], contrib: list[str | None], stop: int) -> set[int]:
+    """The security code after a cue: the first number starting within _CUE_WINDOW words of
+    `start` (before `stop`), hesitations allowed inside it, if it has 3 or 4 digits."""
+    run: list[int] = []
+    fillers = 0
+    for i in range(start, stop):
+        if contrib[i]:
+            run.append(i)
+            fillers = 0
+        elif run:
+            if tokens[i] in _FILLERS and fillers < _MAX_FILLERS:
+                fillers += 1
+                continue
+            break
+        elif i - start >= _CUE_WINDOW:
+            break
+    digits = "".join(contrib[i] or "" for i in run)
+    return set(run) if 3 <= len(digits) <= 4 else set()
+
+
+def _date_after(start: int, tokens: list[str], contrib: list[str | None], stop: int) -> set[int]:
+    # Numbers and month names shortly after the cue; other words are skipped, not a stop,
+    # because ASR mangles the words around a date ("the expire made in 0 .928").
+    return {
+        i
+        for i in range(start, min(stop, start + _CUE_WINDOW))
+        if tokens[i] in _MONTHS or (contrib[i] and len(contrib[i] or "") <= 6)
+    }
+
+
 def _security_code_tokens(tokens: list[str], contrib: list[str | None]) -> set[int]:
     hit: set[int] = set()
     for end in _cue_ends(tokens, _CVV_CUES):
-        window = range(end, min(len(tokens), end + _CUE_WINDOW))
-        run: list[int] = []
-        for i in window:
-            if contrib[i]:
-                run.append(i)
-            elif run:
-                break
-        if run and 3 <= len("".join(contrib[i] or "" for i in run)) <= 4:
-            hit.update(run)
+        hit |= _code_after(end, tokens, contrib, len(tokens))
     return hit
 
 
 def _expiry_tokens(tokens: list[str], contrib: list[str | None]) -> set[int]:
     hit: set[int] = set()
     for end in _cue_ends(tokens, _EXPIRY_CUES):
-        # Numbers and month names shortly after the cue; other words are skipped, not a stop,
-        # because ASR mangles the words around a date ("the expire made in 0 .928").
-        for i in range(end, min(len(tokens), end + _CUE_WINDOW)):
-            if tokens[i] in _MONTHS or (contrib[i] and len(contrib[i] or "") <= 6):
-                hit.add(i)
+        hit |= _date_after(end, tokens, contrib, len(tokens))
     return hit
 
 
@@ -326,9 +388,12 @@ def _hits(
     """(segment, word) positions of card data; with `min_run_digits`, also every run of number
     words holding that many digits, card or not."""
     redact: set[tuple[int, int]] = set()
-    for stream in _streams(segments, words_of):
+    streams = _streams(segments, words_of)
+    parsed = []
+    for stream in streams:
         tokens = [t.norm for t in stream]
         contrib = _contributions(tokens)
+        parsed.append((tokens, contrib))
         hits: set[int] = set()
         for run in _runs(contrib, tokens):
             hits |= _card_tokens(run, contrib)
@@ -337,7 +402,48 @@ def _hits(
         hits |= _security_code_tokens(tokens, contrib)
         hits |= _expiry_tokens(tokens, contrib)
         redact.update((stream[i].seg, stream[i].idx) for i in hits)
+    redact |= _answers_to_cues(streams, parsed, words_of)
     return redact
+
+
+def _answers_to_cues(
+    streams: list[list[_Token]],
+    parsed: list[tuple[list[str], list[str | None]]],
+    words_of: list[list[Word]],
+) -> set[tuple[int, int]]:
+    """A security code or expiry date said by one party after the other party's cue: the cue
+    is found on everyone's words in time order, the answer in each other stream's words that
+    start within _CROSS_SECONDS after it."""
+    if len(streams) < 2:
+        return set()
+    timeline = sorted(
+        ((k, i) for k, stream in enumerate(streams) for i in range(len(stream))),
+        key=lambda p: (_start(streams, words_of, p), p),
+    )
+    said = [streams[k][i].norm for k, i in timeline]
+    starts = [
+        [_start(streams, words_of, (k, i)) for i in range(len(s))] for k, s in enumerate(streams)
+    ]
+    hit: set[tuple[int, int]] = set()
+    for cues, answer in ((_CVV_CUES, _code_after), (_EXPIRY_CUES, _date_after)):
+        for end in _cue_ends(said, cues):
+            k_cue, i_cue = timeline[end - 1]
+            cue = words_of[streams[k_cue][i_cue].seg][streams[k_cue][i_cue].idx]
+            for k, stream in enumerate(streams):
+                if k == k_cue:
+                    continue  # the cue's own speaker: read in its own stream
+                first = bisect.bisect_left(starts[k], cue.end - 0.05)
+                stop = bisect.bisect_right(starts[k], cue.end + _CROSS_SECONDS)
+                tokens, contrib = parsed[k]
+                hit.update(
+                    (stream[i].seg, stream[i].idx) for i in answer(first, tokens, contrib, stop)
+                )
+    return hit
+
+
+def _start(streams: list[list[_Token]], words_of: list[list[Word]], at: tuple[int, int]) -> float:
+    token = streams[at[0]][at[1]]
+    return words_of[token.seg][token.idx].start
 
 
 # What the recording must lose is wider than what the transcript hides: a card number the

@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import enum_type
+from app.freetext import redact_on_write, text
 from app.timeutil import utcnow
 
 
@@ -44,3 +45,8 @@ class RetentionPolicy(SQLModel, table=True):
     data_days: int | None = None  # transcript, words, scores, reviews, customer fields
     created_by: str = Field(max_length=320)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+redact_on_write(
+    LegalHold, reason=text
+)  # free text: card data redacted as written (app/freetext.py)

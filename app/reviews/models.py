@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import enum_type
+from app.freetext import reasons, redact_on_write, text
 from app.timeutil import utcnow
 
 
@@ -83,3 +84,8 @@ class CalibrationReviewer(SQLModel, table=True):
     calibration_id: int = Field(foreign_key="calibration.id", index=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     review_id: int | None = Field(default=None, foreign_key="review.id")
+
+
+# What reviewers and agents type is redacted for card data as it is written (app/freetext.py).
+redact_on_write(Review, coaching_note=text, overrides=reasons)
+redact_on_write(Dispute, reason=text, decision_reason=text)

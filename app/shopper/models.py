@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.freetext import redact_on_write, text, text_values
 from app.timeutil import utcnow
 
 
@@ -80,3 +81,8 @@ class ShopperAttempt(SQLModel, table=True):
     assignment_id: int | None = Field(default=None, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# Shoppers and planners type free text; card data in it is redacted as it is written.
+redact_on_write(ShopperAssignment, notes=text)
+redact_on_write(ShopperSubmission, answers=text_values)

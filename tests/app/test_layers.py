@@ -20,6 +20,7 @@ KERNEL = {
     "dbtypes",
     "errors",
     "timeutil",
+    "freetext",
     "versioned",
     "csvexport",
     "limits",

@@ -134,3 +134,118 @@ def test_numbers_without_cues_or_luhn_are_kept():
 
 def test_asr_extra_digit_around_a_card_is_still_redacted():
     assert redact_text("if in 411111111111111111,") == "if in [REDACTED]"
+
+
+# ---- issue 14, item 9: the other party's answer, and wider phrasing ---------------------------
+
+CODE_CUES = [
+    "what's the security code",
+    "and the cvv please",
+    "can I have the three numbers on the back",
+    "the three digits on the back of the card",
+    "read me the card verification code",
+]
+EXPIRY_CUES = [
+    "when does it expire",
+    "and the expiry date",
+    "what's the expiration",
+    "when does the card run out",
+    "it's valid until when",
+]
+HESITATIONS = ["uh", "um", "er", "erm", "hmm", "and"]
+
+
+def _spoken_code(code: str, style: str) -> list[str]:
+    if style == "digits":
+        return [code]
+    if style == "spaced":
+        return list(code)
+    return [UNITS[int(d)] for d in code]
+
+
+def _said(speaker: Speaker, text: str, start: float) -> Segment:
+    words, t = [], start
+    for tok in text.split():
+        words.append(Word(t, t + 0.3, tok, 0.9))
+        t += 0.35
+    return Segment(speaker, start, words[-1].end, text, 0.9, words)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cue=st.sampled_from(CODE_CUES),
+    code=st.text("0123456789", min_size=3, max_size=4),
+    style=st.sampled_from(["digits", "spaced", "spelled"]),
+    lead=st.sampled_from(["", "yes it's", "sure", "uh", "okay so it's"]),
+    pause=st.floats(0.2, 8.0),
+    agent=st.sampled_from([Speaker.agent, Speaker.customer]),
+)
+def test_a_security_code_answered_by_the_other_party_is_redacted(
+    cue, code, style, lead, pause, agent
+):
+    other = Speaker.customer if agent is Speaker.agent else Speaker.agent
+    ask = _said(agent, cue, 10.0)
+    answer = _said(other, " ".join([lead, *_spoken_code(code, style)]).strip(), ask.end + pause)
+    redacted, _ = redact_segments([ask, answer])
+    said = redacted[1].text
+    assert code not in "".join(re.findall(r"\d", said)), said
+    assert " ".join(UNITS[int(d)] for d in code) not in said
+    assert redacted[0].text == cue  # the question itself is kept
+    assert lead == "" or said.startswith(lead)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cue=st.sampled_from(EXPIRY_CUES),
+    month=st.integers(1, 12),
+    year=st.integers(26, 35),
+    style=st.sampled_from(["slash", "words", "month name", "dashed"]),
+    pause=st.floats(0.2, 8.0),
+)
+def test_an_expiry_date_answered_by_the_other_party_is_redacted(cue, month, year, style, pause):
+    months = ["january", "february", "march", "april", "may", "june", "july", "august",
+              "september", "october", "november", "december"]  # fmt: skip
+    spoken = {
+        "slash": f"{month:02d}/{year}",
+        "words": f"{UNITS[month] if month < 10 else month} {['twenty', 'thirty'][year // 10 - 2]}"
+        + (f" {UNITS[year % 10]}" if year % 10 else ""),
+        "month name": f"{months[month - 1]} 20{year}",
+        "dashed": f"{month:02d}-{year}",
+    }[style]
+    ask = _said(Speaker.agent, cue, 3.0)
+    answer = _said(Speaker.customer, f"it's {spoken}", ask.end + pause)
+    said = redact_segments([ask, answer])[0][1].text
+    assert said.startswith("it's [REDACTED]"), said
+    assert str(year) not in said and months[month - 1] not in said
+
+
+def test_an_answer_long_after_the_cue_or_without_one_is_kept():
+    ask = _said(Speaker.agent, "what's the security code", 0.0)
+    late = _said(Speaker.customer, "it's 731", 60.0)
+    assert redact_segments([ask, late])[0][1].text == "it's 731"
+    chat = _said(Speaker.customer, "room 731 please", 2.0)
+    assert redact_segments([_said(Speaker.agent, "which room", 0.0), chat])[0][1].text == (
+        "room 731 please"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    number=card_numbers(),
+    gaps=st.lists(st.lists(st.sampled_from(HESITATIONS), min_size=0, max_size=4), min_size=5),
+)
+def test_a_card_read_with_up_to_four_hesitations_between_groups_is_redacted(number, gaps):
+    groups = [number[i : i + 4] for i in range(0, len(number), 4)]
+    tokens = ["it's"]
+    for group, gap in zip(groups, gaps, strict=False):
+        tokens += [group, *gap]
+    out = redact_text(" ".join(tokens))
+    assert number not in "".join(re.findall(r"\d", out)), out
+
+
+def test_the_probe_s_phrasings_are_redacted():
+    assert redact_text("the three numbers on the back are 7 3 1") == (
+        "the three numbers on the back are [REDACTED]"
+    )
+    assert redact_text("it runs out in 12/29") == "it runs out in [REDACTED]"
+    assert "1111" not in redact_text("4111 1111 uh um er 1111 uh ah hmm um 1111")
