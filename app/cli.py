@@ -422,7 +422,9 @@ def incentives_lock(period: Annotated[str, typer.Option(help="YYYY-MM")]) -> Non
 @keys_cli.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="who uses the key, e.g. payroll")],
-    scope: Annotated[list[str], typer.Option(help="calls:read, calls:write, incentives:read")],
+    scope: Annotated[
+        list[str], typer.Option(help="calls:read, calls:write, outcomes:write, incentives:read")
+    ],
 ) -> None:
     """Create an API key; it is printed once and only its hash is stored."""
     with _unit(get_settings()) as session:

@@ -54,6 +54,7 @@ _ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         {
             Scope.calls_read,
             Scope.calls_write,
+            Scope.outcomes_write,
             Scope.calls_manage,
             Scope.reviews_write,
             Scope.alerts_read,
@@ -71,6 +72,7 @@ _ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         {
             Scope.calls_read,
             Scope.calls_write,
+            Scope.outcomes_write,
             Scope.calls_manage,
             Scope.reviews_write,
             Scope.alerts_read,
@@ -190,6 +192,7 @@ def require_scope(scope: Scope):  # type: ignore[no-untyped-def]
 
 CallReader = Annotated[Principal, Depends(require_scope(Scope.calls_read))]
 CallWriter = Annotated[Principal, Depends(require_scope(Scope.calls_write))]
+OutcomeWriter = Annotated[Principal, Depends(require_scope(Scope.outcomes_write))]
 CallManager = Annotated[Principal, Depends(require_scope(Scope.calls_manage))]
 ReviewWriter = Annotated[Principal, Depends(require_scope(Scope.reviews_write))]
 DisputeWriter = Annotated[Principal, Depends(require_scope(Scope.disputes_write))]

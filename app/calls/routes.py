@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.audit.service import audited
-from app.auth import CallManager, CallReader, CallWriter, Principal, SettingsDep
+from app.auth import CallManager, CallReader, CallWriter, OutcomeWriter, Principal, SettingsDep
 from app.calls import service
 from app.calls.access import audio_response, call_filters, calls_csv
 from app.calls.languages import check_language
@@ -19,8 +19,8 @@ from app.calls.models import Call, CallType, Direction
 from app.calls.schemas import (
     CallAccepted,
     CallDetail,
+    CallOutcome,
     CallPage,
-    CallPublic,
     CallUpdate,
     ConversationIn,
     ScorePublic,
@@ -195,14 +195,16 @@ def get_score(
     return service.get_score(session, call=call, score_id=score_id)
 
 
-@router.patch("/{call_id}", response_model=CallPublic)
+@router.patch("/{call_id}", response_model=CallOutcome)
 def update_call(
-    call_id: int, changes: CallUpdate, session: SessionDep, principal: CallWriter
-) -> CallPublic:
-    """Set a call's outcome (deal closed, deal value) or customer reference."""
+    call_id: int, changes: CallUpdate, session: SessionDep, principal: OutcomeWriter
+) -> CallOutcome:
+    """Set a call's outcome (deal closed, deal value) or customer reference (`outcomes:write`).
+    The answer is what the call's outcome now is, nothing else about the call: a CRM's key
+    writes outcomes without reading calls."""
     call = visible_call(session, principal, call_id)
     service.update_call(session, call=call, changes=changes)
-    return service.call_detail(session, call=call)
+    return CallOutcome.model_validate(call, from_attributes=True)
 
 
 @router.post("/{call_id}/retry", response_model=CallAccepted, status_code=202)

@@ -172,6 +172,16 @@ class CallUpdate(BaseModel):
     customer_ref: str | None = Field(default=None, max_length=200)
 
 
+class CallOutcome(BaseModel):
+    """A call's outcome as PATCH leaves it."""
+
+    id: int
+    deal_closed: bool | None
+    deal_value: Decimal | None
+    customer_ref: str | None
+    updated_at: datetime
+
+
 # Limits of one text conversation: far above a real chat or e-mail thread, low enough that one
 # request cannot make a scoring job run for minutes.
 MAX_UTTERANCES = 2000

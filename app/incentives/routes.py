@@ -8,11 +8,11 @@ from pydantic import BaseModel
 
 from app.auth import (
     CallReader,
-    CallWriter,
     IncentiveLocker,
     IncentiveManager,
     IncentiveTeamReader,
     OrgZone,
+    OutcomeWriter,
     PayrollReader,
 )
 from app.csvexport import csv_response, wants_csv
@@ -131,7 +131,7 @@ def lock_period(
     period: str, session: SessionDep, principal: IncentiveLocker, zone: OrgZone
 ) -> PeriodPublic:
     """Freeze the period for every team (409 listing any undecided disputes on its calls): an
-    admin's or an `incentives:lock` key's act, not a supervisor's. Later changes to its calls
+    admin's act, not a supervisor's. Later changes to its calls
     become adjustment lines in the next open period."""
     row = service.lock(session, period, by=principal.name, zone=zone)
     return PeriodPublic.model_validate(row, from_attributes=True)
@@ -155,7 +155,7 @@ def create_rules(body: RulesIn, session: SessionDep, principal: IncentiveManager
 @router.post("/outcomes/import", response_model=ImportPublic)
 def import_outcomes(
     session: SessionDep,
-    principal: CallWriter,
+    principal: OutcomeWriter,
     file: Annotated[UploadFile, File(description="CSV: external_id, deal_closed, deal_value")],
     dry_run: bool = False,
 ) -> ImportPublic | JSONResponse:

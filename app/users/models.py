@@ -19,7 +19,8 @@ class Scope(StrEnum):
     """What a credential may do: a role carries a fixed set (app.auth), an API key its own."""
 
     calls_read = "calls:read"
-    calls_write = "calls:write"
+    calls_write = "calls:write"  # upload recordings and conversations (a recorder's key)
+    outcomes_write = "outcomes:write"  # deals and customer references (a CRM's key)
     calls_manage = "calls:manage"
     reviews_write = "reviews:write"
     disputes_write = "disputes:write"

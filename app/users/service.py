@@ -23,7 +23,9 @@ from app.users.models import Agent, ApiKey, LoginFailure, Role, Scope, User
 
 KEY_PREFIX = "cqk_"
 # What a machine may be given: a recorder uploads and reads calls, payroll reads pay lines.
-SCOPES = frozenset({Scope.calls_read, Scope.calls_write, Scope.incentives_read})
+SCOPES = frozenset(
+    {Scope.calls_read, Scope.calls_write, Scope.outcomes_write, Scope.incentives_read}
+)
 
 _hasher = PasswordHash.recommended()  # argon2id
 # Verified against when the user does not exist, so both paths take the same time.

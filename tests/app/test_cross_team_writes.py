@@ -85,3 +85,40 @@ def test_outcomes_of_another_team_s_calls_are_unknown_to_a_supervisor(client, wo
     assert ok.status_code == 200 and ok.json()["applied"] == 1, ok.text
     session.refresh(call)
     assert call.deal_value == Decimal("99999.00")
+
+
+def test_api_keys_write_only_through_the_routes_their_scope_names(client, world, session):
+    """A recorder's key (calls:write) uploads and cannot change outcomes; a CRM's key
+    (outcomes:write) changes outcomes, gets back only the outcome, and cannot upload or read."""
+    from app.users.service import create_api_key
+
+    recorder = {
+        "Authorization": f"Bearer {create_api_key(session, name='rec', scopes=['calls:write']).secret}"
+    }
+    crm = {
+        "Authorization": f"Bearer {create_api_key(session, name='crm', scopes=['outcomes:write']).secret}"
+    }
+    session.commit()
+    call_id = world.calls["b1_good"].id
+    assert _post(client, recorder, agent="B1").status_code == 202
+    assert (
+        client.patch(
+            f"/api/v1/calls/{call_id}", headers=recorder, json={"deal_value": "99999"}
+        ).status_code
+        == 403
+    )
+    csv = ("crm.csv", "external_id,deal_value\nx,1\n", "text/csv")
+    assert (
+        client.post("/api/v1/outcomes/import", headers=recorder, files={"file": csv}).status_code
+        == 403
+    )
+
+    patched = client.patch(f"/api/v1/calls/{call_id}", headers=crm, json={"deal_value": "120.50"})
+    assert patched.status_code == 200
+    assert set(patched.json()) == {"id", "deal_closed", "deal_value", "customer_ref", "updated_at"}
+    assert patched.json()["deal_value"] == "120.50"
+    assert _post(client, crm, agent="B1").status_code == 403
+    assert client.get(f"/api/v1/calls/{call_id}", headers=crm).status_code == 403
+    assert (
+        client.post("/api/v1/outcomes/import", headers=crm, files={"file": csv}).status_code == 422
+    )
