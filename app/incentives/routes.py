@@ -131,8 +131,8 @@ def lock_period(
     period: str, session: SessionDep, principal: IncentiveLocker, zone: OrgZone
 ) -> PeriodPublic:
     """Freeze the period for every team (409 listing any undecided disputes on its calls): an
-    admin's act, not a supervisor's. Later changes to its calls
-    become adjustment lines in the next open period."""
+    admin's act, not a supervisor's. Later changes to its calls become adjustment lines in the
+    next open period."""
     row = service.lock(session, period, by=principal.name, zone=zone)
     return PeriodPublic.model_validate(row, from_attributes=True)
 

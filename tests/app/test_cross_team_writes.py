@@ -92,12 +92,11 @@ def test_api_keys_write_only_through_the_routes_their_scope_names(client, world,
     (outcomes:write) changes outcomes, gets back only the outcome, and cannot upload or read."""
     from app.users.service import create_api_key
 
-    recorder = {
-        "Authorization": f"Bearer {create_api_key(session, name='rec', scopes=['calls:write']).secret}"
-    }
-    crm = {
-        "Authorization": f"Bearer {create_api_key(session, name='crm', scopes=['outcomes:write']).secret}"
-    }
+    def key(name: str, scope: str) -> dict[str, str]:
+        secret = create_api_key(session, name=name, scopes=[scope]).secret
+        return {"Authorization": f"Bearer {secret}"}
+
+    recorder, crm = key("rec", "calls:write"), key("crm", "outcomes:write")
     session.commit()
     call_id = world.calls["b1_good"].id
     assert _post(client, recorder, agent="B1").status_code == 202
