@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 from starlette.requests import Request
@@ -76,18 +77,33 @@ class BodySizeLimit:
             await self._reject(send)
 
 
+def rate_key(address: str) -> str:
+    """The unit a rate limit counts: an IPv4 address, or an IPv6 address's /64 network (one
+    subscriber's; its 2^64 addresses would otherwise each get a fresh allowance)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def client_address(request: Request) -> str:
-    """Who sent the request, as far as this process can tell (the rate limits' key). Behind a
-    trusted proxy (CALLQA_TRUSTED_PROXIES) it is the nearest address in X-Forwarded-For that
-    is not one of the proxies: the ones before it could be made up by the client."""
+    """Who sent the request, as far as this process can tell, as the rate limits count it
+    (`rate_key`). Behind a trusted proxy (CALLQA_TRUSTED_PROXIES) it is the nearest address in
+    X-Forwarded-For that is not one of the proxies: the ones before it could be made up by the
+    client."""
     peer = request.client.host if request.client else "unknown"
     trusted = request.app.state.settings.proxies
     if peer not in trusted:
-        return peer
+        return rate_key(peer)
     # Every X-Forwarded-For line, in order: a proxy may add its own line after the client's.
     forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
     chain = [a.strip() for a in forwarded.split(",") if a.strip()]
     for address in reversed(chain):
         if address not in trusted:
-            return address
-    return peer
+            return rate_key(address)
+    return rate_key(peer)

@@ -16,7 +16,7 @@ from app.incentives import service
 from app.incentives.models import IncentiveLine, IncentivePeriod, PeriodStatus
 from app.incentives.tasks import refresh_open_periods
 from app.users.service import create_api_key
-from app.web.session import CSRF_COOKIE, SESSION_COOKIE
+from app.web.session import CSRF_COOKIE, SESSION_COOKIE, make_csrf
 from scorecards import bonus
 from tests.app import world as world_module
 from tests.app.world import add_scored_call
@@ -394,7 +394,7 @@ def test_computing_a_month_needs_the_lock_scope(client, world, payroll):
 def _web(client, person) -> None:
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, person.token)
-    client.cookies.set(CSRF_COOKIE, "page-token")
+    client.cookies.set(CSRF_COOKIE, make_csrf(client.app.state.settings, person.token))
 
 
 def _lines_table(html: str) -> str:
@@ -415,7 +415,9 @@ def test_the_incentives_page_recomputes_on_request_only(client, world, payroll):
         == 403
     )
     done = client.post(
-        "/incentives/2026-11/compute", data={"csrf": "page-token"}, follow_redirects=False
+        "/incentives/2026-11/compute",
+        data={"csrf": client.cookies.get(CSRF_COOKIE)},
+        follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == "/incentives?period=2026-11"
     page = client.get("/incentives", params={"period": "2026-11"})
@@ -424,19 +426,21 @@ def test_the_incentives_page_recomputes_on_request_only(client, world, payroll):
     # Locking is an admin's: it freezes every team's lines.
     refused = client.post(
         "/incentives/2026-11/lock",
-        data={"csrf": "page-token", "confirm": "yes"},
+        data={"csrf": client.cookies.get(CSRF_COOKIE), "confirm": "yes"},
         follow_redirects=False,
     )
     assert refused.status_code == 403
     _web(client, world.admin)
     locked = client.post(
         "/incentives/2026-11/lock",
-        data={"csrf": "page-token", "confirm": "yes"},
+        data={"csrf": client.cookies.get(CSRF_COOKIE), "confirm": "yes"},
         follow_redirects=False,
     )
     assert locked.status_code == 303 and "error" not in locked.headers["location"]
     again = client.post(
-        "/incentives/2026-11/compute", data={"csrf": "page-token"}, follow_redirects=False
+        "/incentives/2026-11/compute",
+        data={"csrf": client.cookies.get(CSRF_COOKIE)},
+        follow_redirects=False,
     )
     assert again.status_code == 303 and "locked" in again.headers["location"]
     page = client.get(again.headers["location"])
@@ -444,7 +448,9 @@ def test_the_incentives_page_recomputes_on_request_only(client, world, payroll):
     _web(client, world.a1)
     assert (
         client.post(
-            "/incentives/2026-12/compute", data={"csrf": "page-token"}, follow_redirects=False
+            "/incentives/2026-12/compute",
+            data={"csrf": client.cookies.get(CSRF_COOKIE)},
+            follow_redirects=False,
         ).status_code
         == 403
     )

@@ -142,3 +142,21 @@ def test_a_stranger_s_bad_guesses_do_not_lock_the_owner_out_from_their_own_addre
         429,
     ]
     assert _token(client, email, PASSWORD, **owner).status_code == 200
+
+
+def test_an_ipv6_client_is_counted_by_its_64_network(client, world, app):
+    """One subscriber gets a /64: hopping between its addresses gives no fresh allowance."""
+    from app.limits import rate_key
+
+    assert rate_key("2001:db8:1:2::1") == rate_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert (
+        rate_key("::ffff:203.0.113.7") == "203.0.113.7" and rate_key("testclient") == "testclient"
+    )
+    app.state.settings = app.state.settings.model_copy(update={"trusted_proxies": "testclient"})
+    for i in range(5):
+        hop = {"X-Forwarded-For": f"2001:db8:1:2::{i + 1:x}"}
+        assert _token(client, f"v{i}@cc.test", "x" * 9, **hop).status_code == 401
+    hop = {"X-Forwarded-For": "2001:db8:1:2:abcd::1"}
+    assert _token(client, "w@cc.test", "x" * 9, **hop).status_code == 429
+    neighbour = {"X-Forwarded-For": "2001:db8:1:3::1"}  # another subscriber's /64
+    assert _token(client, world.a1.email, PASSWORD, **neighbour).status_code == 200

@@ -11,7 +11,7 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 
-from app.web.session import CSRF_COOKIE, SESSION_COOKIE
+from app.web.session import CSRF_COOKIE, SESSION_COOKIE, make_csrf
 from tests.routes import all_routes
 
 # Request bodies for the routes that need one: (method, path) -> JSON (API) or form (web).
@@ -174,8 +174,9 @@ def _send(client, world, who: str, method: str, route: APIRoute, objects: dict) 
         )
     else:
         client.cookies.set(SESSION_COOKIE, person.token)
-        client.cookies.set(CSRF_COOKIE, "matrix-token")
-        data = {**(body or {}), "csrf": "matrix-token"} if method != "GET" else None
+        token = make_csrf(client.app.state.settings, person.token)
+        client.cookies.set(CSRF_COOKIE, token)
+        data = {**(body or {}), "csrf": token} if method != "GET" else None
         r = client.request(method, path, data=data, follow_redirects=False)
     client.cookies.clear()
     return r.status_code

@@ -13,7 +13,7 @@ from app.audit.models import AuditEvent
 from app.cli import cli
 from app.db import engine_for
 from app.users.models import User
-from app.web.session import CSRF_COOKIE, SESSION_COOKIE
+from app.web.session import CSRF_COOKIE, SESSION_COOKIE, make_csrf
 from tests.app.test_cli import env  # noqa: F401  (fixture)
 from tests.app.world import PASSWORD
 
@@ -143,8 +143,9 @@ def test_bad_input_is_a_clear_400(client, world):
 def _csrf(client, person) -> str:
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, person.token)
-    client.cookies.set(CSRF_COOKIE, "users-token")
-    return "users-token"
+    token = make_csrf(client.app.state.settings, person.token)  # bound to this session
+    client.cookies.set(CSRF_COOKIE, token)
+    return token
 
 
 def test_the_users_page_creates_changes_and_resets(client, world, session):

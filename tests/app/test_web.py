@@ -214,3 +214,33 @@ def test_the_download_form_asks_why_and_is_only_shown_to_roles_that_may_download
     assert 'id="player"' in page and "download-form" not in page
     refused = client.get(f"/calls/{call}/audio", params={"download": True, "reason": "x"})
     assert refused.status_code == 403
+
+
+def test_a_csrf_token_works_only_for_the_session_it_was_made_for(client, world):
+    from app.web.session import make_csrf
+
+    settings = client.app.state.settings
+
+    def compute(token: str):
+        client.cookies.clear()  # only these two: no cookie an earlier answer set
+        client.cookies.set(SESSION_COOKIE, world.sup_b.token)
+        client.cookies.set(CSRF_COOKIE, token)
+        return client.post(
+            "/incentives/2026-11/compute", data={"csrf": token}, follow_redirects=False
+        )
+
+    client.cookies.set(SESSION_COOKIE, world.sup_b.token)
+    # Matching cookie and field are not enough: a token planted in the browser, one made for
+    # another session, or an unsigned one is refused.
+    assert compute(make_csrf(settings, world.sup_a.token)).status_code == 403
+    assert compute(make_csrf(settings, None)).status_code == 403
+    assert compute("anything").status_code == 403
+    assert compute(make_csrf(settings, world.sup_b.token)).status_code == 303
+    # A page seen with a token that is not bound to the session sets one that is.
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, world.sup_b.token)
+    client.cookies.set(CSRF_COOKIE, "anything")
+    page = client.get("/incentives", params={"period": "2026-11"})
+    fresh = page.cookies.get(CSRF_COOKIE)
+    assert fresh and fresh != "anything" and f'value="{fresh}"' in page.text
+    assert compute(fresh).status_code == 303

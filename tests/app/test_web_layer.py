@@ -17,18 +17,18 @@ from app import errors
 from app.errors import CallqaError, _prefers_html
 from app.reviews.models import Calibration, Dispute, DisputeStatus, Review
 from app.users.models import Agent
-from app.web.session import CSRF_COOKIE, SESSION_COOKIE
+from app.web.session import CSRF_COOKIE, SESSION_COOKIE, make_csrf
 from tests.routes import all_routes
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "app" / "web"
-CSRF = "layer-token"
 
 
 def _as(client, person) -> None:
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, person.token)
-    client.cookies.set(CSRF_COOKIE, CSRF)
+    # A token bound to this session, as a page would have set it.
+    client.cookies.set(CSRF_COOKIE, make_csrf(client.app.state.settings, person.token))
 
 
 def _page_routes(app) -> list[APIRoute]:
@@ -89,7 +89,11 @@ def test_agent_posting_a_review_gets_a_403_page_and_nothing_is_written(client, w
     r = client.post(
         f"/calls/{call}/review",
         follow_redirects=False,
-        data={"csrf": CSRF, "dimension__empathy": "99", "reason__dimension__empathy": "mine"},
+        data={
+            "csrf": client.cookies.get(CSRF_COOKIE),
+            "dimension__empathy": "99",
+            "reason__dimension__empathy": "mine",
+        },
     )
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
     assert "Not allowed" in r.text and "your role cannot open this page" in r.text
@@ -180,7 +184,11 @@ def test_an_invalid_form_value_on_a_page_is_a_422_page(client, world):
     r = client.post(
         f"/disputes/{dispute['id']}/decision",
         follow_redirects=False,
-        data={"csrf": CSRF, "decision": "maybe", "decision_reason": "unsure"},
+        data={
+            "csrf": client.cookies.get(CSRF_COOKIE),
+            "decision": "maybe",
+            "decision_reason": "unsure",
+        },
     )
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert "decision" in r.text
@@ -223,7 +231,10 @@ def test_calibration_takes_several_reviewers_and_their_verdicts(client, world, s
     r = client.post(
         f"/calls/{call.id}/calibrations",
         follow_redirects=False,
-        data={"csrf": CSRF, "reviewers": [world.sup_a.email, world.admin.email]},
+        data={
+            "csrf": client.cookies.get(CSRF_COOKIE),
+            "reviewers": [world.sup_a.email, world.admin.email],
+        },
     )
     assert r.status_code == 303, r.text
     calibration = session.exec(select(Calibration).where(Calibration.call_id == call.id)).one()
@@ -234,14 +245,17 @@ def test_calibration_takes_several_reviewers_and_their_verdicts(client, world, s
     sent = client.post(
         f"/calibrations/{calibration.id}/verdicts",
         follow_redirects=False,
-        data={"csrf": CSRF, **{f"verdict__{c}": "pass" for c in criteria}},
+        data={
+            "csrf": client.cookies.get(CSRF_COOKIE),
+            **{f"verdict__{c}": "pass" for c in criteria},
+        },
     )
     assert sent.status_code == 303
     assert "Send my verdicts" not in client.get(r.headers["location"]).text
     one = client.post(
         f"/calls/{call.id}/calibrations",
         follow_redirects=False,
-        data={"csrf": CSRF, "reviewers": world.sup_a.email},
+        data={"csrf": client.cookies.get(CSRF_COOKIE), "reviewers": world.sup_a.email},
     )
     assert one.status_code == 400 and "at least two" in one.text
 
@@ -263,7 +277,7 @@ def test_accepting_a_dispute_applies_the_checklist_correction(client, world, ses
         f"/disputes/{dispute}/decision",
         follow_redirects=False,
         data={
-            "csrf": CSRF,
+            "csrf": client.cookies.get(CSRF_COOKIE),
             "decision": "accept",
             "decision_reason": "the agent is right",
             f"criterion__{criterion}": "fail",

@@ -13,7 +13,7 @@ from app.jobs.models import Job, JobState
 from app.scorecards import service as scorecards
 from app.users.models import Role
 from app.users.service import create_api_key
-from app.web.session import CSRF_COOKIE, SESSION_COOKIE
+from app.web.session import CSRF_COOKIE, SESSION_COOKIE, make_csrf
 
 UTTERANCES = [
     {
@@ -236,7 +236,7 @@ def test_unknown_call_audio_is_404(client, admin):
 def _web(client, user_headers):
     token = user_headers["Authorization"].removeprefix("Bearer ")
     client.cookies.set(SESSION_COOKIE, token)
-    client.cookies.set(CSRF_COOKIE, "page-token")
+    client.cookies.set(CSRF_COOKIE, make_csrf(client.app.state.settings, token))
 
 
 def test_hebrew_conversation_page_reads_right_to_left_without_a_player(client, admin, session):
