@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import and_
+from sqlalchemy import and_, text
 from sqlmodel import Session, col, delete, select
 
 from app.config import Settings
@@ -140,12 +140,24 @@ def login(
         per_address=settings.login_failures_per_address,
         window=timedelta(minutes=settings.login_lockout_minutes),
     )
+    _one_attempt_at_a_time(session, email)
     check_login_allowed(session, email=email, address=address, limits=limits)
     # Failures older than the window count for nothing any more: forgotten, not hoarded.
     session.exec(delete(LoginFailure).where(col(LoginFailure.at) < utcnow() - limits.window))  # type: ignore[call-overload]
     user = authenticate(session, email=email, password=password)
     record_login(session, email=email, address=address, succeeded=user is not None)
     return user
+
+
+def _one_attempt_at_a_time(session: Session, email: str) -> None:
+    """Concurrent guesses at one account would all pass the check before any of their failures
+    is written. On PostgreSQL they wait for each other (a lock on the account name, held until
+    the unit of work ends); SQLite runs write transactions one at a time already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    name = email.strip().lower()[:320]
+    key = int.from_bytes(hashlib.sha256(f"login:{name}".encode()).digest()[:8], signed=True)
+    session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def record_login(session: Session, *, email: str, address: str, succeeded: bool) -> None:

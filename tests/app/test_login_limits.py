@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.users.models import LoginFailure
 from tests.app.world import PASSWORD
-from tests.conftest import make_settings
+from tests.conftest import BACKENDS, make_settings, new_database
 
 
 @pytest.fixture
@@ -160,3 +160,56 @@ def test_an_ipv6_client_is_counted_by_its_64_network(client, world, app):
     assert _token(client, "w@cc.test", "x" * 9, **hop).status_code == 429
     neighbour = {"X-Forwarded-For": "2001:db8:1:3::1"}  # another subscriber's /64
     assert _token(client, world.a1.email, PASSWORD, **neighbour).status_code == 200
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_guesses_at_one_account_stop_at_the_limit(tmp_path, backend):
+    """Eight wrong passwords at once, each in its own unit of work on a committed database:
+    only `login_max_failures` of them get to check a password; the rest are told to wait. On
+    PostgreSQL the attempts wait for each other; on SQLite write transactions do already."""
+    import threading
+
+    from app.db import engine_for, unit_of_work
+    from app.errors import TooManyRequests
+    from app.users import service as users
+    from app.users.models import Role
+
+    url, drop = new_database(backend, tmp_path)
+    settings = make_settings(tmp_path / "data", url, login_max_failures=3)
+    engine = engine_for(url)
+    outcomes: list[str] = []
+    start = threading.Barrier(8)
+
+    def guess(i: int) -> None:
+        start.wait()
+        try:
+            with unit_of_work(engine, writes=True) as session:
+                user = users.login(
+                    session,
+                    settings=settings,
+                    email="target@cc.test",
+                    password=f"wrong-{i}",
+                    address="203.0.113.9",
+                )
+                assert user is None
+            outcomes.append("401")
+        except TooManyRequests:
+            outcomes.append("429")
+
+    try:
+        with unit_of_work(engine, writes=True) as session:
+            users.create_user(
+                session,
+                email="target@cc.test",
+                password=PASSWORD,
+                role=Role.supervisor,
+                agent_external_id=None,
+            )
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(outcomes) == ["401"] * 3 + ["429"] * 5, outcomes
+    finally:
+        drop()  # type: ignore[operator]

@@ -184,6 +184,7 @@ def _send(client, world, who: str, method: str, route: APIRoute, objects: dict) 
 
 def test_role_route_owner_matrix(client, app, world, objects):
     problems = []
+    cells = {"api": 0, "page": 0}
     for method, route in _routes(app):
         if (
             method != "GET"
@@ -196,6 +197,7 @@ def test_role_route_owner_matrix(client, app, world, objects):
         owned = params - ROLE_ONLY
         for who in PEOPLE:
             status = _send(client, world, who, method, route, objects)
+            cells["api" if route.path.startswith("/api/") else "page"] += 1
             if status >= 500:
                 problems.append(f"{who} {method} {route.path}: {status}")
                 continue
@@ -208,6 +210,7 @@ def test_role_route_owner_matrix(client, app, world, objects):
                 problems.append(f"{who} {method} {route.path}: 404 inside scope")
             if who not in inside and status not in (403, 404):
                 problems.append(f"{who} {method} {route.path}: {status} outside scope")
+    print(f"\nmatrix: {cells['api']} API and {cells['page']} page cells, {len(problems)} open")
     assert not problems, "\n".join(problems)
 
 
