@@ -465,6 +465,7 @@ def _transcribe_offline(
             options=pipeline_options(settings, hotwords=hotwords),
             diarizer=create_diarizer(settings.diarizer),
             judge=MeaningRoleJudge(embedder, company=company),
+            spool_dir=storage.staging_dir(settings.audio_dir),  # on disk, not a tmpfs
         )
     except (TranscriptionError, EmbedderUnavailable) as exc:
         _fail(str(exc))
@@ -620,6 +621,7 @@ def rescore(
             started_from=from_local(started_from, settings.zone) if started_from else None,
             started_to=from_local(started_to, settings.zone) if started_to else None,
             base=select(Call),
+            version=version,
         )
         queued = scorecards.queue_rescore(session, version=version, calls=calls)
         for stage, call_id in queued:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, Protocol
 
@@ -22,6 +23,8 @@ from transcription.errors import (
     TruncatedAudio,
     UnsupportedAudio,
 )
+
+log = logging.getLogger(__name__)
 
 
 class CallqaError(Exception):
@@ -195,17 +198,29 @@ def _scorecard_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"scorecard invalid: {exc}"}, status_code=422)
 
 
+# PostgreSQL's "data exception" codes that mean the value sent cannot be stored: too long,
+# numeric out of range, datetime out of range, bad text for the type, untranslatable character.
+_CLIENT_DATA_ERRORS = {"22001", "22003", "22007", "22008", "22021", "22P02"}
+
+
 def _out_of_range_handler(request: Request, exc: Exception) -> Response:
     # sqlite3 raises OverflowError for an integer past 64 bits (an id of 2^63 in a path or a
-    # body), before any SQL runs, and datetime for a date moved past year 1 or 9999 by a time
-    # zone; PostgreSQL answers DataError for a value its column cannot
-    # hold (2^31 in an integer column, a NUL byte in text). Either way the request was wrong,
-    # and the unit of work has already rolled back whatever it had written.
-    if isinstance(exc, OverflowError):
-        message = "a number or a date in the request is out of range"
-    else:
-        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
-        message = f"a value in the request cannot be stored: {reason}"
+    # body) before any SQL runs, and datetime for a date a time zone moves past year 1 or
+    # 9999; PostgreSQL answers DataError for a value its column cannot hold (2^31 in an integer
+    # column). The request was wrong: 422 with a message that names no column, the unit of work
+    # already rolled back. Any other DataError is a fault of ours and stays a 500. Each is
+    # logged with its traceback, so a genuine overflow in our own arithmetic is still seen.
+    if isinstance(exc, DataError):
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if code not in _CLIENT_DATA_ERRORS:
+            log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+            return JSONResponse({"detail": "internal server error"}, status_code=500)
+    log.warning("out-of-range input on %s %s", request.method, request.url.path, exc_info=exc)
+    message = (
+        "a number or a date in the request is out of range"
+        if isinstance(exc, OverflowError)
+        else "a value in the request is out of range or too long for the field it goes in"
+    )
     return _callqa_handler(request, Unprocessable(message))
 
 

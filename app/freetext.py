@@ -1,11 +1,13 @@
 """Card data never reaches the database through what people type.
 
-Free text (coaching notes, override and dispute reasons, customer references, shopper notes and
-answers, hold reasons) is redacted with the transcripts' PCI rules just before its row is
+Free text (coaching notes, override and dispute reasons, shopper notes and answers, hold
+reasons) is redacted with the transcripts' PCI rules just before its row is
 inserted or updated, so every route, page, CLI command and import that writes it is covered,
 and an export has nothing left to leak. Each table names its free-text columns where it is
 defined. (At flush, not on assignment: SQLModel writes an assigned value past SQLAlchemy's
-attribute events.)
+attribute events.) Identifiers are not free text: a customer reference is what erasure, legal
+holds and repeat-contact matching look calls up by, and a phone number passes the card rules
+one time in ten, so it is stored as given.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class Engine(Protocol):
 # Whisper's own knobs against invented text: VAD removes silence and music before decoding,
 # and the engine drops windows that look like no speech. The rest is in transcription.guards.
 _VAD = VadOptions(min_silence_duration_ms=500, speech_pad_ms=200, threshold=0.5)
-GLUED_SAMPLES = 10 * 60 * WHISPER_RATE  # speech decoded at once (see transcribe)
+GLUED_SAMPLES = 30 * 60 * WHISPER_RATE  # speech decoded at once (see transcribe)
 
 
 class FasterWhisperEngine:
@@ -94,9 +94,10 @@ class FasterWhisperEngine:
             return [], language or ""
         # Decode only the speech, glued together, then map every word back to the original
         # timeline: what vad_filter=True does inside faster-whisper, with our VAD and our
-        # time map (see transcription.vad). A long call's speech is glued and decoded ten
+        # time map (see transcription.vad). A long call's speech is glued and decoded thirty
         # minutes at a time, cut between chunks: Whisper's features for four hours of glued
-        # speech would take gigabytes, and no word straddles a cut.
+        # speech would take gigabytes, and no word straddles a cut. (A single chunk longer than
+        # that, hours of music the detector took for speech, is cut where it reaches the limit.)
         segments: list[Segment] = []
         detected: str | None = None  # the first part's language holds for the rest
         with self._lock:
@@ -174,11 +175,16 @@ class FasterWhisperEngine:
 
 def _groups(chunks: list[dict[str, int]], limit: int) -> list[list[dict[str, int]]]:
     """Consecutive chunks whose glued length (gaps included) stays within `limit` samples; a
-    chunk longer than that is a group of its own."""
+    chunk longer than that is cut into pieces that fit."""
     gap = int(GAP_SECONDS * WHISPER_RATE)
+    pieces = [
+        {"start": a, "end": min(a + limit - gap, c["end"])}
+        for c in chunks
+        for a in range(c["start"], c["end"], limit - gap)
+    ]
     groups: list[list[dict[str, int]]] = []
     size = 0
-    for c in chunks:
+    for c in pieces:
         length = c["end"] - c["start"] + gap
         if groups and size + length <= limit:
             groups[-1].append(c)

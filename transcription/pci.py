@@ -282,8 +282,11 @@ def _cue_ends(tokens: list[str], cues: Iterable[tuple[str, ...]]) -> list[int]:
 
 def _code_after(start: int, tokens: list[str], contrib: list[str | None], stop: int) -> set[int]:
     """The security code after a cue: the first number starting within _CUE_WINDOW words of
-    `start` (before `stop`), hesitations allowed inside it, if it has 3 or 4 digits."""
+    `start` (before `stop`), hesitations allowed inside it, if it has 3 or 4 digits; if the
+    hesitation joined the next number to it ("7 3 1 and 9 4 1 0 5 is my zip"), the part
+    before the first hesitation, if that has 3 or 4 digits."""
     run: list[int] = []
+    before_filler: list[int] | None = None
     fillers = 0
     for i in range(start, stop):
         if contrib[i]:
@@ -291,13 +294,17 @@ def _code_after(start: int, tokens: list[str], contrib: list[str | None], stop: 
             fillers = 0
         elif run:
             if tokens[i] in _FILLERS and fillers < _MAX_FILLERS:
+                if before_filler is None:
+                    before_filler = list(run)
                 fillers += 1
                 continue
             break
         elif i - start >= _CUE_WINDOW:
             break
-    digits = "".join(contrib[i] or "" for i in run)
-    return set(run) if 3 <= len(digits) <= 4 else set()
+    for candidate in (run, before_filler or []):
+        if 3 <= len("".join(contrib[i] or "" for i in candidate)) <= 4:
+            return set(candidate)
+    return set()
 
 
 def _date_after(start: int, tokens: list[str], contrib: list[str | None], stop: int) -> set[int]:

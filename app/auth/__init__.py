@@ -77,7 +77,7 @@ _ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.reviews_write,
             Scope.alerts_read,
             # Recomputing is theirs too, but not locking: a lock freezes every team's lines
-            # for payroll, so it is an admin's (or payroll's key's) decision.
+            # for payroll, so it is an admin's decision.
             Scope.incentives_team,
         }
     ),

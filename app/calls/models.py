@@ -9,7 +9,6 @@ from sqlalchemy import JSON, Column, LargeBinary, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import enum_type
-from app.freetext import redact_on_write, text
 from app.timeutil import utcnow
 
 
@@ -133,7 +132,3 @@ class TranscriptEmbedding(SQLModel, table=True):
     texts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     vectors: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
-
-
-# A card number typed as a customer reference is not kept (see app/freetext.py).
-redact_on_write(Call, customer_ref=text)

@@ -27,7 +27,7 @@ from app.calls.schemas import (
 )
 from app.csvexport import csv_requested, wants_csv
 from app.db import ReaderDep, SessionDep, rollback, writes_audit
-from app.errors import Conflict
+from app.errors import BadRequest, Conflict
 from app.jobs.ledger import SCORE, TRANSCRIBE
 from app.scope import check_agent_for_write, visible_call, visible_calls
 from transcription.types import Layout
@@ -202,6 +202,8 @@ def update_call(
     """Set a call's outcome (deal closed, deal value) or customer reference (`outcomes:write`).
     The answer is what the call's outcome now is, nothing else about the call: a CRM's key
     writes outcomes without reading calls."""
+    if not changes.model_fields_set:
+        raise BadRequest("name at least one of deal_closed, deal_value, customer_ref")
     call = visible_call(session, principal, call_id)
     service.update_call(session, call=call, changes=changes)
     return CallOutcome.model_validate(call, from_attributes=True)

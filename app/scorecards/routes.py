@@ -145,7 +145,8 @@ def rescore(
     zone: OrgZone,
 ) -> RescoreQueued:
     """Score calls again with this version, as jobs; their earlier scores stay readable. A
-    supervisor may use a global scorecard or their own team's, on their teams' calls."""
+    supervisor may use a global scorecard or their own team's, on their teams' calls; a team's
+    scorecard rescores only that team's calls, whoever asks."""
     version = service.get_version(session, version_id=version_id, principal=principal)
     calls = service.calls_in_range(
         session,
@@ -154,6 +155,7 @@ def rescore(
         started_from=from_local(body.started_from, zone) if body.started_from else None,
         started_to=from_local(body.started_to, zone) if body.started_to else None,
         base=visible_calls(principal),
+        version=version,
     )
     queued = service.queue_rescore(session, version=version, calls=calls)
     for stage, call_id in queued:

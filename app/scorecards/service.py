@@ -256,8 +256,11 @@ def calls_in_range(
     started_from: datetime | None,
     started_to: datetime | None,
     base: object,
+    version: ScorecardVersion | None = None,
 ) -> list[Call]:
-    query = base  # a query already filtered by who asks
+    """The calls to rescore, from a query already filtered by who asks. A team's scorecard
+    rescores only that team's calls (whoever asks, an admin leading every team included)."""
+    query = base
     if call_ids:
         query = query.where(col(Call.id).in_(call_ids))  # type: ignore[attr-defined]
     if started_from:
@@ -266,4 +269,7 @@ def calls_in_range(
         query = query.where(Call.started_at < as_utc(started_to))  # type: ignore[attr-defined]
     if not (call_ids or started_from or started_to):
         raise BadRequest("name the calls to rescore: call_ids, or from/to")
+    if version is not None and version.team_id is not None:
+        team_agents = select(Agent.id).where(Agent.team_id == version.team_id)
+        query = query.where(col(Call.agent_id).in_(team_agents))  # type: ignore[attr-defined]
     return list(session.exec(query))  # type: ignore[call-overload]

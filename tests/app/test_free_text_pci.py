@@ -1,7 +1,7 @@
 """Free text is redacted for card data as it is written (issue 14, item 9): a card number or a
-security code typed into a customer reference, a coaching note, an override or dispute reason,
-a shopper's notes or answers never reaches the database, whichever route wrote it, so no page
-or export can show it."""
+security code typed into a coaching note, an override or dispute reason, a shopper's notes or
+answers never reaches the database, whichever route wrote it, so no page or export can show
+it. Customer references are identifiers and stay as given."""
 
 from __future__ import annotations
 
@@ -15,12 +15,6 @@ CARD = "4111 1111 1111 1111"
 
 def test_typed_card_data_is_redacted_before_it_is_stored(client, world, session):
     call = world.calls["a1_promise"]
-    patched = client.patch(
-        f"/api/v1/calls/{call.id}",
-        headers=world.sup_a.headers,
-        json={"customer_ref": f"card {CARD}"},
-    )
-    assert patched.status_code == 200 and patched.json()["customer_ref"] == "card [REDACTED]"
     review = client.post(
         f"/api/v1/calls/{call.id}/reviews",
         headers=world.sup_a.headers,
@@ -44,8 +38,6 @@ def test_typed_card_data_is_redacted_before_it_is_stored(client, world, session)
     )
     assert dispute.status_code == 201, dispute.text
     session.expire_all()
-    stored = session.get(Call, call.id)
-    assert stored.customer_ref == "card [REDACTED]"
     row = session.exec(select(Review).where(Review.call_id == call.id)).one()
     assert row.coaching_note == "never repeat the security code back: it was [REDACTED]"
     assert row.overrides[0]["reason"] == "customer read [REDACTED] aloud, greeting was missing"

@@ -102,6 +102,14 @@ def test_a_team_scorecard_is_its_supervisors_and_invisible_to_other_teams(client
         json={"call_ids": [world.calls["b1_good"].id]},
     )
     assert rescore.status_code == 404
+    # Not even an admin, who sees every call, scores team B's call with team A's card.
+    both = [world.calls["b1_good"].id, world.calls["a1_good"].id]
+    by_admin = client.post(
+        f"/api/v1/scorecards/{version_id}/rescore",
+        headers=world.admin.headers,
+        json={"call_ids": both},
+    )
+    assert by_admin.status_code == 202 and by_admin.json()["queued"] == 1
     audited = session.exec(select(AuditEvent).where(AuditEvent.action == "scorecard_version")).all()
     assert [e.detail for e in audited] == [
         f"team-a v1 (team {a})",

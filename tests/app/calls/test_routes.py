@@ -288,3 +288,10 @@ def test_unknown_upload_language_is_refused_with_a_message(client, admin, sessio
     assert "language" in str(response.json()["detail"])
     assert "unknown language 'klingon'" in response.text
     assert session.exec(select(Call)).all() == []
+
+
+def test_an_empty_patch_is_refused_and_reads_nothing(client, admin):
+    call_id = upload(client, admin).json()["id"]
+    empty = client.patch(f"/api/v1/calls/{call_id}", headers=admin, json={})
+    assert empty.status_code == 400
+    assert empty.json() == {"detail": "name at least one of deal_closed, deal_value, customer_ref"}
