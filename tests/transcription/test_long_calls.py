@@ -71,3 +71,32 @@ def test_the_speech_detector_finds_the_same_speech_in_a_spooled_call(tmp_path: P
         make_bomb(tmp_path / "long.flac", hours=0.25, channels=1), spool_dir=tmp_path
     )
     assert speech_chunks(long.channels[0], _VAD) == speech_chunks(short.channels[0], _VAD)
+
+
+def test_long_stretches_are_read_and_decoded_in_bounded_windows():
+    """The detector's windows overlap and cover a stretch that never falls silent; speech is
+    grouped for decoding within the limit, a single longer chunk cut into pieces that fit."""
+    from transcription.engine import GLUED_SAMPLES, _groups
+    from transcription.vad import MAX_PIECE, PIECE_OVERLAP, _windows
+
+    hours = 4 * 3600 * 16_000
+    windows = _windows(123, hours)
+    assert windows[0][0] == 123 and windows[-1][1] == hours
+    assert all(b - a <= MAX_PIECE + PIECE_OVERLAP for a, b in windows)
+    assert all(
+        b1 - a2 == PIECE_OVERLAP for (_, b1), (a2, _) in zip(windows, windows[1:], strict=False)
+    )
+    assert _windows(0, 1000) == [(0, 1000)]
+
+    chunks = [{"start": 0, "end": 16_000}, {"start": 32_000, "end": hours}]
+    groups = _groups(chunks, GLUED_SAMPLES)
+    pieces = [c for g in groups for c in g]
+    assert pieces[0] == chunks[0] and pieces[1]["start"] == 32_000 and pieces[-1]["end"] == hours
+    assert all(
+        a["end"] == b["start"] for a, b in zip(pieces[1:], pieces[2:], strict=False)
+    )  # no gap, no overlap
+    gap = 8_000
+    assert all(sum(c["end"] - c["start"] + gap for c in g) <= GLUED_SAMPLES for g in groups)
+    # An ordinary call's speech stays one group: decoded exactly as before.
+    short = [{"start": i * 48_000, "end": i * 48_000 + 32_000} for i in range(200)]
+    assert _groups(short, GLUED_SAMPLES) == [short]
