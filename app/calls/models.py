@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, LargeBinary, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.dbtypes import enum_type
+from app.freetext import identifier, redact_on_write
 from app.timeutil import utcnow
 
 
@@ -132,3 +133,8 @@ class TranscriptEmbedding(SQLModel, table=True):
     texts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     vectors: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# A card number typed as a customer reference is not kept; any other reference is (see
+# app/freetext.py: it is an identifier).
+redact_on_write(Call, customer_ref=identifier)

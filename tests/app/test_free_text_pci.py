@@ -1,7 +1,7 @@
 """Free text is redacted for card data as it is written (issue 14, item 9): a card number or a
 security code typed into a coaching note, an override or dispute reason, a shopper's notes or
 answers never reaches the database, whichever route wrote it, so no page or export can show
-it. Customer references are identifiers and stay as given."""
+it. Customer references are identifiers: only a card number beyond doubt is taken out."""
 
 from __future__ import annotations
 
@@ -43,8 +43,17 @@ def test_typed_card_data_is_redacted_before_it_is_stored(client, world, session)
     assert row.overrides[0]["reason"] == "customer read [REDACTED] aloud, greeting was missing"
     reason = session.exec(select(Dispute.reason).where(Dispute.call_id == call.id)).one()
     assert reason == "the card was [REDACTED] and I did not read it out"
-    # An identifier is not free text: a phone number that happens to pass Luhn stays whole,
-    # or erasure and legal holds by customer would miss the call.
+    # A customer reference is an identifier: a card number typed into it goes, but a phone
+    # number that happens to pass Luhn stays whole, or erasure and legal holds by customer
+    # would miss the call.
+    carded = client.patch(
+        f"/api/v1/calls/{call.id}",
+        headers=world.sup_a.headers,
+        json={"customer_ref": f"card {CARD}"},
+    )
+    assert carded.json()["customer_ref"] == "card [REDACTED]"
+    session.expire_all()
+    assert session.get(Call, call.id).customer_ref == "card [REDACTED]"
     phone = "+4915112345678"
     patched = client.patch(
         f"/api/v1/calls/{call.id}", headers=world.sup_a.headers, json={"customer_ref": phone}
