@@ -30,7 +30,7 @@ from app import (
 from app.accounts import service as accounts
 from app.alerts.service import run_sweep
 from app.auth import Principal
-from app.calls.models import Call
+from app.calls.models import Call, CallType
 from app.calls.schemas import ConversationIn
 from app.calls.service import conversation_segments
 from app.calls.tasks import engine_options, pipeline_options
@@ -77,6 +77,10 @@ incentives_cli = typer.Typer(help="Incentive periods: compute, lock.", no_args_i
 cli.add_typer(outcomes_cli, name="outcomes")
 cli.add_typer(incentives_cli, name="incentives")
 cli.add_typer(keys_cli, name="keys")
+scorecards_cli = typer.Typer(
+    help="Which scorecard scores which team's calls and call types.", no_args_is_help=True
+)
+cli.add_typer(scorecards_cli, name="scorecards")
 
 
 def _fail(message: str) -> None:
@@ -364,6 +368,40 @@ def teams_list() -> None:
             typer.echo(
                 f"{team.name}\tleads: {', '.join(leads) or '-'}\tagents: {', '.join(agents) or '-'}"
             )
+
+
+@scorecards_cli.command("choose")
+def scorecards_choose(
+    scorecard: Annotated[str, typer.Argument(help="scorecard name (GET /api/v1/scorecards)")],
+    team: Annotated[str | None, typer.Option(help="team name or id; default: every team")] = None,
+    call_type: Annotated[
+        CallType | None, typer.Option(help="call type; default: every type")
+    ] = None,
+) -> None:
+    """Score new calls of a team and/or call type with this scorecard (most specific wins)."""
+    with _unit(get_settings()) as session:
+        team_id = teams.get_team(session, name_or_id=team).id if team else None
+        row = scorecards.set_choice(
+            session, principal=_cli(), team_id=team_id, call_type=call_type, scorecard=scorecard
+        )
+    typer.echo(f"choice {row.id}: {row.slot} -> {row.scorecard}")
+
+
+@scorecards_cli.command("choices")
+def scorecards_choices() -> None:
+    """Every choice (team:call type -> scorecard; * is every); calls no choice covers are
+    scored with `default`."""
+    with _unit(get_settings(), writes=False) as session:
+        for row in scorecards.list_choices(session, _cli()):
+            typer.echo(f"{row.id}\t{row.slot}\t{row.scorecard}")
+
+
+@scorecards_cli.command("unchoose")
+def scorecards_unchoose(choice_id: Annotated[int, typer.Argument(help="choice id")]) -> None:
+    """Remove a choice: its calls fall back to the next less specific one."""
+    with _unit(get_settings()) as session:
+        scorecards.delete_choice(session, principal=_cli(), choice_id=choice_id)
+    typer.echo(f"choice {choice_id} removed")
 
 
 @alerts_cli.command("sweep")

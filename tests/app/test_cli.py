@@ -4,8 +4,10 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from app.audit.models import AuditEvent
 from app.cli import cli
 from app.db import engine_for
+from app.scorecards.models import ScorecardChoice
 from app.teams.models import Team, TeamLead
 from app.users.models import Agent, ApiKey, Role, User
 from tests.conftest import DATA, MODEL_CACHE
@@ -20,6 +22,12 @@ def env(tmp_path, db_url, monkeypatch):
     monkeypatch.setenv("CALLQA_MODEL_DIR", str(MODEL_CACHE))
     yield db_url
     with Session(engine_for(db_url)) as session:  # the CLI commits; clean up after it
+        for choice in session.exec(select(ScorecardChoice)).all():
+            session.delete(choice)
+        for event in session.exec(
+            select(AuditEvent).where(AuditEvent.action == "scorecard_choice")
+        ).all():
+            session.delete(event)
         for lead in session.exec(select(TeamLead)).all():
             session.delete(lead)
         for agent in session.exec(select(Agent)).all():
@@ -307,3 +315,20 @@ def test_outcomes_import_and_incentives(env, tmp_path):
     assert again.exit_code == 0 and "locked" in again.output
     wrong = runner.invoke(cli, ["incentives", "compute", "--period", "2031-13"])
     assert wrong.exit_code == 1 and "YYYY-MM" in wrong.output
+
+
+def test_scorecards_are_chosen_per_team_and_call_type_at_the_command_line(env):
+    assert runner.invoke(cli, ["teams", "add", "Night"]).exit_code == 0
+    chosen = runner.invoke(
+        cli, ["scorecards", "choose", "default", "--team", "Night", "--call-type", "sales"]
+    )
+    assert chosen.exit_code == 0, chosen.output
+    choice_id, slot = chosen.output.split(":", 1)[0].split()[1], chosen.output.split()[2]
+    assert slot.endswith(":sales") and chosen.output.strip().endswith("-> default")
+    listed = runner.invoke(cli, ["scorecards", "choices"])
+    assert listed.output.split() == [choice_id, slot, "default"]
+    unknown = runner.invoke(cli, ["scorecards", "choose", "nope"])
+    assert unknown.exit_code == 1
+    assert unknown.output.strip() == "error: scorecard 'nope' not found among the global ones"
+    removed = runner.invoke(cli, ["scorecards", "unchoose", choice_id])
+    assert removed.exit_code == 0 and runner.invoke(cli, ["scorecards", "choices"]).output == ""
