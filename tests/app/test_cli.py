@@ -4,7 +4,6 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from app.audit.models import AuditEvent
 from app.cli import cli
 from app.db import engine_for
 from app.scorecards.models import ScorecardChoice
@@ -24,10 +23,6 @@ def env(tmp_path, db_url, monkeypatch):
     with Session(engine_for(db_url)) as session:  # the CLI commits; clean up after it
         for choice in session.exec(select(ScorecardChoice)).all():
             session.delete(choice)
-        for event in session.exec(
-            select(AuditEvent).where(AuditEvent.action == "scorecard_choice")
-        ).all():
-            session.delete(event)
         for lead in session.exec(select(TeamLead)).all():
             session.delete(lead)
         for agent in session.exec(select(Agent)).all():
