@@ -362,11 +362,12 @@ def teams_add(
 
 @teams_cli.command("list")
 def teams_list() -> None:
-    """Every team with its supervisors and agents."""
+    """Every team (id, name) with its supervisors and agents."""
     with _unit(get_settings(), writes=False) as session:
         for team, leads, agents in teams.list_teams(session):
             typer.echo(
-                f"{team.name}\tleads: {', '.join(leads) or '-'}\tagents: {', '.join(agents) or '-'}"
+                f"{team.id}\t{team.name}\tleads: {', '.join(leads) or '-'}"
+                f"\tagents: {', '.join(agents) or '-'}"
             )
 
 

@@ -29,6 +29,11 @@ class Me(BaseModel):
     time_zone: str = Field(
         description="the zone pages show times in: the user's own, or else the organisation's"
     )
+    team_ids: list[int] = Field(
+        default_factory=list,
+        description="the teams a supervisor leads: the team_id of their scorecards, choices "
+        "and shopper forms",
+    )
 
 
 @router.post("/token", response_model=Token)
@@ -67,4 +72,5 @@ def me_of(principal: Principal, settings: Settings) -> Me:
         role=principal.role.value if principal.role else None,
         scopes=sorted(principal.scopes),
         time_zone=principal.time_zone or settings.time_zone,
+        team_ids=sorted(principal.team_ids),
     )

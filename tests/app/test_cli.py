@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from sqlmodel import Session, select
@@ -251,7 +252,7 @@ def test_teams_add_links_supervisors_and_agents(env):
     )
     assert result.exit_code == 0, result.output
     listed = runner.invoke(cli, ["teams", "list"]).output
-    assert "Billing\tleads: lead@cc.test\tagents: agent-7" in listed
+    assert re.search(r"^\d+\tBilling\tleads: lead@cc.test\tagents: agent-7$", listed, re.M)
     bad = runner.invoke(cli, ["teams", "add", "Billing", "--lead", "nobody@cc.test"])
     assert bad.exit_code == 1 and "not found" in bad.output
 

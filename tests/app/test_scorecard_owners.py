@@ -74,6 +74,9 @@ def test_only_an_admin_changes_a_global_scorecard_or_form(client, world):
 def test_a_team_scorecard_is_its_supervisors_and_invisible_to_other_teams(client, world, session):
     teams = _teams(client, world)
     a, b = teams["Team A"], teams["Team B"]
+    # A supervisor finds the id of the team they lead where they are told who they are.
+    me = client.get("/api/v1/auth/me", headers=world.sup_a.headers).json()
+    assert me["team_ids"] == [a]
     assert _card(client, world.sup_a.headers, "team-a", team_id=b).status_code == 404
     made = _card(client, world.sup_a.headers, "team-a", team_id=a)
     assert made.status_code == 201 and made.json()["team_id"] == a
