@@ -124,6 +124,11 @@ def owner_filter(principal: Principal, team_id_column: Any) -> ColumnElement[boo
     return None
 
 
+def owned(query: Any, principal: Principal, team_id_column: Any) -> Any:
+    """`query` limited to the definitions `principal` may read (see owner_filter)."""
+    return _where(query, owner_filter(principal, team_id_column))
+
+
 def check_owner_for_write(principal: Principal, team_id: int | None, what: str) -> None:
     """Whether `principal` may change a definition owned by `team_id` (None: a global one).
     Admins and API keys may change any; a supervisor only their own teams'. `what` names it in

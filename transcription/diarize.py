@@ -188,13 +188,12 @@ class EmbeddingDiarizer:
             audio, step=self.step, keep=mostly_speech
         )
         first = first_frames(starts)
-        keep = np.ones(len(starts), dtype=bool)
         one_voice = Diarization(
             turns=_turns(np.where(mask, 0, -1), ("S1",)), voices=("S1",), diarizer=self.name
         )
-        if keep.sum() < MIN_WINDOWS:
+        if len(starts) < MIN_WINDOWS:
             return one_voice
-        kept = embeddings[keep]
+        kept = embeddings
         labels, centroids = _two_voices(kept)
         similarity = float(centroids[0] @ centroids[1])
         minority = min(np.mean(labels == 0), np.mean(labels == 1))
@@ -206,7 +205,7 @@ class EmbeddingDiarizer:
         weights = np.hanning(window + 2)[1:-1].astype(np.float32)
         score = np.zeros(frames, dtype=np.float64)
         total = np.zeros(frames, dtype=np.float64)
-        for a, value in zip(first[keep], lean, strict=True):
+        for a, value in zip(first, lean, strict=True):
             b = min(a + window, frames)
             score[a:b] += weights[: b - a] * value
             total[a:b] += weights[: b - a]

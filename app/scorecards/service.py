@@ -15,7 +15,7 @@ from app.calls.models import Call, CallStatus, CallType
 from app.errors import BadRequest, NotFound
 from app.jobs import ledger
 from app.jobs.models import Job, JobState
-from app.scope import check_owner_for_write, owner_filter, owner_of_next_version, visible_team
+from app.scope import check_owner_for_write, owned, owner_of_next_version, visible_team
 from app.scorecards.models import CallScore, ScorecardChoice, ScorecardVersion
 from app.timeutil import as_utc, utcnow
 from app.users.models import Agent
@@ -77,8 +77,7 @@ def current_version(session: Session, *, name: str = DEFAULT_NAME) -> ScorecardV
 
 def _readable(principal: Principal | None) -> SelectOfScalar[ScorecardVersion]:
     query = select(ScorecardVersion)
-    clause = owner_filter(principal, ScorecardVersion.team_id) if principal else None
-    return query if clause is None else query.where(clause)
+    return owned(query, principal, ScorecardVersion.team_id) if principal else query  # type: ignore[no-any-return]
 
 
 def get_version(
@@ -107,8 +106,7 @@ def _slot(team_id: int | None, call_type: str | None) -> str:
 def list_choices(session: Session, principal: Principal) -> list[ScorecardChoice]:
     """The choices one may see: the organisation's and one's teams'."""
     query = select(ScorecardChoice).order_by(col(ScorecardChoice.slot))
-    clause = owner_filter(principal, ScorecardChoice.team_id)
-    return list(session.exec(query if clause is None else query.where(clause)))
+    return list(session.exec(owned(query, principal, ScorecardChoice.team_id)))
 
 
 def set_choice(
@@ -158,8 +156,7 @@ def set_choice(
 def delete_choice(session: Session, *, principal: Principal, choice_id: int) -> None:
     """Remove a choice: its calls fall back to the next less specific one."""
     query = select(ScorecardChoice).where(ScorecardChoice.id == choice_id)
-    clause = owner_filter(principal, ScorecardChoice.team_id)
-    row = session.exec(query if clause is None else query.where(clause)).first()
+    row = session.exec(owned(query, principal, ScorecardChoice.team_id)).first()
     if row is None:
         raise NotFound(f"scorecard choice {choice_id} not found")
     check_owner_for_write(principal, row.team_id, "the organisation's scorecard choice")

@@ -26,7 +26,7 @@ from app.config import Settings
 from app.db import keep_on_error, rollback
 from app.errors import BadRequest, CallqaError, FormInvalid, Gone, NotFound, TooManyRequests
 from app.reviews.effective import FIELDS, Scored, scored_calls
-from app.scope import agent_filter, owner_filter, owner_of_next_version, visible_agents
+from app.scope import agent_filter, owned, owner_of_next_version, visible_agents
 from app.shopper.models import (
     ShopperAssignment,
     ShopperAttempt,
@@ -101,8 +101,7 @@ def list_templates(session: Session, principal: Principal) -> list[ShopperTempla
     query = select(ShopperTemplate).order_by(
         col(ShopperTemplate.name), col(ShopperTemplate.version)
     )
-    clause = owner_filter(principal, ShopperTemplate.team_id)
-    return list(session.exec(query if clause is None else query.where(clause)))
+    return list(session.exec(owned(query, principal, ShopperTemplate.team_id)))
 
 
 def get_template(session: Session, template_id: int) -> ShopperTemplate:
