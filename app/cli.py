@@ -53,6 +53,7 @@ from transcription.audio import probe_audio
 from transcription.diarize import create_diarizer
 from transcription.engine import create_engine
 from transcription.errors import TranscriptionError
+from transcription.openai_weights import checkpoint_for, convert, default_target
 from transcription.pipeline import transcribe_file
 from transcription.types import Layout, Speaker
 from transcription.types import Transcript as TranscriptResult
@@ -81,6 +82,8 @@ scorecards_cli = typer.Typer(
     help="Which scorecard scores which team's calls and call types.", no_args_is_help=True
 )
 cli.add_typer(scorecards_cli, name="scorecards")
+models_cli = typer.Typer(help="Whisper weights for the engines.", no_args_is_help=True)
+cli.add_typer(models_cli, name="models")
 
 
 def _fail(message: str) -> None:
@@ -142,10 +145,16 @@ def serve(
             f"\n  Created user 'admin' with password: {generated}\n"
             "  (shown once; set CALLQA_ADMIN_PASSWORD to choose it)\n"
         )
-    # Assemble the offline weights now, not on the first call a worker takes.
-    typer.echo(
-        f"Whisper model: {resolve_model(settings.whisper_model, cache_dir=settings.models_dir)}"
-    )
+    # Assemble (or, for openai-whisper, convert) the offline weights now, not on the first call
+    # a worker takes.
+    try:
+        if settings.whisper_engine == "openai-whisper":
+            model = checkpoint_for(settings.whisper_model, cache_dir=settings.models_dir)
+        else:
+            model = resolve_model(settings.whisper_model, cache_dir=settings.models_dir)
+    except TranscriptionError as exc:
+        _fail(str(exc))
+    typer.echo(f"Whisper model ({settings.whisper_engine}): {model}")
     keeper = _WorkerKeeper() if worker else None
     # uvicorn shuts down on SIGTERM and then raises the signal again; with the default handler
     # that would kill this process before `finally` stops the worker (an orphan). As an
@@ -679,3 +688,25 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@models_cli.command("convert")
+def models_convert(
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            help="base, tiny.en or a CTranslate2 folder (default: CALLQA_WHISPER_MODEL)"
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="the .pt file to write")] = None,
+) -> None:
+    """Convert CTranslate2 Whisper weights into an openai-whisper checkpoint (needs the openai
+    extra: make install-openai). CALLQA_WHISPER_ENGINE=openai-whisper then loads it."""
+    settings = get_settings()
+    name = model or settings.whisper_model
+    target = out or default_target(name, cache_dir=settings.models_dir)
+    try:
+        convert(name, target, cache_dir=settings.models_dir)
+    except TranscriptionError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {target} ({target.stat().st_size / 2**20:.0f} MB)")

@@ -248,6 +248,16 @@ def _has_card(digits: str) -> bool:
         return True
     if len(digits) < 15:
         return False
+    if len(digits) > 19:
+        # Longer than any card: a card read with its repeated digits run together and
+        # stretched (openai-whisper wrote 4111 1111 1111 1111 as "4" and twenty "1"s). Any
+        # card-length window that passes Luhn is enough (98 % of random 20-digit numbers hold
+        # one; a run that long in a call is a card).
+        return any(
+            luhn.is_valid(digits[a : a + n])
+            for n in range(13, 20)
+            for a in range(len(digits) - n + 1)
+        )
     return any(
         luhn.is_valid(digits[a:b])
         for a in range(0, _ASR_EDGE + 1)

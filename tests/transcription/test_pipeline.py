@@ -12,9 +12,9 @@ import jiwer
 import pytest
 
 from benchmarks.turns import REAL_SHORT_TURNS, digest, noisy_call
-from tests.conftest import DATA, MODEL_CACHE, SHARED_AUDIO
+from tests.conftest import DATA, MODEL_CACHE, OPENAI_WHISPER, SHARED_AUDIO
 from transcription.audio import decode_audio
-from transcription.engine import EngineOptions, FasterWhisperEngine
+from transcription.engine import Engine, EngineOptions, FasterWhisperEngine, create_engine
 from transcription.guards import normalise
 from transcription.pipeline import PipelineOptions, resolve_layout, transcribe_file
 from transcription.types import Layout, Speaker, Transcript
@@ -28,17 +28,34 @@ def engine(model: str) -> FasterWhisperEngine:
 
 
 @cache
-def transcribe(path: Path, model: str = "base", layout: Layout = Layout.auto) -> Transcript:
-    return transcribe_file(path, engine(model), layout=layout, options=PipelineOptions())
+def any_engine(kind: str, model: str) -> Engine:
+    """faster-whisper, or openai-whisper on the same weights converted (the `openai` extra)."""
+    if kind == "faster-whisper":
+        return engine(model)
+    return create_engine(kind, EngineOptions(model=model, cache_dir=MODEL_CACHE, threads=2))
+
+
+@cache
+def transcribe(
+    path: Path, model: str = "base", layout: Layout = Layout.auto, kind: str = "faster-whisper"
+) -> Transcript:
+    return transcribe_file(path, any_engine(kind, model), layout=layout, options=PipelineOptions())
+
+
+# The pipeline's promises (turn times, channels, hold music, card numbers, real calls) hold on
+# both engines: openai-whisper runs where its extra is installed, and always in CI.
+ENGINES = pytest.mark.parametrize(
+    "kind", ["faster-whisper", pytest.param("openai-whisper", marks=OPENAI_WHISPER)]
+)
 
 
 def truth(name: str) -> dict:
     return json.loads((DATA / f"{name}.json").read_text())
 
 
-def turn_start_errors(name: str, model: str) -> list[float]:
+def turn_start_errors(name: str, model: str, kind: str = "faster-whisper") -> list[float]:
     """For each true turn, the distance to the nearest transcribed start of the same speaker."""
-    result = transcribe(DATA / f"{name}.flac", model)
+    result = transcribe(DATA / f"{name}.flac", model, kind=kind)
     errors = []
     for turn in truth(name)["turns"]:
         starts = [s.start for s in result.segments if s.speaker.value == turn["speaker"]]
@@ -48,13 +65,15 @@ def turn_start_errors(name: str, model: str) -> list[float]:
 
 @pytest.mark.parametrize("name", ["basic", "long_silence", "hold"])
 @pytest.mark.parametrize("model", ["base", "tiny.en"])
-def test_every_turn_starts_within_half_a_second_of_the_truth(name, model):
-    errors = turn_start_errors(name, model)
+@ENGINES
+def test_every_turn_starts_within_half_a_second_of_the_truth(name, model, kind):
+    errors = turn_start_errors(name, model, kind)
     assert max(errors) <= 0.5, errors
 
 
-def test_speakers_come_from_their_channels():
-    result = transcribe(DATA / "basic.flac")
+@ENGINES
+def test_speakers_come_from_their_channels(kind):
+    result = transcribe(DATA / "basic.flac", kind=kind)
     agent = " ".join(s.text for s in result.segments if s.speaker is Speaker.agent).lower()
     customer = " ".join(s.text for s in result.segments if s.speaker is Speaker.customer).lower()
     assert "anything else" in agent and "policy number" in agent
@@ -68,10 +87,11 @@ def test_agent_right_layout_swaps_the_roles():
     assert first.speaker is Speaker.customer and "calling" in first.text.lower()
 
 
-def test_nothing_is_invented_over_a_minute_of_hold_music():
+@ENGINES
+def test_nothing_is_invented_over_a_minute_of_hold_music(kind):
     hold = truth("hold")["hold"]
     for model in ("base", "tiny.en"):
-        result = transcribe(DATA / "hold.flac", model)
+        result = transcribe(DATA / "hold.flac", model, kind=kind)
         during = [
             s
             for s in result.segments
@@ -86,8 +106,9 @@ def test_nothing_is_invented_over_a_minute_of_hold_music():
         )
 
 
-def test_card_details_read_aloud_never_reach_the_transcript():
-    result = transcribe(DATA / "pci.flac")
+@ENGINES
+def test_card_details_read_aloud_never_reach_the_transcript(kind):
+    result = transcribe(DATA / "pci.flac", kind=kind)
     text = " ".join(s.text + " " + " ".join(w.text for w in s.words) for s in result.segments)
     digits = "".join(re.findall(r"\d", text))
     assert "411111111111" not in digits
@@ -102,8 +123,9 @@ def test_identical_channels_are_treated_as_mono():
     assert resolve_layout(audio, Layout.auto, auto_agent_channel="left") is Layout.mono
 
 
-def test_jfk_word_error_rate_and_timing():
-    result = transcribe(SHARED_AUDIO / "fw_jfk.flac")
+@ENGINES
+def test_jfk_word_error_rate_and_timing(kind):
+    result = transcribe(SHARED_AUDIO / "fw_jfk.flac", kind=kind)
     hyp = " ".join(s.text for s in result.segments)
     ref = (
         "And so my fellow Americans, ask not what your country can do for you, "
@@ -125,27 +147,37 @@ def test_jfk_word_error_rate_and_timing():
     assert {s.speaker for s in result.segments} == {Speaker.unknown}
 
 
-def test_stereo_channels_of_the_real_two_speaker_file():
-    result = transcribe(SHARED_AUDIO / "fw_stereo_diarization.wav")
+@ENGINES
+def test_stereo_channels_of_the_real_two_speaker_file(kind):
+    result = transcribe(SHARED_AUDIO / "fw_stereo_diarization.wav", kind=kind)
     agent = " ".join(s.text for s in result.segments if s.speaker is Speaker.agent).lower()
     customer = " ".join(s.text for s in result.segments if s.speaker is Speaker.customer).lower()
     assert "confused complaint" in agent and "horizon" not in agent
     assert "horizon" in customer and "wizard" not in customer
 
 
-def test_real_contact_center_call_stereo():
-    result = transcribe(SHARED_AUDIO / "lca_Auto_Repairs_40_UTC_stereo_agentL_callerR.wav")
+@ENGINES
+def test_real_contact_center_call_stereo(kind):
+    result = transcribe(
+        SHARED_AUDIO / "lca_Auto_Repairs_40_UTC_stereo_agentL_callerR.wav", kind=kind
+    )
     agent = " ".join(s.text for s in result.segments if s.speaker is Speaker.agent)
     customer = " ".join(s.text for s in result.segments if s.speaker is Speaker.customer)
     assert "platinum motors" in agent.lower() and "michelle" in agent.lower()
-    # The agent's greeting leaks into the caller leg; it must not be the caller's words.
-    assert not customer.lower().startswith("i'm michelle")
+    # The agent's greeting ("I'm Michelle", 4.3-5.7 s) leaks into the caller leg; none of it
+    # may become the caller's words. (The caller's own "Hi, Michelle" at 6.7 s is theirs, however
+    # it is heard: "I'm Shell" by faster-whisper, "I'm Michelle" by openai-whisper, same weights.)
+    assert (
+        min(w.start for s in result.segments if s.speaker is Speaker.customer for w in s.words) > 6
+    )
+    assert customer
     # No segment may span a long silence (VAD chunk merging once gave 5.7-46.9 s).
     assert max(s.end - s.start for s in result.segments) < 30
 
 
-def test_real_mono_call_is_labelled_unknown():
-    result = transcribe(SHARED_AUDIO / "pca_Auto0_agent_mono.wav")
+@ENGINES
+def test_real_mono_call_is_labelled_unknown(kind):
+    result = transcribe(SHARED_AUDIO / "pca_Auto0_agent_mono.wav", kind=kind)
     text = " ".join(s.text for s in result.segments)
     assert not result.speakers_labelled
     assert {s.speaker for s in result.segments} == {Speaker.unknown}
