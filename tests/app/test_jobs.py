@@ -29,7 +29,7 @@ from app.scorecards import service as scorecards
 from app.timeutil import utcnow
 from app.worker import CallqaQueue
 from tests.app.world import ADMIN
-from tests.conftest import BACKENDS, DATA, ROOT, make_settings, new_database
+from tests.conftest import BACKENDS, DATA, OPENAI_WHISPER, ROOT, make_settings, new_database
 from transcription.audio import decode_audio
 from transcription.types import Layout
 
@@ -93,6 +93,26 @@ def test_transcribe_job_stores_a_transcript_once(live):
         segments = session.exec(select(TranscriptSegment)).all()
         assert {s.speaker for s in segments} == {"agent", "customer"}
         assert all(s.words and s.words[0]["start"] >= s.start - 0.01 for s in segments)
+
+
+@OPENAI_WHISPER
+def test_a_worker_on_the_openai_whisper_engine_transcribes_and_scores(live, tmp_path):
+    # The reference engine, on tiny.en converted from the offline weights into the model dir.
+    settings = live.model_copy(
+        update={"whisper_engine": "openai-whisper", "model_dir": tmp_path / "models"}
+    )
+    call_id = add_call(settings)
+    queue = CallqaQueue(settings)
+    queue.runner.transcribe(call_id)
+    queue.runner.score(call_id)
+    assert (tmp_path / "models" / "openai-whisper" / "tiny.en.pt").is_file()
+    with Session(engine_for(settings.db_url)) as session:
+        call = session.get(Call, call_id)
+        transcript = session.exec(select(Transcript).where(Transcript.call_id == call_id)).one()
+        assert call.status is CallStatus.scored
+        assert (transcript.engine, transcript.model) == ("openai-whisper", "tiny.en")
+        text = " ".join(s.text for s in session.exec(select(TranscriptSegment)).all()).lower()
+        assert "policy number" in text and "claim" in text
 
 
 def test_database_refuses_a_second_transcript_for_a_call(live):

@@ -149,8 +149,8 @@ def test_weights_load_without_torch():
     )
     root = DATA.parent.parent
     run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    # In a fresh process: this one may hold PyTorch for the openai-whisper engine's tests.
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
-    assert "torch" not in sys.modules
 
 
 def test_missing_weights_say_how_to_install_them(tmp_path):
