@@ -5,8 +5,9 @@ script), `X-Frame-Options: DENY` (no page inside another site's frame: clickjack
 `Referrer-Policy: same-origin` (a shopper's link carries its secret in the path and must not
 leave in a Referer header). HTML pages also get a Content-Security-Policy that allows only this
 site's own scripts, so injected markup cannot run code; styles may be inline, because score bars
-are drawn with `style="--v: …"`. FastAPI's /docs and /redoc load their viewers from a CDN and
-keep working without the policy.
+are drawn with `style="--v: …"`. /docs and /redoc (their viewers served by the app itself,
+fastapi-offline) start them with an inline script: their own policy allows that, and nothing
+from any other server either.
 """
 
 from __future__ import annotations
@@ -24,6 +25,23 @@ CSP = "; ".join(
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# The API viewers start with an inline script (and ReDoc runs a worker from a blob); like the
+# pages they may reach nothing but this server. ReDoc's "powered by" logo on cdn.redoc.ly is
+# refused by the browser instead of fetched.
+DOCS_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
         "frame-ancestors 'none'",
     ]
 )
@@ -51,8 +69,9 @@ class SecurityHeaders:
                 present = {name.lower() for name, _ in headers}
                 extra = [(n, v) for n, v in _ALWAYS if n not in present]
                 content_type = dict(headers).get(b"content-type", b"")
-                if content_type.startswith(b"text/html") and not docs:
-                    extra.append((b"content-security-policy", CSP.encode()))
+                if content_type.startswith(b"text/html"):
+                    policy = DOCS_CSP if docs else CSP
+                    extra.append((b"content-security-policy", policy.encode()))
                 message["headers"] = headers + extra
             await send(message)
 

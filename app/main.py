@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -45,6 +46,7 @@ PUBLIC_PATHS = frozenset(
         "/docs/oauth2-redirect",
         "/redoc",
         "/openapi.json",
+        "/static-offline-docs",
     }
 )
 
@@ -57,7 +59,9 @@ class Health(BaseModel):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
-    app = FastAPI(
+    # FastAPI's own /docs and /redoc load their viewers from a CDN: blank on a server with no
+    # way out, and a self-hosted product must not call out. These serve them from the wheel.
+    app = FastAPIOffline(
         title="callqa",
         version="0.1.0",
         description="Contact-center QA: upload recordings, read speaker-labelled transcripts.",

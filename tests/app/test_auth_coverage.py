@@ -33,7 +33,8 @@ def test_every_non_public_route_has_an_auth_dependency(app):
             if not _needs(route.dependant, guard):
                 unprotected.append(route.path)
         elif isinstance(route, Mount):
-            assert route.path == "/static"  # stylesheet and scripts only
+            # Stylesheet and scripts only; the API viewers' own assets (fastapi-offline).
+            assert route.path in ("/static", "/static-offline-docs")
         elif isinstance(route, Route) and route.path not in PUBLIC_PATHS:
             unprotected.append(route.path)  # a plain Starlette route cannot carry auth
     assert unprotected == []
@@ -52,7 +53,23 @@ def test_public_list_is_only_what_the_rules_allow():
         "/docs/oauth2-redirect",
         "/redoc",
         "/openapi.json",
+        "/static-offline-docs",
     }
+
+
+def test_the_api_viewers_come_from_this_server_not_a_cdn(client):
+    # A self-hosted install often has no way out: /docs and /redoc must not need one.
+    for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        answer = client.get(page)
+        html = answer.text
+        # Their policy lets the browser reach this server only.
+        assert "default-src 'self'" in answer.headers["content-security-policy"]
+        assert "http" not in answer.headers["content-security-policy"]
+        assert f"/static-offline-docs/{asset}" in html
+        assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+        served = client.get(f"/static-offline-docs/{asset}")
+        assert served.status_code == 200 and len(served.content) > 500_000
+    assert "swagger-ui" in client.get("/static-offline-docs/swagger-ui.css").text
 
 
 def test_every_protected_route_answers_401_or_goes_to_login(client, app):

@@ -37,7 +37,8 @@ def _page_routes(app) -> list[APIRoute]:
         for r in all_routes(app)
         if isinstance(r, APIRoute)
         and not r.path.startswith("/api/")
-        and r.path not in ("/docs", "/redoc")
+        # The API viewers: fastapi-offline's routes, not pages of ours.
+        and r.path not in ("/docs", "/docs/oauth2-redirect", "/redoc")
     ]
 
 

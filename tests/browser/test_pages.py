@@ -91,3 +91,27 @@ def test_dashboard_and_alerts_at_a_glance(page, live):
     row.locator("button").click()
     page.wait_for_selector("tbody tr.acked")
     page.screenshot(path=str(live.shots / "alerts.png"), full_page=True)
+
+
+def test_the_api_documentation_renders_with_no_way_out(page, live):  # type: ignore[no-untyped-def]
+    # Every request that leaves this server is refused, as on an install with no internet; the
+    # pages' policy keeps the browser from even trying (ReDoc's logo on cdn.redoc.ly).
+    outside: list[str] = []
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
+
+    def only_here(route):  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(live.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    page.goto(f"{live.url}/docs")
+    page.wait_for_selector(".opblock-tag", timeout=20_000)  # operations grouped by tag
+    assert page.locator(".opblock").count() > 50
+    page.goto(f"{live.url}/redoc")
+    page.wait_for_selector("[data-section-id]", timeout=20_000)
+    assert outside == []
+    assert all("cdn.redoc.ly" in b for b in blocked), blocked  # nothing of their own refused
