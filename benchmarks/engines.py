@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,9 @@ SHARED = ROOT.parent / "shared" / "audio"
 DATA = ROOT / "tests" / "data"
 CACHE = ROOT / ".cache" / "models"
 SYSTEMS = ("openai-whisper", "faster-whisper", "callqa")
+
+from benchmarks.long_calls import peak_rss_mb  # noqa: E402
+from benchmarks.transcribe import wer_transform  # noqa: E402
 
 # Human references of ../shared/audio (its README): one text, or one per channel.
 REFERENCES: dict[str, list[str]] = {
@@ -65,16 +67,6 @@ UNREFERENCED = {
     "pca_Auto0_agent_mono.wav": "mono",
 }
 QUICK_SYNTHETIC = ("basic", "pci")
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM; ru_maxrss carries a large parent's over exec)."""
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
@@ -275,15 +267,7 @@ def _wer(refs: list[str], hyps: list[str]) -> tuple[int, int]:
     """(errors, reference words) over the pairs, after the usual normalisation."""
     import jiwer
 
-    norm = jiwer.Compose(
-        [
-            jiwer.ToLowerCase(),
-            jiwer.RemovePunctuation(),
-            jiwer.RemoveMultipleSpaces(),
-            jiwer.Strip(),
-            jiwer.ReduceToListOfListOfWords(),
-        ]
-    )
+    norm = wer_transform()
     errors = words = 0
     for ref, hyp in zip(refs, hyps, strict=True):
         out = jiwer.process_words(

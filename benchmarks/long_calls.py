@@ -64,7 +64,7 @@ def make_bomb(target: Path, *, hours: float, channels: int = 2, rate: int = 8000
     return target
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     """This process's own peak RSS. Not ru_maxrss: Linux carries it over exec from the parent,
     so a child of a large pytest process would report the parent's peak."""
     status = Path("/proc/self/status")
@@ -97,7 +97,7 @@ def _child(path: Path, models: Path, spool: Path) -> dict[str, object]:
         spool_dir=spool,
     )
     return {
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "seconds": round(time.perf_counter() - start, 1),
         "duration": result.duration,
         "layout": result.layout.value,

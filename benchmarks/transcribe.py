@@ -44,10 +44,11 @@ STEREO_REFERENCES = {
 }
 
 
-def _wer(ref: str, hyp: str) -> float:
+def wer_transform():  # type: ignore[no-untyped-def]
+    """The normalisation both sides get before words are compared (case, punctuation, spaces)."""
     import jiwer
 
-    norm = jiwer.Compose(
+    return jiwer.Compose(
         [
             jiwer.ToLowerCase(),
             jiwer.RemovePunctuation(),
@@ -56,6 +57,12 @@ def _wer(ref: str, hyp: str) -> float:
             jiwer.ReduceToListOfListOfWords(),
         ]
     )
+
+
+def _wer(ref: str, hyp: str) -> float:
+    import jiwer
+
+    norm = wer_transform()
     return float(jiwer.wer(ref, hyp, reference_transform=norm, hypothesis_transform=norm))
 
 
