@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import getpass
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,11 +18,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from app import (
@@ -30,7 +42,8 @@ from app import (
 from app.accounts import service as accounts
 from app.alerts.service import run_sweep
 from app.auth import Principal
-from app.calls.models import Call, CallType
+from app.calls import bulk
+from app.calls.models import Call, CallType, Direction
 from app.calls.schemas import ConversationIn
 from app.calls.service import conversation_segments
 from app.calls.tasks import engine_options, pipeline_options
@@ -38,7 +51,7 @@ from app.config import Settings, get_settings
 from app.db import engine_for, unit_of_work
 from app.errors import CallqaError, NotFound
 from app.incentives.service import import_outcomes, lock, read_lines, refresh
-from app.migrate import upgrade
+from app.migrate import revisions, upgrade
 from app.scorecards import service as scorecards
 from app.teams import service as teams
 from app.timeutil import from_local
@@ -95,11 +108,32 @@ def _fail(message: str) -> None:
 def _unit(settings: Settings, *, writes: bool = True) -> Iterator[Session]:
     """One unit of work for a command: committed when it ends well; a CallqaError inside is
     one line and exit 1, with nothing written."""
+    _require_database(settings)
     try:
         with unit_of_work(engine_for(settings.db_url), writes=writes) as session:
             yield session
     except CallqaError as exc:
         _fail(exc.message)
+
+
+def _require_database(settings: Settings) -> None:
+    """One line with the fix when there is no database here, or one not migrated: run from
+    the wrong folder, the CLI would otherwise create an empty SQLite file and fail on it."""
+    url = settings.db_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            _fail(
+                f"no database at {path}; run `callqa migrate` (or `callqa serve`, which does) "
+                "or set CALLQA_DATA_DIR to your data directory"
+            )
+    current, head = revisions(url)
+    if current != head:
+        where = url.split("@")[-1]
+        _fail(
+            f"the database at {where} is at revision {current or 'none'}, this callqa needs "
+            f"{head}; run `callqa migrate`"
+        )
 
 
 def _cli() -> Principal:
@@ -140,11 +174,6 @@ def serve(
     _clear_staging(settings)
     with _unit(settings) as session:
         generated = ensure_admin(session, password=settings.admin_password)
-    if generated:
-        typer.echo(
-            f"\n  Created user 'admin' with password: {generated}\n"
-            "  (shown once; set CALLQA_ADMIN_PASSWORD to choose it)\n"
-        )
     # Assemble (or, for openai-whisper, convert) the offline weights now, not on the first call
     # a worker takes.
     try:
@@ -163,15 +192,61 @@ def serve(
     try:
         if keeper is not None:
             keeper.start()
-        uvicorn.run(
+        bind = host or settings.host
+        shown = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind  # where to open it here
+        config = uvicorn.Config(
             "app.main:create_app",
             factory=True,
-            host=host or settings.host,
+            host=bind,
             port=port or settings.port,
         )
+        _Server(
+            config,
+            banner=(
+                _admin_banner(generated, settings.public_url or f"http://{shown}:{config.port}")
+                if generated
+                else None
+            ),
+            after=keeper.ready if keeper is not None else None,
+        ).run()
     finally:
         if keeper is not None:
             keeper.stop()
+
+
+def _admin_banner(password: str, url: str) -> str:
+    """The first start's admin password, framed so it stands out of the install's output."""
+    lines = [
+        f"Open {url} and log in as 'admin' with the password:",
+        f"    {password}",
+        "Shown once. Log in, then change it; set CALLQA_ADMIN_PASSWORD",
+        "before the first start to choose it yourself.",
+    ]
+    width = max(len(line) for line in lines) + 2
+    rule = "+" + "-" * width + "+"
+    return "\n".join(["", rule, *(f"| {line:<{width - 2}} |" for line in lines), rule, ""])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which prints the first start's admin password once it listens: last,
+    after uvicorn's own start-up lines, where the person who ran `make run` looks."""
+
+    READY_TIMEOUT = 60.0  # a worker loading slowly does not hold the password back for ever
+
+    def __init__(
+        self, config: uvicorn.Config, *, banner: str | None, after: threading.Event | None
+    ) -> None:
+        super().__init__(config)
+        self.banner = banner
+        self.after = after  # the worker beside it: its start-up lines come first
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.banner or not self.started:
+            return
+        if self.after is not None:
+            await asyncio.to_thread(self.after.wait, self.READY_TIMEOUT)
+        typer.echo(self.banner)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -188,20 +263,39 @@ class _WorkerKeeper:
 
     def __init__(self) -> None:
         self.child: subprocess.Popen[bytes] | None = None
+        self.ready = threading.Event()  # the first worker is up, or died trying
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # no new worker once stop() has begun
         self._thread = threading.Thread(target=self._keep, name="worker-keeper", daemon=True)
 
     def start(self) -> None:
-        self._spawn()
+        read_end, write_end = os.pipe()
+        try:
+            self._spawn(ready_fd=write_end)
+        finally:
+            os.close(write_end)
+        threading.Thread(target=self._await_ready, args=(read_end,), daemon=True).start()
         self._thread.start()
 
-    def _spawn(self) -> bool:
+    def _await_ready(self, read_end: int) -> None:
+        try:
+            os.read(read_end, 1)  # a byte when it is up; end of file if it died first
+        finally:
+            os.close(read_end)
+            self.ready.set()
+
+    def _spawn(self, ready_fd: int | None = None) -> bool:
         with self._lock:
             if self._stopping.is_set():
                 return False
+            env = dict(os.environ)
+            if ready_fd is not None:
+                env[READY_FD] = str(ready_fd)
             self.child = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "worker"], preexec_fn=_die_with_parent()
+                [sys.executable, "-m", "app.cli", "worker"],
+                env=env,
+                pass_fds=() if ready_fd is None else (ready_fd,),
+                preexec_fn=_die_with_parent(),
             )
             return True
 
@@ -259,7 +353,27 @@ def worker() -> None:
     settings = get_settings()
     typer.echo(f"worker {os.getpid()}: queue {settings.queue_url or 'sqlite'}", err=True)
     _clear_staging(settings)
-    CallqaQueue(settings).run_worker()
+    CallqaQueue(settings).run_worker(on_ready=_ready_signal())
+
+
+READY_FD = "CALLQA_READY_FD"
+
+
+def _ready_signal() -> Callable[[], None] | None:
+    """How a worker started by `callqa serve` tells it that it is up (one byte on a pipe
+    serve handed down), so serve prints the admin password after the worker's start-up lines."""
+    fd = os.environ.pop(READY_FD, None)
+    if fd is None or not fd.isdigit():
+        return None
+
+    def ready() -> None:
+        try:
+            os.write(int(fd), b"1")
+            os.close(int(fd))
+        except OSError:  # serve is gone or stopped listening: nothing to tell
+            pass
+
+    return ready
 
 
 def _clear_staging(settings: Settings) -> None:
@@ -500,6 +614,8 @@ def _transcribe_offline(
     settings = get_settings()
     if model:
         settings.whisper_model = model
+    if file.is_dir():
+        _fail(f"{file} is a folder; give one recording (a folder of them: `callqa import`)")
     if not file.is_file():
         _fail(f"no such file: {file}")
     try:
@@ -682,14 +798,6 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes):02d}:{sec:05.2f}"
 
 
-def main() -> None:
-    cli()
-
-
-if __name__ == "__main__":
-    main()
-
-
 @models_cli.command("convert")
 def models_convert(
     model: Annotated[
@@ -710,3 +818,133 @@ def models_convert(
     except TranscriptionError as exc:
         _fail(str(exc))
     typer.echo(f"wrote {target} ({target.stat().st_size / 2**20:.0f} MB)")
+
+
+@cli.command("import")
+def import_folder(
+    folder: Annotated[Path, typer.Argument(help="the folder of recordings (searched in full)")],
+    metadata: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV: a `file` column (path relative to FOLDER) and upload fields as columns: "
+            + ", ".join(bulk.COLUMNS[1:])
+        ),
+    ] = None,
+    agent: Annotated[
+        str | None, typer.Option(help="agent of files the metadata does not name")
+    ] = None,
+    layout: Annotated[Layout, typer.Option(help="layout where the metadata gives none")] = (
+        Layout.auto
+    ),
+    direction: Annotated[Direction, typer.Option()] = Direction.inbound,
+    call_type: Annotated[CallType, typer.Option()] = CallType.service,
+) -> None:
+    """Bring a folder of recordings in: each file once (by external id or content), so a run
+    stopped half-way carries on where it stopped when run again. Files without a
+    started_at get the time the recorder wrote them. Exit 1 when any file was refused."""
+    settings = get_settings()
+    if not folder.is_dir():
+        _fail(f"no such folder: {folder}")
+    _require_database(settings)
+    root = folder.resolve()
+    try:
+        rows = bulk.read_metadata(metadata, root) if metadata is not None else None
+    except bulk.ImportError_ as exc:
+        _fail(str(exc))
+    defaults = bulk.Defaults(agent=agent, direction=direction, call_type=call_type, layout=layout)
+    items = bulk.plan(root, metadata=rows, defaults=defaults)
+    if not items:
+        _fail(f"no recordings in {folder}")
+    engine = engine_for(settings.db_url)
+    queue = CallqaQueue(settings)
+    summary = bulk.Summary()
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("importing", total=len(items), counts="")
+            for item in items:
+                progress.update(task, description=_short(item.relative))
+                summary.add(bulk.import_one(engine, settings, item, queue.enqueue_after_commit))
+                progress.update(
+                    task,
+                    advance=1,
+                    counts=f"{len(summary.imported)} new · {len(summary.already)} already · "
+                    f"{len(summary.refused)} refused",
+                )
+            progress.update(task, description="imported")
+    except KeyboardInterrupt:
+        typer.echo(
+            f"stopped: {len(summary.imported)} imported so far; run the same command again "
+            "to carry on",
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    _print_summary(summary, total=len(items))
+    if summary.refused:
+        raise typer.Exit(1)
+
+
+def _short(relative: str, width: int = 32) -> str:
+    return relative if len(relative) <= width else "…" + relative[-(width - 1) :]
+
+
+def _print_summary(summary: bulk.Summary, *, total: int) -> None:
+    typer.echo(
+        f"imported {len(summary.imported)}, already there {len(summary.already)}, "
+        f"refused {len(summary.refused)} (of {total} files)"
+    )
+    if summary.refused:
+        typer.echo("refused:")
+        width = min(max(len(o.relative) for o in summary.refused), 60)
+        for outcome in summary.refused:
+            typer.echo(f"  {outcome.relative:<{width}}  {outcome.reason}")
+    if summary.imported:
+        typer.echo(
+            f"{len(summary.imported)} call(s) wait for transcription: `callqa serve` (or "
+            "`callqa worker`) transcribes and scores them"
+        )
+
+
+def main() -> None:
+    """The `callqa` command: a database or settings problem is one line that says what to do,
+    not a traceback (CALLQA_DEBUG=1 shows the traceback as well)."""
+    try:
+        cli()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        _fail_at_top("; ".join(_setting_error(e) for e in exc.errors()))
+    except OperationalError as exc:
+        _fail_at_top(
+            f"cannot use the database: {_first_line(exc.orig or exc)}; check that it is "
+            "running and what CALLQA_DATABASE_URL names"
+        )
+
+
+def _setting_error(error: Any) -> str:
+    name = "CALLQA_" + "_".join(str(part) for part in error["loc"]).upper()
+    return f"{name}: {error['msg']}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _fail_at_top(message: str) -> None:
+    if os.environ.get("CALLQA_DEBUG"):
+        raise
+    typer.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

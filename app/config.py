@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.timeutil import zone as zone_named
+from transcription.types import Layout
 
 _ROLES = frozenset({"admin", "supervisor", "agent"})  # app.users.models.Role, kept import-free
 
@@ -78,6 +79,13 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     alert_webhook_secret: str | None = None
     alert_sweep_seconds: float = Field(default=300.0, gt=0)
+    # A folder a recorder drops recordings into; every worker imports from it (app/calls/watch.py).
+    watch_dir: Path | None = None
+    watch_interval_seconds: float = Field(default=5.0, gt=0)
+    # A file is taken once neither it nor its sidecar changed for this long (still being written).
+    watch_settle_seconds: float = Field(default=10.0, ge=0)
+    watch_agent: str | None = Field(default=None, min_length=1, max_length=200)
+    watch_layout: Layout = Layout.auto
     # How often each worker applies the retention policies (a day by default).
     retention_sweep_seconds: float = Field(default=86_400.0, gt=0)
     # Mystery shoppers: a link stays valid this many days after its due date; submissions are
@@ -133,6 +141,13 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return zone_named(self.time_zone)
+
+    def public_link(self, path: str, request_base: str) -> str:
+        """The address of one of our pages for someone outside this request (a shopper's
+        link, an alert sent on): the public URL when set, else the address this request came
+        to, which behind a proxy or on 127.0.0.1 is not one others can open."""
+        base = self.public_url or request_base
+        return base.rstrip("/") + path
 
     @property
     def secure_cookies(self) -> bool:

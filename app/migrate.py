@@ -29,6 +29,22 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def revisions(url: str) -> tuple[str | None, str | None]:
+    """The database's migration revision and the newest one these scripts know."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    return current, head
+
+
 def check(url: str) -> None:
     """Raise when the models and the migrations disagree (alembic check)."""
     command.check(alembic_config(url))

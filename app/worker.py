@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from app.alerts import service as alerts
+from app.calls import watch
 from app.calls.models import Call
 from app.calls.stages import CallStages
 from app.calls.tasks import StageRunner
@@ -40,7 +41,17 @@ class CallqaQueue(JobQueue):
         runner = self.runner
 
         self.register(ledger.TRANSCRIBE, "calls.transcribe", runner.transcribe, with_stage=False)
-        self.register(ledger.SCORE, "calls.score", runner.score)
+        # Scoring takes seconds and transcription minutes: a call just transcribed is scored
+        # before the next recording of a backlog (an import of 1 000 calls) is started.
+        self.register(ledger.SCORE, "calls.score", runner.score, priority=10)
+        if settings.watch_dir is not None:
+            self.periodic.append(
+                Periodic(
+                    "watched folder",
+                    settings.watch_interval_seconds,
+                    lambda: watch.sweep(engine, settings, self.enqueue_after_commit),
+                )
+            )
         self.periodic.append(
             Periodic(
                 "alert sweep",

@@ -259,3 +259,21 @@ def test_the_image_installs_the_same_voice_weights_as_the_makefile_without_their
     assert any(f"pip install --no-deps {wanted}" in a for a in runs), runs
     # resemblyzer's torch/librosa requirement never reaches the lock (nor the image).
     assert {"torch", "librosa", "resemblyzer"} & set(_lock()) == set()
+
+
+def test_every_setting_is_in_the_readme_table():
+    """A setting nobody can find is one nobody sets: each has its row in the README's table."""
+    from app.config import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        name
+        for line in table.splitlines()
+        if line.startswith("| `CALLQA_")
+        for name in re.findall(r"`(CALLQA_[A-Z0-9_]+)`", line.split("|")[1])
+    }
+    missing = [
+        f"CALLQA_{n.upper()}" for n in Settings.model_fields if f"CALLQA_{n.upper()}" not in rows
+    ]
+    assert missing == []

@@ -192,7 +192,11 @@ def sweep(session: Session, *, settings: Settings, now: datetime | None = None) 
     return raised
 
 
-def payload(alert: Alert, agent: str | None) -> dict[str, Any]:
+def payload(alert: Alert, agent: str | None, public_url: str | None = None) -> dict[str, Any]:
+    """The alert as the API and the webhook send it. `link` is the page's path; `url` its full
+    address when CALLQA_PUBLIC_URL says where people reach callqa (the webhook's receiver,
+    a chat channel say, cannot complete a path)."""
+    link = f"/calls/{alert.call_id}" if alert.call_id else f"/agents/{alert.agent_id}"
     return {
         "id": alert.id,
         "kind": alert.kind.value,
@@ -201,7 +205,8 @@ def payload(alert: Alert, agent: str | None) -> dict[str, Any]:
         "agent": agent,
         "rule_id": alert.rule_id,
         "created_at": as_utc(alert.created_at).isoformat(),
-        "link": f"/calls/{alert.call_id}" if alert.call_id else f"/agents/{alert.agent_id}",
+        "link": link,
+        "url": public_url.rstrip("/") + link if public_url else None,
     }
 
 
@@ -223,7 +228,9 @@ def deliver_pending(engine: Engine, settings: Settings, *, max_attempts: int = 5
     for alert, agent in pending:
         delivered_at, error = None, None
         try:
-            webhook.deliver(settings.alert_webhook_url, secret, payload(alert, agent))
+            webhook.deliver(
+                settings.alert_webhook_url, secret, payload(alert, agent, settings.public_url)
+            )
             delivered_at = utcnow()
             sent += 1
         except Exception as exc:  # the receiver's problem must not stop the sweep

@@ -72,7 +72,8 @@ class Call(SQLModel, table=True):
     audio_format: str | None = Field(default=None, max_length=40)
     audio_codec: str | None = Field(default=None, max_length=40)
     audio_size: int | None = None
-    audio_sha256: str | None = Field(default=None, max_length=64)
+    # Indexed: `callqa import` and the watched folder find a file already brought in by it.
+    audio_sha256: str | None = Field(default=None, max_length=64, index=True)
     # Relative to the audio directory; internal, never in a public model.
     audio_path: str | None = Field(default=None, max_length=400)
     # Set by the retention sweep: the recording was deleted; the words, scores and customer

@@ -21,6 +21,7 @@ from app.calls.schemas import (
     CallDetail,
     CallOutcome,
     CallPage,
+    CallStatusReport,
     CallUpdate,
     ConversationIn,
     ScorePublic,
@@ -184,6 +185,14 @@ def get_call(call_id: int, session: SessionDep, principal: CallReader) -> CallDe
     ):
         call = visible_call(session, principal, call_id)
     return service.call_detail(session, call=call)
+
+
+@router.get("/{call_id}/status", response_model=CallStatusReport)
+def get_call_status(call_id: int, session: SessionDep, principal: CallReader) -> CallStatusReport:
+    """A call's status and its latest score in short, for polling after an upload: no
+    transcript is sent, so no transcript view is audited."""
+    call = visible_call(session, principal, call_id)
+    return service.call_status(session, call=call)
 
 
 @router.get("/{call_id}/scores/{score_id}", response_model=ScorePublic)

@@ -151,6 +151,12 @@ class CallDetail(CallPublic):
     disputes: list[DisputePublic] = Field(default_factory=list)
 
 
+class CallStatusReport(CallPublic):
+    """What a client polling an upload needs, without the transcript (nor its audit row)."""
+
+    score: ScoreSummary | None = Field(description="the latest machine score, in short")
+
+
 class CallPage(BaseModel):
     items: list[CallPublic]
     total: int

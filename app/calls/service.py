@@ -25,6 +25,7 @@ from app.calls.models import (
 from app.calls.schemas import (
     CallDetail,
     CallPublic,
+    CallStatusReport,
     CallUpdate,
     ConversationIn,
     RolesPublic,
@@ -331,6 +332,25 @@ def list_calls(
     )
     agents = agent_external_ids(session, calls)
     return [to_public(c, agents[c.agent_id]) for c in calls], total
+
+
+def call_status(session: Session, *, call: Call) -> CallStatusReport:
+    """The call's metadata and its latest score's headline: no transcript is read."""
+    agent = session.get(Agent, call.agent_id)
+    history = score_history(session, call_id=call.id or 0)
+    latest = None
+    if history:
+        score, version = history[-1]
+        latest = ScoreSummary(
+            id=score.id or 0,
+            scorecard=version.name,
+            scorecard_version=version.version,
+            overall=score.overall,
+            auto_fail=score.auto_fail,
+            created_at=score.created_at,
+        )
+    public = to_public(call, agent.external_id if agent else "")
+    return CallStatusReport(**public.model_dump(), score=latest)
 
 
 def call_detail(session: Session, *, call: Call) -> CallDetail:

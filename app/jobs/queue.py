@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from huey import RedisHuey, SqliteHuey
+import redis
+from huey import PriorityRedisHuey, SqliteHuey
 from huey.api import Huey
 from sqlmodel import Session
 
@@ -23,8 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def make_huey(settings: Settings) -> Huey:
+    """The queue, with priorities (a sorted set in Redis, a column in SQLite): a call that is
+    transcribed is scored before the next recording of a backlog is started."""
     if settings.queue_url and settings.queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(settings.queue_name, url=settings.queue_url, results=False, utc=True)
+        huey = PriorityRedisHuey(
+            settings.queue_name, url=settings.queue_url, results=False, utc=True
+        )
+        _adopt_list_queue(huey)
+        return huey
     if settings.queue_url:
         raise ValueError(f"CALLQA_QUEUE_URL must be redis://...; got {settings.queue_url!r}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -32,6 +40,28 @@ def make_huey(settings: Settings) -> Huey:
     return SqliteHuey(
         settings.queue_name, filename=str(settings.data_dir / "queue.db"), results=False, utc=True
     )
+
+
+def _adopt_list_queue(huey: Huey) -> None:
+    """Releases before priorities kept the Redis queue as a list under the same key; move
+    what waits there into the sorted set, oldest first. Any number of processes may start at
+    once: each renames the list to a name of its own first, so every message moves once."""
+    storage = huey.storage
+    key = storage.queue_key
+    try:
+        if storage.conn.type(key) != b"list":
+            return
+        mine = f"{key}.list-{uuid.uuid4().hex}"
+        storage.conn.rename(key, mine)
+    except redis.ResponseError:  # another process renamed it first
+        return
+    except redis.ConnectionError:  # Redis down: the first send says so, and is retried
+        return
+    moved = 0
+    while (data := storage.conn.rpop(mine)) is not None:
+        storage.enqueue(data, None)
+        moved += 1
+    log.info("moved %d waiting job(s) from the list queue into the priority queue", moved)
 
 
 @dataclass(frozen=True)
@@ -59,7 +89,13 @@ class JobQueue:
         self.periodic: list[Periodic] = []
 
     def register(
-        self, stage: str, name: str, task: Callable[..., None], *, with_stage: bool = True
+        self,
+        stage: str,
+        name: str,
+        task: Callable[..., None],
+        *,
+        with_stage: bool = True,
+        priority: int = 0,
     ) -> None:
         """`task` runs every job whose stage is `stage` or `stage:<anything>`; `name` is the
         message's name in the queue. Both the name and the arguments (`(id, stage)`, or `(id,)`
@@ -71,7 +107,8 @@ class JobQueue:
 
         # Huey keys a message by the module of the function it wraps plus `name`: wrapping
         # here keeps the key `app.jobs.queue.<name>` whichever module the task lives in.
-        self._tasks[stage] = (self.huey.task(name=name)(run), with_stage)
+        # Higher `priority` is taken first (equal ones in the order sent).
+        self._tasks[stage] = (self.huey.task(name=name, priority=priority)(run), with_stage)
 
     def enqueue(self, stage: str, call_id: int, *, delay: float | None = None) -> None:
         prefix = stage.partition(":")[0]
@@ -122,25 +159,36 @@ class JobQueue:
             self.send(stage, call_id)
         return len(due)
 
-    def run_worker(self) -> None:
-        """Consume jobs until stopped. Must run in the main thread (Huey's signal handlers)."""
+    def run_worker(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Consume jobs until stopped. Must run in the main thread (Huey's signal handlers).
+        `on_ready` is called once, when the first worker thread starts: after the consumer
+        has logged its start-up lines."""
         stop = threading.Event()
+        if on_ready is not None:
+            once = threading.Lock()
+
+            @self.huey.on_startup()
+            def ready() -> None:
+                if once.acquire(blocking=False):
+                    on_ready()
 
         def reconcile_loop() -> None:
-            due_at = {job.name: 0.0 for job in self.periodic}
+            reconciler = Periodic(
+                "reconciler pass", self.settings.reconcile_interval_seconds, self.reconcile
+            )
+            jobs = [reconciler, *self.periodic]
+            due_at = {job.name: 0.0 for job in jobs}
             while True:
-                try:
-                    self.reconcile()
-                except Exception:  # a database blip must not end reconciliation for good
-                    log.exception("reconciler pass failed")
-                for job in self.periodic:
+                for job in jobs:
                     if time.monotonic() >= due_at[job.name]:
                         due_at[job.name] = time.monotonic() + job.every_seconds
                         try:
                             job.run()
-                        except Exception:
+                        except Exception:  # a database blip must not end this loop for good
                             log.exception("%s failed", job.name)
-                if stop.wait(self.settings.reconcile_interval_seconds):
+                # Until the next one is due (the watched folder is looked at every few
+                # seconds, the retention sweep once a day).
+                if stop.wait(max(0.1, min(due_at.values()) - time.monotonic())):
                     return
 
         thread = threading.Thread(target=reconcile_loop, name="reconciler", daemon=True)

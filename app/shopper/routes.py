@@ -57,7 +57,12 @@ class AssignmentPublic(BaseModel):
     expires_at: datetime
     status: str = Field(description="waiting, done or expired")
     template_id: int
-    link: str | None = Field(None, description="shown once, when made")
+    link: str | None = Field(None, description="the form's path; shown once, when made")
+    url: str | None = Field(
+        None,
+        description="the full address to send the shopper: CALLQA_PUBLIC_URL, else the address"
+        " this request came to; shown once, when made",
+    )
 
 
 class FormPublic(BaseModel):
@@ -112,7 +117,9 @@ def _template_public(t: ShopperTemplate) -> TemplatePublic:
     )
 
 
-def assignment_public(a: ShopperAssignment, link: str | None = None) -> AssignmentPublic:
+def assignment_public(
+    a: ShopperAssignment, link: str | None = None, url: str | None = None
+) -> AssignmentPublic:
     return AssignmentPublic(
         id=a.id or 0,
         agent_id=a.agent_id,
@@ -123,6 +130,7 @@ def assignment_public(a: ShopperAssignment, link: str | None = None) -> Assignme
         status=service.status_of(a),
         template_id=a.template_id,
         link=link,
+        url=url,
     )
 
 
@@ -148,7 +156,11 @@ def create_template(
 
 @router.post("/shopper/assignments", response_model=AssignmentPublic, status_code=201)
 def create_assignment(
-    body: AssignmentIn, session: SessionDep, settings: SettingsDep, principal: ReviewWriter
+    body: AssignmentIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: ReviewWriter,
 ) -> AssignmentPublic:
     """Plan a visit and get its one-time link for the shopper (shown only now)."""
     row, token = service.create_assignment(
@@ -164,7 +176,8 @@ def create_assignment(
             template_id=body.template_id,
         ),
     )
-    return assignment_public(row, service.link_path(token))
+    path = service.link_path(token)
+    return assignment_public(row, path, settings.public_link(path, str(request.base_url)))
 
 
 @router.get("/shopper/assignments", response_model=list[AssignmentPublic])
@@ -178,12 +191,17 @@ def list_assignments(session: SessionDep, principal: ReviewWriter) -> list[Assig
 
 @router.post("/shopper/assignments/{assignment_id}/link", response_model=AssignmentPublic)
 def renew_link(
-    assignment_id: int, session: SessionDep, settings: SettingsDep, principal: ReviewWriter
+    assignment_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: ReviewWriter,
 ) -> AssignmentPublic:
     """A new link for a visit not made yet; the old link stops working."""
     row = service.get_assignment(session, principal=principal, assignment_id=assignment_id)
     token = service.renew_link(session, settings=settings, assignment=row)
-    return assignment_public(row, service.link_path(token))
+    path = service.link_path(token)
+    return assignment_public(row, path, settings.public_link(path, str(request.base_url)))
 
 
 @router.get("/shopper/report", response_model=list[ReportRowPublic])

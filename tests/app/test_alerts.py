@@ -170,6 +170,7 @@ def test_webhook_delivery_is_signed_and_retried(tmp_path):
         url,
         alert_webhook_secret="hook-secret",
         alert_webhook_url=f"http://127.0.0.1:{server.server_port}/hook",
+        public_url="https://qa.example.com/",
     )
     try:
         engine = engine_for(url)
@@ -200,6 +201,8 @@ def test_webhook_delivery_is_signed_and_retried(tmp_path):
             json.loads(b) for _, b in _Receiver.received if json.loads(b)["kind"] == "auto_fail"
         )
         assert auto["call_id"] == promise_call and auto["agent"] == "A1"
+        # The receiver gets an address it can open, not only our path.
+        assert auto["url"] == f"https://qa.example.com/calls/{promise_call}"
         # A replayed old delivery is refused by a receiver that checks the time.
         headers, body = _Receiver.received[0]
         later = int(headers[TIMESTAMP_HEADER]) + timedelta(minutes=10).total_seconds()

@@ -124,3 +124,23 @@ def test_an_unknown_role_in_the_download_setting_is_refused_at_start():
     with pytest.raises(ValidationError, match="unknown role"):
         Settings(download_roles="admin,boss")
     assert Settings(download_roles="admin, agent").roles_that_download == {"admin", "agent"}
+
+
+def test_polling_the_status_sends_no_transcript_and_audits_no_view(client, world, session):
+    call = world.calls["a1_promise"]
+    start = _last_id(session)
+    r = client.get(f"/api/v1/calls/{call.id}/status", headers=world.a1.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["id"] == call.id and body["status"] == "scored" and body["agent"] == "A1"
+    assert "transcript" not in body and "criteria" not in body["score"]
+    full = client.get(f"/api/v1/calls/{call.id}", headers=world.a1.headers).json()
+    assert body["score"] == {k: full["score"][k] for k in body["score"]}
+    # Scoped like the call itself: outside it, 404 as if it did not exist.
+    assert (
+        client.get(f"/api/v1/calls/{call.id}/status", headers=world.sup_b.headers).status_code
+        == 404
+    )
+    assert _events(session, after=start) == [
+        (world.a1.email, "transcript_view", str(call.id), "ok")
+    ]

@@ -328,3 +328,65 @@ def test_scorecards_are_chosen_per_team_and_call_type_at_the_command_line(env):
     assert unknown.output.strip() == "error: scorecard 'nope' not found among the global ones"
     removed = runner.invoke(cli, ["scorecards", "unchoose", choice_id])
     assert removed.exit_code == 0 and runner.invoke(cli, ["scorecards", "choices"]).output == ""
+
+
+def _outside(tmp_path, *args: str, **extra: str):  # type: ignore[no-untyped-def]
+    """The installed `callqa` run from a folder that is not the repository, with no CALLQA_
+    settings: what a user who opened a new terminal gets."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLQA_")}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("callqa")), *args],
+        cwd=tmp_path,
+        env={**env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "says"),
+    [
+        (("users", "list"), {}, "no database at {tmp}/data/callqa.db; run `callqa migrate`"),
+        (
+            ("keys", "create", "--name", "x", "--scope", "calls:read"),
+            {},
+            "no database at {tmp}/data/callqa.db",
+        ),
+        (
+            ("users", "list"),
+            {"CALLQA_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:9/none"},
+            "cannot use the database: connection failed",
+        ),
+        (
+            ("users", "list"),
+            {"CALLQA_WHISPER_BEAM_SIZE": "many"},
+            "CALLQA_WHISPER_BEAM_SIZE: Input should be a valid integer",
+        ),
+    ],
+)
+def test_outside_the_repository_a_problem_is_one_line_with_the_fix(tmp_path, args, extra, says):
+    done = _outside(tmp_path, *args, **extra)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr  # one line, no traceback
+    assert done.stderr.startswith("error: ") and says.format(tmp=tmp_path) in done.stderr
+    assert not (tmp_path / "data" / "callqa.db").exists()  # no empty database left behind
+
+
+def test_a_database_not_migrated_names_the_revisions(tmp_path):
+    import sqlite3
+
+    (tmp_path / "data").mkdir()
+    sqlite3.connect(tmp_path / "data" / "callqa.db").close()
+    done = _outside(tmp_path, "users", "list")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "is at revision none, this callqa needs" in done.stderr
+    assert "run `callqa migrate`" in done.stderr
+    assert _outside(tmp_path, "migrate").returncode == 0
+    listed = _outside(tmp_path, "users", "list")
+    assert listed.returncode == 0, listed.stderr

@@ -511,10 +511,54 @@ def test_queue_messages_keep_the_names_and_arguments_of_the_previous_release(liv
     queue.enqueue(ledger.TRANSCRIBE, call_id)
     queue.enqueue(f"{ledger.SCORE}:7", call_id)
     messages = [queue.huey.serializer.deserialize(m) for m in queue.huey.storage.enqueued_items()]
-    assert [(m.name, m.args) for m in messages] == [
-        ("app.jobs.queue.calls.transcribe", (call_id,)),
+    assert sorted((m.name, m.args) for m in messages) == [
         ("app.jobs.queue.calls.score", (call_id, "score:7")),
+        ("app.jobs.queue.calls.transcribe", (call_id,)),
     ]
+
+
+def test_a_transcribed_call_is_scored_before_the_backlog_goes_on(live):
+    """An import of a thousand recordings fills the queue with transcriptions; each call's
+    scoring, sent when its transcript is stored, goes ahead of them, not behind."""
+    queue = CallqaQueue(live)
+    for call_id in (1, 2, 3):
+        queue.enqueue(ledger.TRANSCRIBE, call_id)
+    queue.enqueue(ledger.SCORE, 9)
+    queue.enqueue(ledger.TRANSCRIBE, 4)
+    queue.enqueue(f"{ledger.SCORE}:2", 8)
+    taken = []
+    while (data := queue.huey.storage.dequeue()) is not None:
+        message = queue.huey.serializer.deserialize(data)
+        taken.append((message.name.rsplit(".", 1)[-1], message.args[0]))
+    assert taken == [
+        ("score", 9),
+        ("score", 8),
+        ("transcribe", 1),
+        ("transcribe", 2),
+        ("transcribe", 3),
+        ("transcribe", 4),
+    ]
+
+
+def test_messages_waiting_in_the_old_list_queue_move_to_the_priority_queue(tmp_path):
+    """Redis's queue was a list before priorities (SQLite's always had them)."""
+    from huey import RedisHuey
+
+    live = make_settings(
+        tmp_path / "data", f"sqlite:///{tmp_path}/unused.db", queue_url="redis://127.0.0.1:6379/0"
+    )
+
+    old = RedisHuey(live.queue_name, url=live.queue_url, results=False, utc=True)
+    old.storage.enqueue(b"first")  # what the previous release left waiting, in order
+    old.storage.enqueue(b"second")
+    key = old.storage.queue_key
+    assert old.storage.conn.type(key) == b"list"
+    queue = CallqaQueue(live)  # the new release starting
+    assert queue.huey.storage.conn.type(key) == b"zset"
+    assert queue.huey.pending_count() == 2
+    assert [queue.huey.storage.dequeue() for _ in range(2)] == [b"first", b"second"]
+    assert not [k for k in queue.huey.storage.conn.keys(f"{key}.list-*")]  # nothing left over
+    queue.huey.flush()
 
 
 def test_a_mono_upload_is_diarized_and_stored_with_roles_and_voices(live, tmp_path):

@@ -88,3 +88,63 @@ def test_a_dead_worker_is_restarted_and_sigterm_stops_server_and_worker(tmp_path
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_the_first_start_prints_the_admin_password_last_and_framed(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "CALLQA_DATA_DIR": str(tmp_path / "data"),
+        "CALLQA_MODEL_DIR": str(MODEL_CACHE),
+        "CALLQA_WHISPER_MODEL": "tiny.en",
+        "CALLQA_PORT": str(port),
+    }
+    for name in ("CALLQA_DATABASE_URL", "CALLQA_QUEUE_URL", "CALLQA_ADMIN_PASSWORD"):
+        env.pop(name, None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert _wait(lambda: "+----" in log.read_text().rsplit("|", 1)[-1], 120), log.read_text()
+        time.sleep(1.0)  # anything printed after the frame would be here by now
+        lines = log.read_text().splitlines()
+        framed = [i for i, line in enumerate(lines) if line.startswith("|")]
+        # After uvicorn's start-up lines and the worker's, with nothing below it.
+        running = max(i for i, line in enumerate(lines) if "Uvicorn running on" in line)
+        worker = max(i for i, line in enumerate(lines) if "commands are available" in line)
+        assert running < framed[0] and worker < framed[0]
+        assert all(not line.strip() or line[0] in "|+" for line in lines[framed[0] - 1 :])
+        assert f"http://127.0.0.1:{port}" in lines[framed[0]]
+        password = lines[framed[1]].strip("| ").strip()
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            data={"username": "admin", "password": password},
+        )
+        assert token.status_code == 200, token.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    # Shown once: a second start has nothing to show.
+    with log.open("wb") as out:
+        again = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert _wait(lambda: "commands are available" in log.read_text(), 120)
+        time.sleep(1.0)
+        assert "password" not in log.read_text()
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=60)

@@ -255,3 +255,21 @@ def test_a_failed_submission_counts_against_the_rate_limit_and_stores_nothing_el
     assert lost.status_code == 410 and "already been used" in lost.json()["detail"]
     assert attempts() == 3 and len(submissions()) == 1
     assert session.get(ShopperAssignment, visit["id"]).used_at is None
+
+
+def test_the_link_to_send_names_the_public_address(client, world):
+    # Without CALLQA_PUBLIC_URL: the address this request came to.
+    visit = _assign(client, world)
+    assert visit["url"] == "http://testserver" + visit["link"]
+    # Behind a proxy, or served on 127.0.0.1, that address is no use to a shopper outside.
+    app = client.app
+    app.state.settings = app.state.settings.model_copy(  # type: ignore[attr-defined]
+        update={"public_url": "https://qa.example.com/"}
+    )
+    visit = _assign(client, world)
+    assert visit["url"] == "https://qa.example.com" + visit["link"]
+    assert visit["link"].startswith("/shop/")
+    renewed = client.post(
+        f"/api/v1/shopper/assignments/{visit['id']}/link", headers=world.sup_a.headers
+    ).json()
+    assert renewed["url"] == "https://qa.example.com" + renewed["link"] != visit["url"]

@@ -224,5 +224,5 @@ def create_assignment(
         session,
         principal,
         group="agent",
-        new_link=str(request.base_url).rstrip("/") + service.link_path(token),
+        new_link=settings.public_link(service.link_path(token), str(request.base_url)),
     )
