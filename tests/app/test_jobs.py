@@ -29,7 +29,17 @@ from app.scorecards import service as scorecards
 from app.timeutil import utcnow
 from app.worker import CallqaQueue
 from tests.app.world import ADMIN
-from tests.conftest import BACKENDS, DATA, OPENAI_WHISPER, ROOT, make_settings, new_database
+from tests.conftest import (
+    BACKENDS,
+    DATA,
+    OPENAI_WHISPER,
+    REDIS_URL,
+    ROOT,
+    make_settings,
+    need,
+    new_database,
+    redis_missing,
+)
 from transcription.audio import decode_audio
 from transcription.types import Layout
 
@@ -40,8 +50,10 @@ CALLS = CallStages()
 def live(request, tmp_path) -> Iterator[Settings]:
     """Settings on a fresh, committed database (no rollback: workers are other processes).
     PostgreSQL runs with the Redis queue, SQLite with the SQLite queue."""
+    queue = REDIS_URL if request.param == "postgresql" else None
+    if queue:
+        need(redis_missing())
     url, drop = new_database(request.param, tmp_path)
-    queue = "redis://127.0.0.1:6379/0" if request.param == "postgresql" else None
     yield make_settings(tmp_path / "data", url, queue_url=queue, job_max_attempts=3)
     if queue:
         CallqaQueue(make_settings(tmp_path / "data", url, queue_url=queue)).huey.flush()
@@ -544,9 +556,8 @@ def test_messages_waiting_in_the_old_list_queue_move_to_the_priority_queue(tmp_p
     """Redis's queue was a list before priorities (SQLite's always had them)."""
     from huey import RedisHuey
 
-    live = make_settings(
-        tmp_path / "data", f"sqlite:///{tmp_path}/unused.db", queue_url="redis://127.0.0.1:6379/0"
-    )
+    need(redis_missing())
+    live = make_settings(tmp_path / "data", f"sqlite:///{tmp_path}/unused.db", queue_url=REDIS_URL)
 
     old = RedisHuey(live.queue_name, url=live.queue_url, results=False, utc=True)
     old.storage.enqueue(b"first")  # what the previous release left waiting, in order

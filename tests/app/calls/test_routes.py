@@ -8,7 +8,7 @@ from sqlmodel import select
 from app.calls.models import Call, CallStatus
 from app.jobs.models import Job, JobState
 from app.users.models import Role
-from tests.conftest import DATA, SHARED_AUDIO
+from tests.conftest import DATA
 
 FIELDS = {
     "agent": "laura",
@@ -69,6 +69,23 @@ def test_same_external_id_returns_the_existing_call(client, admin, session):
     assert len(session.exec(select(Call).where(Call.external_id == "rec-dup")).all()) == 1
 
 
+def _wav_of(flac, target):  # type: ignore[no-untyped-def]
+    """A 16-bit WAV of a test recording (a WAV's header states its length: cut, it lies)."""
+    import wave
+
+    import numpy as np
+
+    from transcription.audio import decode_audio
+
+    samples = decode_audio(flac).mono
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return target
+
+
 @pytest.mark.parametrize(
     ("content", "status", "message"),
     [
@@ -82,7 +99,7 @@ def test_bad_audio_is_refused_and_leaves_nothing_behind(
 ):
     path = tmp_path / "upload.wav"
     if content == "truncated":
-        source = (SHARED_AUDIO / "lca_Auto_Repairs_40_UTC_stereo_agentL_callerR.wav").read_bytes()
+        source = _wav_of(DATA / "basic.flac", tmp_path / "whole.wav").read_bytes()
         content = source[: len(source) // 2]
     path.write_bytes(content)
     response = upload(client, admin, path=path, name="../../etc/passwd.wav")
