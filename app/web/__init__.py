@@ -21,6 +21,7 @@ from app.web.pages import (
     incentives,
     reviews,
     shopper,
+    upload,
     users,
 )
 from app.web.render import STATIC, error_page
@@ -28,6 +29,7 @@ from app.web.render import STATIC, error_page
 ROUTERS = (
     auth.router,
     calls.router,
+    upload.router,
     reviews.router,
     dashboards.router,
     alerts.router,

@@ -116,3 +116,38 @@ def test_the_api_documentation_renders_with_no_way_out(page, live):  # type: ign
     page.wait_for_selector("[data-section-id]", timeout=20_000)
     assert outside == []
     assert all("cdn.redoc.ly" in b for b in blocked), blocked  # nothing of their own refused
+
+
+def test_a_supervisor_uploads_several_recordings_and_sees_each_outcome(page, live, tmp_path):
+    import shutil
+
+    from tests.conftest import DATA
+
+    w = live.world
+    login(page, live, w.sup_a)
+    page.click("nav >> text=Upload")
+    assert page.url.endswith("/upload")
+    shutil.copy(DATA / "basic.flac", tmp_path / "monday-0915.flac")
+    shutil.copy(DATA / "hold.flac", tmp_path / "monday-1002.flac")
+    (tmp_path / "voicemail.wav").write_bytes(b"RIFF\x00\x00 not a wave file")
+    page.set_input_files(
+        "input[name=audio]",
+        [str(tmp_path / n) for n in ("monday-0915.flac", "voicemail.wav", "monday-1002.flac")],
+    )
+    page.get_by_label("Agent", exact=True).fill("A2")
+    page.select_option("select[name=call_type]", "sales")
+    page.click("#upload-form button[type=submit]")
+    rows = page.locator("#upload-results tbody tr")
+    rows.nth(2).wait_for()
+    assert page.locator("#upload-count").inner_text() == "3 of 3"
+    assert page.locator("#upload-bar").evaluate("b => b.value") == 100
+    texts = [rows.nth(i).inner_text() for i in range(3)]
+    # One request per file: the bad one refuses only itself, and says why.
+    assert "monday-0915.flac" in texts[0] and "#" in texts[0] and "received" in texts[0]
+    assert "voicemail.wav" in texts[1] and "not a recognised audio format" in texts[1]
+    assert "monday-1002.flac" in texts[2] and "#" in texts[2]
+    page.screenshot(path=str(live.shots / "upload.png"), full_page=True)
+    # The new call opens from its row, on the agent given.
+    rows.nth(0).locator("a").click()
+    page.wait_for_load_state("networkidle")
+    assert "/calls/" in page.url and "A2" in page.content()
