@@ -16,7 +16,7 @@ from app.accounts.routes import router as users_router
 from app.alerts.routes import router as alerts_router
 from app.audit.routes import router as audit_router
 from app.auth.routes import router as auth_router
-from app.calls.routes import conversations_router
+from app.calls.routes import conversations_router, search_router
 from app.calls.routes import router as calls_router
 from app.config import Settings, get_settings
 from app.dashboards.routes import router as dashboards_router
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(calls_router)
     app.include_router(conversations_router)
+    app.include_router(search_router)
     app.include_router(scorecards_router)
     app.include_router(teams_router)
     app.include_router(reviews_router)

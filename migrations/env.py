@@ -7,6 +7,13 @@ from app import models  # noqa: F401  (registers every table)
 from app.db import make_engine
 
 target_metadata = SQLModel.metadata
+# Full-text search lives outside the models (app/calls/search.py): SQLite's FTS5 table and its
+# shadow tables, PostgreSQL's expression index. Autogenerate must not see them as strays.
+SEARCH_OBJECTS = ("segment_fts", "ix_transcript_segment_fts")
+
+
+def _ours(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    return not (name or "").startswith(SEARCH_OBJECTS)
 
 
 def run_migrations() -> None:
@@ -28,6 +35,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()

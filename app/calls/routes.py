@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -10,9 +10,9 @@ from pydantic import AfterValidator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.audit.service import audited
+from app.audit.service import audited, record
 from app.auth import CallManager, CallReader, CallWriter, OutcomeWriter, Principal, SettingsDep
-from app.calls import service
+from app.calls import search, service
 from app.calls.access import audio_response, call_filters, calls_csv
 from app.calls.languages import check_language
 from app.calls.models import Call, CallType, Direction
@@ -25,6 +25,8 @@ from app.calls.schemas import (
     CallUpdate,
     ConversationIn,
     ScorePublic,
+    SearchHitPublic,
+    SearchPage,
 )
 from app.csvexport import csv_requested, wants_csv
 from app.db import ReaderDep, SessionDep, rollback, writes_audit
@@ -35,6 +37,7 @@ from transcription.types import Layout
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 conversations_router = APIRouter(prefix="/api/v1/conversations", tags=["calls"])
+search_router = APIRouter(prefix="/api/v1/search", tags=["calls"])
 
 
 def _already_uploaded(
@@ -246,4 +249,50 @@ def get_audio(
     """The recording, with HTTP Range support so a player can seek; `download=true` to save."""
     return audio_response(
         request, session, settings, principal, call_id, download=download, reason=reason
+    )
+
+
+Speaker = Literal["agent", "customer", "unknown"]
+
+
+@search_router.get("", response_model=SearchPage)
+@writes_audit
+def search_transcripts(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CallReader,
+    filters: Annotated[service.CallFilters, Depends(call_filters)],
+    q: Annotated[
+        str, Query(min_length=1, max_length=500, description='words, "a phrase", refund*')
+    ],
+    speaker: Speaker | None = None,
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SearchPage:
+    """Transcript segments with every word of `q` (any case, accents ignored), in the calls
+    you may see that pass the call list's filters; newest call first. Each search is audited
+    (what was looked for is a transcript view of every call it finds)."""
+    limit = min(limit, settings.page_size_max)
+    hits, total = search.search(
+        session,
+        principal=principal,
+        filters=filters,
+        q=q,
+        speaker=speaker,
+        limit=limit,
+        offset=offset,
+    )
+    record(
+        session,
+        principal=principal,
+        action="transcript_search",
+        target_type="transcripts",
+        target_id=f"{total} segments",
+        detail=q,
+    )
+    return SearchPage(
+        items=[SearchHitPublic(**h.__dict__, link=search.link(h)) for h in hits],
+        total=total,
+        limit=limit,
+        offset=offset,
     )

@@ -261,3 +261,22 @@ class ConversationIn(BaseModel):
     @property
     def duration(self) -> float:
         return max(u.end for u in self.utterances)
+
+
+class SearchHitPublic(BaseModel):
+    call_id: int
+    segment: int = Field(description="the segment's position in the call's transcript")
+    start: float = Field(description="seconds into the recording: where the player jumps")
+    end: float
+    speaker: str
+    snippet: str = Field(description="HTML: the text escaped, the matched words in <mark>")
+    started_at: datetime
+    agent: str
+    link: str = Field(description="the call page at this moment")
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHitPublic]
+    total: int
+    limit: int
+    offset: int

@@ -274,6 +274,21 @@ class CallFilters:
 def list_calls(
     session: Session, *, principal: Principal, filters: CallFilters, limit: int, offset: int
 ) -> tuple[list[CallPublic], int]:
+    query, column = filtered_calls(session, principal=principal, filters=filters)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    order = (column.desc() if filters.sort.startswith("-") else column.asc()).nulls_last()
+    calls = list(
+        session.exec(query.order_by(order, col(Call.id).desc()).limit(limit).offset(offset))
+    )
+    agents = agent_external_ids(session, calls)
+    return [to_public(c, agents[c.agent_id]) for c in calls], total
+
+
+def filtered_calls(
+    session: Session, *, principal: Principal, filters: CallFilters
+) -> tuple[Any, Any]:
+    """The calls the principal may see that pass the filters (a SELECT of Call), and the
+    column the filters' sort names. The call list and transcript search share it."""
     query = visible_calls(principal)
     if filters.agent:
         query = query.join(Agent, col(Agent.id) == Call.agent_id).where(
@@ -325,13 +340,7 @@ def list_calls(
         column = eff(key) if key in SCORE_SORTS else col(getattr(Call, key))
     else:
         column = col(getattr(Call, key))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    order = (column.desc() if filters.sort.startswith("-") else column.asc()).nulls_last()
-    calls = list(
-        session.exec(query.order_by(order, col(Call.id).desc()).limit(limit).offset(offset))
-    )
-    agents = agent_external_ids(session, calls)
-    return [to_public(c, agents[c.agent_id]) for c in calls], total
+    return query, column
 
 
 def call_status(session: Session, *, call: Call) -> CallStatusReport:

@@ -151,3 +151,26 @@ def test_a_supervisor_uploads_several_recordings_and_sees_each_outcome(page, liv
     rows.nth(0).locator("a").click()
     page.wait_for_load_state("networkidle")
     assert "/calls/" in page.url and "A2" in page.content()
+
+
+def test_a_search_lands_on_the_moment_in_the_player(page, live):
+    w = live.world
+    login(page, live, w.sup_a)
+    page.click("nav >> text=Search")
+    page.fill("input[name=q]", "refund")
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#search-total").inner_text() == "2 moments found"
+    assert page.locator("#hits mark").first.inner_text() == "refund"
+    page.screenshot(path=str(live.shots / "search.png"), full_page=True)
+    page.locator("#hits a").first.click()
+    import time
+
+    deadline = time.monotonic() + 15  # wait_for_function evaluates strings: the CSP says no
+    while (at := page.evaluate("() => document.getElementById('player').currentTime")) < 22:
+        assert time.monotonic() < deadline, f"the player stayed at {at}"
+        time.sleep(0.1)
+    assert 22.0 < at < 22.2
+    # The segment said then is the one marked, in view.
+    assert page.evaluate("() => document.querySelector('.seg:target').id") == "seg-4"
+    assert "refund" in page.locator(".seg:target").inner_text()

@@ -43,6 +43,13 @@
     }
     player.addEventListener("timeupdate", highlight);
     player.addEventListener("seeked", highlight);
+    // From a search result: /calls/7?t=83.20#seg-12 opens the player at that moment.
+    const at = parseFloat(new URLSearchParams(window.location.search).get("t"));
+    if (!isNaN(at)) {
+      const go = function () { player.currentTime = at; highlight(); };
+      if (player.readyState >= 1) go();
+      else player.addEventListener("loadedmetadata", go, { once: true });
+    }
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
