@@ -30,6 +30,7 @@ from app.reviews.routes import router as reviews_router
 from app.scorecards.routes import router as scorecards_router
 from app.shopper.routes import router as shopper_router
 from app.teams.routes import router as teams_router
+from app.topics.routes import router as topics_router
 from app.worker import CallqaQueue
 
 # Routes reachable without credentials; tests/app/test_auth_coverage.py checks every other one.
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calls_router)
     app.include_router(conversations_router)
     app.include_router(search_router)
+    app.include_router(topics_router)
     app.include_router(scorecards_router)
     app.include_router(teams_router)
     app.include_router(reviews_router)

@@ -10,6 +10,7 @@ from app.reviews.models import Calibration, CalibrationReviewer, Dispute, Review
 from app.scorecards.models import CallScore, ScorecardVersion
 from app.shopper.models import ShopperAssignment, ShopperAttempt, ShopperSubmission, ShopperTemplate
 from app.teams.models import Team, TeamLead
+from app.topics.models import CallTopic, Topic
 from app.users.models import Agent, ApiKey, User
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "CalibrationReviewer",
     "Call",
     "CallScore",
+    "CallTopic",
     "Dispute",
     "Job",
     "LegalHold",
@@ -37,6 +39,7 @@ __all__ = [
     "ShopperTemplate",
     "Team",
     "TeamLead",
+    "Topic",
     "Transcript",
     "TranscriptEmbedding",
     "TranscriptSegment",

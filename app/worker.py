@@ -20,10 +20,17 @@ from app.jobs import ledger
 from app.jobs.queue import JobQueue, Periodic
 from app.privacy import retention
 from app.scorecards.models import CallScore
+from app.topics import service as topics
 
 
 def _check_alerts(session: Session, call: Call, score: CallScore) -> None:
     alerts.check_call(session, call=call, score=score)
+
+
+def _tag_topics(session: Session, call: Call, score: CallScore) -> None:
+    # At scoring: the transcript is stored by then, a text conversation included, and a
+    # rescore (a redaction, a new transcript) tags the call again.
+    topics.tag_call(session, call_id=call.id or 0)
 
 
 class CallqaQueue(JobQueue):
@@ -35,7 +42,7 @@ class CallqaQueue(JobQueue):
         self.runner = StageRunner(
             settings,
             requeue=self.send,  # a queue that is down: sent by the reconciler
-            on_scored=[_check_alerts],
+            on_scored=[_check_alerts, _tag_topics],
             after_scored=[lambda: alerts.deliver_pending(engine, settings)],
         )
         runner = self.runner

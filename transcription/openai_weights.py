@@ -171,15 +171,16 @@ def alignment_dump(heads: list[list[int]], dims: dict[str, int]) -> str:
 def convert(model: str, out: Path, *, cache_dir: Path) -> Path:
     """Write the openai-whisper checkpoint of `model` (a CTranslate2 folder, or `base` /
     `tiny.en` from the offline weights) to `out`, atomically."""
+    # What is wrong with the weights is said first, PyTorch or not.
+    folder = Path(resolve_model(model, cache_dir=cache_dir))
+    if not (folder / "model.bin").is_file():
+        raise ModelUnavailable(f"no CTranslate2 model.bin for {model!r} (looked in {folder})")
     try:
         import torch
     except ImportError as exc:
         raise ModelUnavailable(
             "converting weights needs PyTorch: pip install 'callqa[openai]' (see the README)"
         ) from exc
-    folder = Path(resolve_model(model, cache_dir=cache_dir))
-    if not (folder / "model.bin").is_file():
-        raise ModelUnavailable(f"no CTranslate2 model.bin for {model!r} (looked in {folder})")
     state, dims = state_dict(read_ct2(folder / "model.bin"))
     checkpoint: dict[str, Any] = {
         "dims": dims,

@@ -79,6 +79,7 @@ def call_filters(
     below_value: str | None = None,
     auto_fail: str | None = None,
     deal_closed: str | None = None,
+    topic: str | None = None,
     sort: str | None = None,
 ) -> service.CallFilters:
     """Call list filters from query parameters; empty values (a web form's) mean "any".
@@ -104,6 +105,11 @@ def call_filters(
         if not t.isdigit():
             raise BadRequest("`team` must be a team id")
         team_id = int(t)
+    topic_id = None
+    if (tp := _opt(topic)) is not None:
+        if not tp.isdigit():
+            raise BadRequest("`topic` must be a topic id")
+        topic_id = int(tp)
     return service.CallFilters(
         agent=_opt(agent),
         team_id=team_id,
@@ -117,6 +123,7 @@ def call_filters(
         below=below_filter,
         auto_fail=_bool("auto_fail", auto_fail),
         deal_closed=_bool("deal_closed", deal_closed),
+        topic_id=topic_id,
         sort=sort_key,
     )
 

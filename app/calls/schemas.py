@@ -140,6 +140,13 @@ class ScorePublic(ScoreSummary):
     embedder: str | None = Field(None, description="the sentence embedder of this score")
 
 
+class TopicTag(BaseModel):
+    topic_id: int
+    name: str
+    segment: int = Field(description="the first segment it matched")
+    start: float
+
+
 class CallDetail(CallPublic):
     transcript: TranscriptPublic | None
     score: ScorePublic | None = Field(description="the latest machine score")
@@ -149,6 +156,7 @@ class CallDetail(CallPublic):
     )
     reviews: list[ReviewPublic] = Field(default_factory=list, description="oldest first")
     disputes: list[DisputePublic] = Field(default_factory=list)
+    topics: list[TopicTag] = Field(default_factory=list, description="the topics it matched")
 
 
 class CallStatusReport(CallPublic):

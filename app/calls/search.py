@@ -106,11 +106,7 @@ def search(
     if speaker:
         query = query.where(TranscriptSegment.speaker == speaker)
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        matched = text("SELECT rowid FROM segment_fts WHERE segment_fts MATCH :fts")
-        query = query.where(col(TranscriptSegment.id).in_(matched)).params(fts=fts5_query(terms))
-    else:
-        query = query.where(_vector().op("@@")(_tsquery(terms)))
+    query = matching(query, terms, sqlite=sqlite)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
         query.order_by(
@@ -133,6 +129,31 @@ def search(
         )
         for seg, call_id, started_at, agent in rows
     ], total
+
+
+def matching(query: Any, terms: list[Term], *, sqlite: bool) -> Any:
+    """`query` (one that selects from transcript_segment) narrowed to the matching segments."""
+    if sqlite:
+        matched = text("SELECT rowid FROM segment_fts WHERE segment_fts MATCH :fts")
+        return query.where(col(TranscriptSegment.id).in_(matched)).params(fts=fts5_query(terms))
+    return query.where(_vector().op("@@")(_tsquery(terms)))
+
+
+def first_matches(
+    session: Session, terms: list[Term], *, speaker: str | None, call_ids: list[int] | None
+) -> dict[int, tuple[int, float]]:
+    """{call id: (position, start) of its first matching segment}, over every call (or those
+    named): what a topic tags. No principal: a topic tags calls whoever may later see them."""
+    query = select(
+        Transcript.call_id, func.min(TranscriptSegment.position), func.min(TranscriptSegment.start)
+    ).join(Transcript, col(Transcript.id) == TranscriptSegment.transcript_id)
+    if call_ids is not None:
+        query = query.where(col(Transcript.call_id).in_(call_ids))
+    if speaker:
+        query = query.where(TranscriptSegment.speaker == speaker)
+    query = matching(query, terms, sqlite=session.get_bind().dialect.name == "sqlite")
+    rows = session.exec(query.group_by(Transcript.call_id)).all()
+    return {int(c): (int(p), float(s)) for c, p, s in rows}
 
 
 def _vector() -> Any:

@@ -32,6 +32,7 @@ from app.calls.schemas import (
     ScorePublic,
     ScoreSummary,
     SegmentPublic,
+    TopicTag,
     TranscriptPublic,
 )
 from app.config import Settings
@@ -45,6 +46,7 @@ from app.scope import visible_calls, visible_team
 from app.scorecards.models import CallScore
 from app.scorecards.service import score_history
 from app.timeutil import as_utc, from_local, utcnow
+from app.topics.models import CallTopic, Topic
 from app.users.models import Agent
 from app.users.service import get_or_create_agent
 from transcription.audio import probe_audio
@@ -264,6 +266,7 @@ class CallFilters:
     auto_fail: bool | None = None
     team_id: int | None = None
     deal_closed: bool | None = None
+    topic_id: int | None = None  # calls the topic tagged
     sort: str = "-started_at"
 
     @property
@@ -301,6 +304,12 @@ def filtered_calls(
         )
     if filters.deal_closed is not None:
         query = query.where(Call.deal_closed == filters.deal_closed)
+    if filters.topic_id is not None:
+        query = query.where(
+            col(Call.id).in_(
+                select(CallTopic.call_id).where(CallTopic.topic_id == filters.topic_id)
+            )
+        )
     if filters.status:
         query = query.where(Call.status == filters.status)
     if filters.call_type:
@@ -408,6 +417,15 @@ def call_detail(session: Session, *, call: Call) -> CallDetail:
         reviews=reviews,
         reviewed_score=reviews[-1] if reviews else None,
         disputes=disputes_of_call(session, call_id=call.id or 0),
+        topics=[
+            TopicTag(topic_id=t.id or 0, name=t.name, segment=ct.segment, start=ct.start)
+            for ct, t in session.exec(
+                select(CallTopic, Topic)
+                .join(Topic, col(Topic.id) == CallTopic.topic_id)
+                .where(CallTopic.call_id == call.id)
+                .order_by(col(Topic.name))
+            )
+        ],
     )
 
 

@@ -29,6 +29,7 @@ from app.reviews.models import Calibration, CalibrationReviewer, Dispute, Review
 from app.scorecards.models import CallScore
 from app.shopper.models import ShopperSubmission
 from app.timeutil import utcnow
+from app.topics.models import CallTopic
 from app.users.models import Agent
 
 
@@ -142,6 +143,8 @@ def purge_data(session: Session, call: Call, removal: Removal) -> None:
         ("transcript", delete(Transcript).where(col(Transcript.call_id) == call_id)),
         ("job", delete(Job).where(col(Job.call_id) == call_id)),
         ("alert", delete(Alert).where(col(Alert.call_id) == call_id)),
+        # A topic tag says what was said ("cancellation"): it goes with the transcript.
+        ("call_topic", delete(CallTopic).where(col(CallTopic.call_id) == call_id)),
     ]
     for table, statement in steps:
         removal.rows[table] += session.execute(statement).rowcount or 0  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from app.web.pages import (
     reviews,
     search,
     shopper,
+    topics,
     upload,
     users,
 )
@@ -32,6 +33,7 @@ ROUTERS = (
     calls.router,
     upload.router,
     search.router,
+    topics.router,
     reviews.router,
     dashboards.router,
     alerts.router,

@@ -40,6 +40,7 @@ def page_scope(scope: Scope) -> Callable[[Principal], Principal]:
 PageReader = Annotated[Principal, Depends(page_scope(Scope.calls_read))]
 PageReviewer = Annotated[Principal, Depends(page_scope(Scope.reviews_write))]
 PageUploader = Annotated[Principal, Depends(page_scope(Scope.calls_write))]
+PageCallManager = Annotated[Principal, Depends(page_scope(Scope.calls_manage))]
 PageDisputer = Annotated[Principal, Depends(page_scope(Scope.disputes_write))]
 PageAlertReader = Annotated[Principal, Depends(page_scope(Scope.alerts_read))]
 PageAuditReader = Annotated[Principal, Depends(page_scope(Scope.audit_read))]

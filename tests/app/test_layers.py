@@ -41,6 +41,7 @@ LAYERS = [
     "reviews",
     "calls",
     "alerts",
+    "topics",
     "teams",
     "incentives",
     "shopper",

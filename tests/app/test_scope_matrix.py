@@ -50,6 +50,9 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/holds/{hold_id}/release"): {},
     ("DELETE", "/api/v1/retention-policies/{policy_id}"): {},
     ("DELETE", "/api/v1/scorecards/choices/{choice_id}"): {},
+    ("PATCH", "/api/v1/topics/{topic_id}"): {"name": "Matrix", "query": "refund"},
+    ("DELETE", "/api/v1/topics/{topic_id}"): {},
+    ("POST", "/topics/{topic_id}/delete"): {},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -80,6 +83,7 @@ ROLE_ONLY = {
     "hold_id",
     "policy_id",
     "choice_id",  # whose choice it is: tests/app/test_scorecard_owners.py
+    "topic_id",  # the organisation's; who may change one: tests/app/test_topics.py
 }
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
@@ -132,7 +136,11 @@ def objects(client, world):
         headers=world.admin.headers,
         json={"call_type": "sales", "scorecard": "default"},
     ).json()["id"]
+    topic = client.post(
+        "/api/v1/topics", headers=world.admin.headers, json={"name": "Refund", "query": "refund"}
+    ).json()["id"]
     return {
+        "topic_id": topic,
         "choice_id": choice,
         "policy_id": policy,
         "user_id": spare,

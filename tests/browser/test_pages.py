@@ -174,3 +174,30 @@ def test_a_search_lands_on_the_moment_in_the_player(page, live):
     # The segment said then is the one marked, in view.
     assert page.evaluate("() => document.querySelector('.seg:target').id") == "seg-4"
     assert "refund" in page.locator(".seg:target").inner_text()
+
+
+def test_a_topic_is_made_in_the_browser_and_seen_on_the_call_and_the_dashboard(page, live):
+    w = live.world
+    login(page, live, w.sup_a)
+    page.click("nav >> text=Topics")
+    page.get_by_label("Name").fill("Refund")
+    page.get_by_label("Words").fill("refund*")
+    page.click("#topic-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "tagged 3 calls" in page.locator("#tagged").inner_text()
+    row = page.locator("#topics tbody tr").filter(has_text="Refund")
+    assert row.locator("td").nth(3).inner_text() == "2"  # the two of team A's calls
+    page.screenshot(path=str(live.shots / "topics.png"), full_page=True)
+    row.locator("a").click()  # the call list, filtered by the topic
+    page.wait_for_load_state("networkidle")
+    assert page.locator("table.list tbody tr").count() == 2
+    page.locator("table.list tbody tr a").first.click()
+    page.wait_for_load_state("networkidle")
+    chip = page.locator("#call-topics button", has_text="Refund")
+    chip.click()  # plays from the first mention
+    assert page.evaluate("() => document.getElementById('player').currentTime") > 22
+    page.goto(f"{live.url}/dashboard")
+    trend = page.locator("#topic-trend")
+    assert "Refund" in trend.inner_text()
+    trend.scroll_into_view_if_needed()
+    page.screenshot(path=str(live.shots / "dashboard-topics.png"), full_page=True)

@@ -20,6 +20,7 @@ from app.reviews import service as reviews
 from app.reviews.effective import scored_calls
 from app.reviews.models import DisputeStatus
 from app.scope import visible_agents, visible_call, visible_teams
+from app.topics import service as topic_service
 from app.users.models import Agent, Role
 from app.web.deps import PageReader
 from app.web.render import render
@@ -61,6 +62,7 @@ def calls_page(
         statuses=list(CallStatus),
         types=list(CallType),
         directions=list(Direction),
+        topics=topic_service.list_topics(session),
         urlencode=urlencode,
     )
 

@@ -19,6 +19,7 @@ from app.ranges import DateRange
 from app.reviews import service as reviews
 from app.scope import visible_teams
 from app.shopper import service as shopper
+from app.topics import service as topics
 from app.web.deps import PageDates, PageReader, PageReviewer, TeamParam
 from app.web.render import back, render
 
@@ -135,6 +136,7 @@ def dashboard_page(
         "dashboard.html",
         principal,
         s=summary,
+        topic_trend=topics.trend(session, principal=principal, zone=settings.zone, team_id=team),
         teams=session.exec(visible_teams(principal)).all(),
         team_id=team,
         q=request.query_params,

@@ -1,0 +1,1 @@
+"""Topics: saved searches that tag every call whose transcript matches them."""
