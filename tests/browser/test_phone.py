@@ -1,0 +1,89 @@
+"""The pages people open on a phone, at 390 px: nothing wider than the screen, and no finding
+of axe-core (labels, contrast, names of controls, table headers...) on any of them (issue 15,
+item 7). axe-core comes from the axe-playwright-python wheel, which carries its axe.min.js."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.app.world import PASSWORD
+
+WIDTH = 390
+AXE = Axe()
+
+
+@pytest.fixture
+def phone(browser, live):  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": WIDTH, "height": 844}, device_scale_factor=2, is_mobile=True
+    )
+    p = context.new_page()
+    p.set_default_timeout(15_000)
+    yield p
+    context.close()
+
+
+def _login(page, live, person) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live.url}/login")
+    page.get_by_label("User name or e-mail").fill(person.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def _check(page, live, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    page.goto(f"{live.url}{path}")
+    page.wait_for_load_state("networkidle")
+    problems = []
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    if width > WIDTH:
+        wide = page.evaluate(
+            """() => Array.from(document.querySelectorAll('body *'))
+                .filter(e => e.getBoundingClientRect().right > 391)
+                .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+        )
+        problems.append(f"{path}: {width} px wide ({', '.join(wide)})")
+    results = AXE.run(page)
+    for v in results.response["violations"]:  # any impact, minor ones too
+        where = "; ".join(str(n["target"][0]) for n in v["nodes"][:3])
+        problems.append(f"{path}: {v['id']} ({v['impact']}): {v['help']} at {where}")
+    return problems
+
+
+def test_a_supervisor_s_pages_fit_a_phone_and_pass_axe(phone, live):
+    w = live.world
+    _login(phone, live, w.sup_a)
+    problems = []
+    for path in (
+        "/review-queue",
+        f"/calls/{w.calls['a1_promise'].id}",
+        "/calls",
+        "/dashboard",
+        "/search?q=refund",
+        "/topics",
+        "/upload",
+        "/alerts",
+    ):
+        problems += _check(phone, live, path)
+    assert not problems, "\n".join(problems)
+
+
+def test_an_agent_s_pages_fit_a_phone_and_pass_axe(phone, live):
+    w = live.world
+    _login(phone, live, w.a1)
+    problems = []
+    for path in ("/me", "/me/incentives", f"/calls/{w.calls['a1_good'].id}", "/disputes"):
+        problems += _check(phone, live, path)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_login_and_an_admin_s_pages_fit_a_phone_and_pass_axe(phone, live):
+    problems = _check(phone, live, "/login")
+    _login(phone, live, live.world.admin)
+    for path in ("/users", "/audit", "/incentives", "/shopper"):
+        problems += _check(phone, live, path)
+    assert not problems, "\n".join(problems)
+    phone.goto(f"{live.url}/calls/{live.world.calls['a1_promise'].id}")
+    phone.wait_for_load_state("networkidle")
+    phone.screenshot(path=str(live.shots / "call-mobile.png"), full_page=False)
