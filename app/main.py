@@ -13,6 +13,7 @@ from app import (
 )
 from app.accounts.routes import me_router
 from app.accounts.routes import router as users_router
+from app.alerts import service as alerts_service
 from app.alerts.routes import router as alerts_router
 from app.audit.routes import router as audit_router
 from app.auth.routes import router as auth_router
@@ -26,6 +27,7 @@ from app.headers import SecurityHeaders
 from app.incentives.routes import router as incentives_router
 from app.limits import BodySizeLimit
 from app.privacy.routes import router as privacy_router
+from app.reviews import service as reviews_service
 from app.reviews.routes import router as reviews_router
 from app.scorecards.routes import router as scorecards_router
 from app.shopper.routes import router as shopper_router
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine_for(settings.db_url)
+    # A review that clears an alert's cause closes it (reviews sit below alerts).
+    reviews_service.on_review(alerts_service.close_cleared)
     app.state.queue = CallqaQueue(settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb * 1024 * 1024)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, errors and 413 included

@@ -179,7 +179,8 @@ def pattern(c: Criterion, utterances: list[Utterance], facts: CallFacts) -> Outc
         return Outcome(True, [], "forbidden wording not found")
     if hits:
         return Outcome(True, hits[:3], f'found "{hits[0].quote}"')
-    note = f"no match for /{c.pattern}/ by {_where(c)}"
+    # Said in words, not as the regular expression: agents read this reason too.
+    note = f"the wording this criterion looks for was not said by {_where(c)}"
     return Outcome(False, [Evidence(None, None, None, None, note)], note)
 
 

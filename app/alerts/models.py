@@ -47,6 +47,8 @@ class Alert(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     acknowledged_by: int | None = Field(default=None, foreign_key="user.id")
     acknowledged_at: datetime | None = None
+    # Why it closed without a person acknowledging it ("cleared by review 12").
+    resolution: str | None = Field(default=None, max_length=200)
     delivered_at: datetime | None = None
     delivery_attempts: int = 0
     delivery_error: str | None = Field(default=None, max_length=2000)

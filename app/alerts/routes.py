@@ -30,6 +30,7 @@ class AlertPublic(BaseModel):
     link: str
     created_at: datetime
     acknowledged_at: datetime | None
+    resolution: str | None = None
     delivered_at: datetime | None
 
 
@@ -83,6 +84,7 @@ def _public(alert: Alert, agent: str | None) -> AlertPublic:
         link=service.payload(alert, agent)["link"],
         created_at=alert.created_at,
         acknowledged_at=alert.acknowledged_at,
+        resolution=alert.resolution,
         delivered_at=alert.delivered_at,
     )
 

@@ -26,6 +26,7 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.errors import NotFound
 from app.reviews.effective import review_queue, scored_calls
+from app.reviews.models import Review
 from app.scope import agent_filter
 from app.scorecards.models import CallScore
 from app.timeutil import as_utc, local, utcnow, week_start
@@ -55,11 +56,16 @@ def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]
     raised: list[Alert] = []
     rules = session.exec(select(AlertRule).where(col(AlertRule.enabled))).all()
     stored = score.result()
+    # One cause, one alert: an auto-fail takes the overall down with it, so where it raises
+    # its own alert the overall's "under the threshold" would say the same thing twice.
+    auto_failing = score.auto_fail and any(r.kind is RuleKind.auto_fail for r in rules)
     for rule in rules:
         p, message = rule.params, None
         if rule.kind is RuleKind.auto_fail and score.auto_fail:
             message = "auto-fail: " + "; ".join(stored.auto_fail_reasons)
         elif rule.kind is RuleKind.score_below:
+            if auto_failing and p["dimension"] == "overall":
+                continue
             value = getattr(score, p["dimension"])
             if value is not None and value < p["threshold"]:
                 message = f"{_label(p['dimension'])} {value:.0f} under {p['threshold']:.0f}"
@@ -118,6 +124,34 @@ def check_call(session: Session, *, call: Call, score: CallScore) -> list[Alert]
             raised.append(alert)
     session.flush()
     return raised
+
+
+def close_cleared(session: Session, call: Call, review: Review) -> list[Alert]:
+    """A review that clears an open alert's cause closes it (no auto-fail once reviewed, the
+    score back over the threshold), saying so; returns the alerts it closed. Other alerts
+    (dead air, a repeat call) stay: a review does not change what happened on the call."""
+    closed = []
+    for alert in session.exec(
+        select(Alert).where(Alert.call_id == call.id, col(Alert.acknowledged_at).is_(None))
+    ).all():
+        rule = session.get(AlertRule, alert.rule_id)
+        if rule is None:
+            continue
+        if alert.kind is RuleKind.auto_fail:
+            cleared = not review.auto_fail
+        elif alert.kind is RuleKind.score_below:
+            value = getattr(review, rule.params["dimension"], None)
+            cleared = value is not None and value >= rule.params["threshold"]
+        else:
+            cleared = False
+        if cleared:
+            alert.acknowledged_at = utcnow()
+            alert.acknowledged_by = review.reviewer_id
+            alert.resolution = f"cleared by review {review.id}"
+            session.add(alert)
+            closed.append(alert)
+    session.flush()
+    return closed
 
 
 @dataclass(frozen=True)

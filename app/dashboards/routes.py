@@ -105,6 +105,67 @@ def dashboard(
     return DashboardPublic.of(summary)
 
 
+class MissedPublic(BaseModel):
+    criterion: str
+    label: str
+    dimension: str
+    judged: int = Field(description="calls that judged it (it applied)")
+    missed: int
+    share: float = Field(description="missed / judged")
+    calls: list[int] = Field(description="the calls that missed it, oldest first")
+
+
+class AgentMissedPublic(BaseModel):
+    agent_id: int
+    agent: str
+    calls: int
+    missed: list[MissedPublic] = Field(description="this agent's three most missed")
+
+
+class MissedReport(BaseModel):
+    criteria: list[MissedPublic] = Field(description="the ten most missed, by share")
+    agents: list[AgentMissedPublic]
+
+
+def _missed(m: service.Missed) -> MissedPublic:
+    return MissedPublic(**{k: getattr(m, k) for k in MissedPublic.model_fields})
+
+
+@router.get("/dashboard/missed", response_model=MissedReport)
+def missed_criteria(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: ReviewWriter,
+    dates: Dates,
+    team: int | None = None,
+    agent: int | None = None,
+) -> MissedReport:
+    """The criteria missed most often in the dashboard's calls (reviewers' verdicts replace
+    the machine's), overall and per agent, each with the calls that missed it."""
+    _, rows = service.dashboard_rows(
+        session,
+        principal=principal,
+        team_id=team,
+        agent_id=agent,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
+        fcr_days=settings.fcr_days,
+        zone=settings.zone,
+    )
+    return MissedReport(
+        criteria=[_missed(m) for m in service.missed_criteria(rows)],
+        agents=[
+            AgentMissedPublic(
+                agent_id=a.agent_id,
+                agent=a.external_id,
+                calls=a.calls,
+                missed=[_missed(m) for m in a.missed],
+            )
+            for a in service.missed_by_agent(session, rows)
+        ],
+    )
+
+
 def _scorecard(
     session: SessionDep,
     principal: CallReader,

@@ -212,3 +212,110 @@ def agent_card(
     return AgentCard(
         agent=agent, team=team.name if team else None, summary=summary, calls=list(reversed(rows))
     )
+
+
+@dataclass
+class Missed:
+    """A criterion and how often it was missed where it could be judged (reviewed verdicts
+    replace the machine's), with the calls that missed it for the drill-down."""
+
+    criterion: str
+    label: str
+    dimension: str
+    judged: int
+    missed: int
+    calls: list[int]
+
+    @property
+    def share(self) -> float:
+        return self.missed / self.judged if self.judged else 0.0
+
+
+def _verdicts(row: Scored) -> list[tuple[str, str, str, bool]]:
+    """(id, label, dimension, passed) of each criterion that applied, as the call's reviewer
+    left it: a criterion a reviewer flipped counts as they said."""
+    flipped = {
+        o["key"]: bool(o["after"])
+        for o in (row.review.overrides if row.review is not None else [])
+        if o.get("target") == "criterion"
+    }
+    out = []
+    for c in row.score.detail.get("criteria", []):
+        if not c.get("applicable", True):
+            continue
+        passed = flipped.get(c["id"], bool(c["passed"]))
+        out.append((c["id"], c.get("label", c["id"]), c.get("dimension", ""), passed))
+    return out
+
+
+def missed_criteria(rows: list[Scored], *, limit: int | None = 10) -> list[Missed]:
+    """The criteria missed most often (share of the calls that judged them), ties by count."""
+    found: dict[str, Missed] = {}
+    for row in rows:
+        for cid, label, dimension, passed in _verdicts(row):
+            m = found.setdefault(cid, Missed(cid, label, dimension, 0, 0, []))
+            m.judged += 1
+            if not passed:
+                m.missed += 1
+                m.calls.append(row.call.id or 0)
+    ranked = sorted(
+        (m for m in found.values() if m.missed),
+        key=lambda m: (-m.share, -m.missed, m.criterion),
+    )
+    return ranked[:limit] if limit is not None else ranked
+
+
+@dataclass
+class AgentMissed:
+    agent_id: int
+    external_id: str
+    name: str | None
+    calls: int
+    missed: list[Missed]
+
+
+def missed_by_agent(
+    session: Session, rows: list[Scored], *, per_agent: int = 3
+) -> list[AgentMissed]:
+    """Each agent's most-missed criteria, the agents with most misses first."""
+    by_agent: dict[int, list[Scored]] = {}
+    for r in rows:
+        by_agent.setdefault(r.call.agent_id, []).append(r)
+    agents = {a.id: a for a in session.exec(select(Agent).where(col(Agent.id).in_(list(by_agent))))}
+    out = [
+        AgentMissed(
+            agent_id=agent_id,
+            external_id=agents[agent_id].external_id,
+            name=agents[agent_id].name,
+            calls=len(mine),
+            missed=missed_criteria(mine, limit=per_agent),
+        )
+        for agent_id, mine in by_agent.items()
+        if agent_id in agents
+    ]
+    out.sort(key=lambda a: (-sum(m.missed for m in a.missed), a.external_id))
+    return [a for a in out if a.missed]
+
+
+def dashboard_rows(
+    session: Session,
+    *,
+    principal: Principal,
+    team_id: int | None,
+    agent_id: int | None,
+    started_from: datetime | None,
+    started_to: datetime | None,
+    fcr_days: int,
+    zone: tzinfo,
+) -> tuple[Summary, list[Scored]]:
+    """The dashboard and the scored calls behind it (for the most-missed criteria)."""
+    return _dashboard(
+        session,
+        principal=principal,
+        team_id=team_id,
+        agent_id=agent_id,
+        started_from=started_from,
+        started_to=started_to,
+        fcr_days=fcr_days,
+        zone=zone,
+    )

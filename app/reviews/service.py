@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.auth import Principal, principal_for
@@ -41,6 +41,16 @@ from qa import review as qa_review
 from qa.types import DIMENSIONS
 
 VERDICT_KINDS = (ReviewKind.review, ReviewKind.dispute)  # the kinds that become the score
+
+
+# What a review must set off in the domains above this one (the call's alerts close when it
+# clears their cause): registered by app.main, which knows them all, once per process.
+ON_REVIEW: list[Callable[[Session, Call, Review], object]] = []
+
+
+def on_review(hook: Callable[[Session, Call, Review], object]) -> None:
+    if hook not in ON_REVIEW:
+        ON_REVIEW.append(hook)
 
 
 def _overrides(items: list[OverrideIn]) -> list[qa_review.Override]:
@@ -87,6 +97,8 @@ def add_review(
     _set_scores(row, result)
     session.add(row)
     session.flush()
+    for hook in ON_REVIEW:
+        hook(session, call, row)
     return row
 
 
@@ -396,6 +408,58 @@ def submit_verdicts(
     return review
 
 
+@dataclass(frozen=True)
+class CalibrationItem:
+    id: int
+    call_id: int
+    created_by: str
+    created_at: datetime
+    scored: int  # reviewers who sent their verdicts
+    reviewers: int
+    mine: str  # "to score", "scored", or "organised" (not a reviewer)
+
+
+def my_calibrations(session: Session, *, principal: Principal) -> list[CalibrationItem]:
+    """The calibrations one is invited to or organised, the ones waiting for one's verdicts
+    first, then the newest."""
+    if principal.id is None or principal.kind != "user":
+        return []
+    invited = select(CalibrationReviewer.calibration_id).where(
+        CalibrationReviewer.user_id == principal.id
+    )
+    rows = session.exec(
+        select(Calibration).where(
+            or_(col(Calibration.id).in_(invited), col(Calibration.created_by) == principal.id)
+        )
+    ).all()
+    if not rows:
+        return []
+    seats = session.exec(
+        select(CalibrationReviewer).where(
+            col(CalibrationReviewer.calibration_id).in_([c.id for c in rows])
+        )
+    ).all()
+    names = _names(session, {c.created_by for c in rows})
+    items = []
+    for c in rows:
+        mine = [s for s in seats if s.calibration_id == c.id]
+        seat = next((s for s in mine if s.user_id == principal.id), None)
+        status = "organised" if seat is None else ("scored" if seat.review_id else "to score")
+        items.append(
+            CalibrationItem(
+                id=c.id or 0,
+                call_id=c.call_id,
+                created_by=names.get(c.created_by, "?"),
+                created_at=c.created_at,
+                scored=sum(1 for s in mine if s.review_id),
+                reviewers=len(mine),
+                mine=status,
+            )
+        )
+    items.sort(key=lambda i: (i.mine != "to score", -i.created_at.timestamp()))
+    return items
+
+
 def calibration_public(
     session: Session, *, principal: Principal, view: CalibrationView
 ) -> CalibrationPublic:
@@ -530,6 +594,7 @@ class QueueItem(BaseModel):
     call_id: int
     agent_id: int
     started_at: datetime
+    duration_seconds: float
     overall: float | None
     auto_fail: bool
     why: str
@@ -544,6 +609,7 @@ def queue_items(
             call_id=c.id or 0,
             agent_id=c.agent_id,
             started_at=c.started_at,
+            duration_seconds=c.duration_seconds,
             overall=s.overall,
             auto_fail=s.auto_fail,
             why=why,
@@ -564,7 +630,15 @@ DISPUTE_CSV = [
     "decided_at",
     "decision_reason",
 ]
-QUEUE_CSV = ["call_id", "agent_id", "started_at", "overall", "auto_fail", "why"]
+QUEUE_CSV = [
+    "call_id",
+    "agent_id",
+    "started_at",
+    "duration_seconds",
+    "overall",
+    "auto_fail",
+    "why",
+]
 
 
 def dispute_csv_rows(rows: Sequence[DisputePublic]) -> list[list[object]]:

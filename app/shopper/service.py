@@ -561,7 +561,8 @@ def sources(
     started_from: datetime | None,
     started_to: datetime | None,
 ) -> tuple[list[Source], float | None]:
-    """The agent's scores by source, and the overall blended with CALLQA_SOURCE_WEIGHTS."""
+    """The agent's scores by source, and the overall blended: each source's mean weighted by
+    its CALLQA_SOURCE_WEIGHTS weight times the number of calls or visits behind it."""
     query = select(ShopperSubmission).where(ShopperSubmission.agent_id == agent_id)
     if started_from:
         query = query.where(ShopperSubmission.submitted_at >= as_utc(started_from))
@@ -589,7 +590,13 @@ def sources(
                 },
             )
         )
-    parts = [(s.weight, s.overall.mean) for s in out if s.overall.mean is not None and s.weight]
+    # Each source counts by its weight times the calls (or visits) behind it: one shopper
+    # visit does not weigh as much as two hundred scored calls.
+    parts = [
+        (s.weight * s.overall.n, s.overall.mean)
+        for s in out
+        if s.overall.mean is not None and s.weight
+    ]
     total = sum(w for w, _ in parts)
     blended = round(sum(w * m for w, m in parts) / total, 1) if total else None
     return out, blended

@@ -3,6 +3,7 @@ the error page that app/errors.py's handler shows to a browser."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,29 @@ def viewer_zone(principal: Principal | None, settings: Settings) -> tzinfo:
 
 
 STATIC = HERE / "static"
+# Reasons stored before qa/detectors.py said them in words: "no match for /(?i)thank/ by ...".
+_REGEX_REASON = re.compile(r"^no match for /.*/ by ")
+
+
+def verdict(value: object) -> str:
+    """A criterion's verdict in words (pass, fail); a dimension's score as a number."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "pass" if value else "fail"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def plain_reason(reason: str | None) -> str:
+    """A criterion's reason for people: an old stored one that shows the regular expression
+    is shown in words (the stored text is left as it was)."""
+    text = reason or ""
+    if _REGEX_REASON.match(text):
+        return _REGEX_REASON.sub("the wording this criterion looks for was not said by ", text)
+    return text
+
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(charts=charts, DIMENSIONS=DIMENSIONS, FIELDS=FIELDS)
@@ -53,6 +77,8 @@ templates.env.filters["label"] = lambda s: str(s).replace("_", " ")
 templates.env.filters["num"] = lambda v, d=0: "–" if v is None else f"{v:.{d}f}"
 templates.env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.0f} %"
 templates.env.filters["when"] = when
+templates.env.filters["verdict"] = verdict
+templates.env.filters["plain_reason"] = plain_reason
 templates.env.filters["mmss"] = lambda s: "" if s is None else f"{int(s) // 60}:{s % 60:04.1f}"
 
 

@@ -267,3 +267,47 @@ def test_a_layout_the_words_contradict_raises_a_channel_swapped_alert(client, wo
     detail = client.get(f"/api/v1/calls/{swapped.id}", headers=world.admin.headers).json()
     assert detail["transcript"]["roles"]["swapped"] is True
     assert detail["transcript"]["warnings"] == [f"agent channel looks swapped: {reason}"]
+
+
+def test_one_cause_raises_one_alert_and_a_review_that_clears_it_closes_it(client, world, session):
+    from app.alerts.models import AlertRule
+
+    call = world.calls["a1_promise"]
+    overall_rules = {
+        r.id
+        for r in session.exec(select(AlertRule)).all()
+        if r.kind is RuleKind.score_below and r.params.get("dimension") == "overall"
+    }
+    assert overall_rules, "the seeded rules watch the overall score"
+    # The auto-fail took the overall down with it: one alert says so, not two.
+    [auto] = _alerts(session, call_id=call.id, kind=RuleKind.auto_fail)
+    assert not [a for a in _alerts(session, call_id=call.id) if a.rule_id in overall_rules]
+    score = client.get(f"/api/v1/calls/{call.id}", headers=world.sup_a.headers).json()["score"]
+    [failing] = [c["id"] for c in score["criteria"] if c["auto_fail"] and not c["passed"]]
+    # A review that keeps the auto-fail leaves the alert open...
+    client.post(
+        f"/api/v1/calls/{call.id}/reviews", headers=world.sup_a.headers, json={"overrides": []}
+    )
+    session.refresh(auto)
+    assert auto.acknowledged_at is None
+    # ...one that clears it closes it, saying which review did.
+    r = client.post(
+        f"/api/v1/calls/{call.id}/reviews",
+        headers=world.sup_a.headers,
+        json={
+            "overrides": [
+                {"target": "criterion", "key": failing, "value": True, "reason": "a quote"}
+            ]
+        },
+    )
+    assert r.status_code in (200, 201), r.text
+    session.refresh(auto)
+    assert (
+        auto.acknowledged_at is not None
+        and auto.resolution == f"cleared by review {r.json()['id']}"
+    )
+    listed = client.get("/api/v1/alerts", headers=world.sup_a.headers).json()["items"]
+    assert next(a for a in listed if a["id"] == auto.id)["resolution"].startswith("cleared by")
+    # What a review does not change stays open: the customer did call again.
+    [repeat] = _alerts(session, call_id=call.id, kind=RuleKind.repeat_call)
+    assert repeat.acknowledged_at is None

@@ -127,8 +127,13 @@ def test_visit_shows_on_the_scorecard_as_its_own_source(client, world, settings)
     assert sources["automatic"]["overall"]["n"] == 2 and sources["review"]["overall"]["n"] == 0
     assert sources["shopper"]["dimensions"]["personal_touch"] < 50
     assert len(card["shopper_visits"]) == 1
-    means = [s["overall"]["mean"] for s in card["sources"] if s["overall"]["mean"] is not None]
-    assert card["blended_overall"] == round(sum(means) / len(means), 1)
+    # Weighted by the calls (or visits) behind each source: two scored calls, one visit.
+    parts = [
+        (s["overall"]["n"], s["overall"]["mean"]) for s in card["sources"] if s["overall"]["n"]
+    ]
+    expected = sum(n * m for n, m in parts) / sum(n for n, _ in parts)
+    assert card["blended_overall"] == round(expected, 1)
+    assert expected != round(sum(m for _, m in parts) / len(parts), 1)  # not the plain mean
     # Weighting the shopper source more moves the blend toward it.
     settings.source_weights = {"automatic": 1.0, "review": 1.0, "shopper": 3.0}
     heavier = client.get("/api/v1/me/scorecard", headers=world.a1.headers).json()

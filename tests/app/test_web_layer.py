@@ -343,3 +343,49 @@ def test_page_modules_check_no_permission_inline():
     for path in pages:
         text = path.read_text()
         assert "_need(" not in text and "require_scope(" not in text, path
+
+
+def test_an_invited_reviewer_finds_the_calibration_and_hears_the_call_before_the_verdicts(
+    client, world, session
+):
+    call = world.calls["a1_promise"]
+    _as(client, world.sup_a)
+    client.post(
+        f"/calls/{call.id}/calibrations",
+        data={
+            "csrf": client.cookies.get(CSRF_COOKIE),
+            "reviewers": [world.sup_a.email, world.admin.email],
+        },
+    )
+    calibration = session.exec(select(Calibration).where(Calibration.call_id == call.id)).one()
+    _as(client, world.admin)
+    queue = client.get("/review-queue").text
+    assert 'id="invites"' in queue and f'href="/calibrations/{calibration.id}"' in queue
+    # The queue says how long each call is, and what it is, before one opens it.
+    assert "<th>Length</th>" in queue and "<th>Type</th>" in queue
+    seconds = call.duration_seconds
+    assert f"{int(seconds) // 60}:{seconds % 60:04.1f}" in queue
+    api = client.get("/api/v1/review-queue", headers=world.admin.headers).json()
+    assert all("duration_seconds" in item for item in api)
+    listed = client.get("/calibrations").text
+    assert (
+        f'href="/calibrations/{calibration.id}"' in listed and "<strong>to score</strong>" in listed
+    )
+    page = client.get(f"/calibrations/{calibration.id}").text
+    # The player and the words, but none of the machine's verdicts or evidence yet.
+    assert f'src="/calls/{call.id}/audio"' in page and 'id="transcript"' in page
+    assert "guaranteed returns" in page
+    assert "✓" not in page and "✗" not in page and "forbidden phrase" not in page
+    assert "Machine" not in page
+    criteria = re.findall(r'name="verdict__([^"]+)" value="pass"', page)
+    client.post(
+        f"/calibrations/{calibration.id}/verdicts",
+        data={
+            "csrf": client.cookies.get(CSRF_COOKIE),
+            **{f"verdict__{c}": "fail" for c in criteria},
+        },
+    )
+    after = client.get(f"/calibrations/{calibration.id}").text
+    assert "<th>Machine</th>" in after
+    assert "<td>scored</td>" in client.get("/calibrations").text
+    assert 'id="invites"' not in client.get("/review-queue").text

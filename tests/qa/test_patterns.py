@@ -117,3 +117,17 @@ def test_the_search_lets_other_threads_run_meanwhile():
     worker.join()
     # Holding the GIL for the whole search (Python's re) would allow almost no beats.
     assert beats >= 20, beats
+
+
+def test_a_missed_pattern_is_explained_in_words_not_as_the_expression():
+    """Agents read the reason on their calls: it must not show `/(?i)refund.../`."""
+    card = parse(CARD.format(pattern=r"'(?i)refund(ed)? (within|in) \d+ days'"))
+    result = score(
+        [Utterance(0, "agent", 0.0, 3.0, "hello, how can I help")],
+        CallFacts(call_type="service", direction="inbound"),
+        card,
+    )
+    [missed] = [c for c in result.criteria if c.id == "refund_promise"]
+    assert not missed.passed
+    assert "refund" not in missed.reason and "/" not in missed.reason
+    assert missed.reason.startswith("the wording this criterion looks for was not said by")

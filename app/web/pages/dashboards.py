@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -17,7 +18,7 @@ from app.dashboards.schemas import AGENT_CSV_HEADER, agent_csv_rows
 from app.db import SessionDep, writes_audit
 from app.ranges import DateRange
 from app.reviews import service as reviews
-from app.scope import visible_teams
+from app.scope import visible_agents, visible_teams
 from app.shopper import service as shopper
 from app.topics import service as topics
 from app.web.deps import PageDates, PageReader, PageReviewer, TeamParam
@@ -130,18 +131,76 @@ def dashboard_page(
     team: TeamParam,
     dates: PageDates,
 ) -> HTMLResponse:
-    summary = _dashboard(session, settings, principal, team, dates)
+    summary, rows = dashboards.dashboard_rows(
+        session,
+        principal=principal,
+        team_id=team,
+        agent_id=None,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
+        fcr_days=settings.fcr_days,
+        zone=settings.zone,
+    )
     return render(
         request,
         "dashboard.html",
         principal,
         s=summary,
+        missed=dashboards.missed_criteria(rows),
+        missed_agents=dashboards.missed_by_agent(session, rows),
+        drill=_drill_query(request),
         topic_trend=topics.trend(session, principal=principal, zone=settings.zone, team_id=team),
         teams=session.exec(visible_teams(principal)).all(),
         team_id=team,
         q=request.query_params,
         fcr_days=settings.fcr_days,
         zone=settings.zone,
+    )
+
+
+def _drill_query(request: Request) -> str:
+    """The dashboard's own filters, for the drill-down links."""
+    keep = {k: v for k, v in request.query_params.items() if k in ("team", "from", "to") and v}
+    return urlencode(keep)
+
+
+@router.get("/dashboard/missed", response_class=HTMLResponse)
+def missed_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageReviewer,
+    team: TeamParam,
+    dates: PageDates,
+    criterion: str = "",
+    agent: int | None = None,
+) -> HTMLResponse:
+    """The calls that missed one criterion (of one agent if given), in the dashboard's scope."""
+    _, rows = dashboards.dashboard_rows(
+        session,
+        principal=principal,
+        team_id=team,
+        agent_id=agent,
+        started_from=dates.started_from,
+        started_to=dates.started_to,
+        fcr_days=settings.fcr_days,
+        zone=settings.zone,
+    )
+    found = next(
+        (m for m in dashboards.missed_criteria(rows, limit=None) if m.criterion == criterion),
+        None,
+    )
+    calls = {r.call.id: r for r in rows}
+    missed_rows = [calls[i] for i in (found.calls if found else []) if i in calls]
+    return render(
+        request,
+        "missed.html",
+        principal,
+        criterion=criterion,
+        found=found,
+        rows=list(reversed(missed_rows)),  # newest first
+        agents={a.id: a for a in session.exec(visible_agents(principal))},
+        back_query=_drill_query(request),
     )
 
 

@@ -198,14 +198,35 @@ def create_calibration(
     return back(f"/calibrations/{calibration.id}")
 
 
+@router.get("/calibrations", response_class=HTMLResponse)
+def calibrations_page(
+    request: Request, session: SessionDep, principal: PageReviewer
+) -> HTMLResponse:
+    """The calibrations one is invited to (those waiting for one's verdicts first)."""
+    return render(
+        request,
+        "calibrations.html",
+        principal,
+        items=reviews.my_calibrations(session, principal=principal),
+    )
+
+
 @router.get("/calibrations/{calibration_id}", response_class=HTMLResponse)
+@writes_audit
 def calibration_page(
     request: Request, calibration_id: int, session: SessionDep, principal: PageReviewer
 ) -> HTMLResponse:
     view = reviews.visible_calibration(session, principal=principal, calibration_id=calibration_id)
     public = reviews.calibration_public(session, principal=principal, view=view)
     seat = next((s for s in view.seats if s.user_id == principal.id), None)
-    detail = calls.call_detail(session, call=view.call)
+    with audited(
+        session,
+        principal=principal,
+        action="transcript_view",
+        target_type="call",
+        target_id=view.call.id,
+    ):
+        detail = calls.call_detail(session, call=view.call)
     criteria = [c for c in (detail.score.criteria if detail.score else []) if c["applicable"]]
     return render(
         request,
@@ -214,6 +235,8 @@ def calibration_page(
         cal=public,
         call=detail,
         criteria=criteria,
+        # The player and the words, without the machine's marks until one has scored.
+        segments=detail.transcript.segments if detail.transcript else [],
         must_score=seat is not None and seat.review_id is None,
     )
 
@@ -254,12 +277,16 @@ def queue_page(
         below=settings.review_below,
     )
     agents = {a.id: a.external_id for a in session.exec(visible_agents(principal))}
+    invites = [
+        c for c in reviews.my_calibrations(session, principal=principal) if c.mine == "to score"
+    ]
     return render(
         request,
         "queue.html",
         principal,
         items=items,
         agents=agents,
+        invites=invites,
         share=settings.review_sample_share,
         below=settings.review_below,
     )
