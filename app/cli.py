@@ -849,7 +849,7 @@ def import_folder(
     root = folder.resolve()
     try:
         rows = bulk.read_metadata(metadata, root) if metadata is not None else None
-    except bulk.ImportError_ as exc:
+    except bulk.MetadataUnusable as exc:
         _fail(str(exc))
     defaults = bulk.Defaults(agent=agent, direction=direction, call_type=call_type, layout=layout)
     items = bulk.plan(root, metadata=rows, defaults=defaults)

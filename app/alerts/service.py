@@ -150,8 +150,36 @@ def close_cleared(session: Session, call: Call, review: Review) -> list[Alert]:
             alert.resolution = f"cleared by review {review.id}"
             session.add(alert)
             closed.append(alert)
+            if alert.kind is RuleKind.auto_fail:
+                _overall_after_review(session, call, review)
     session.flush()
     return closed
+
+
+def _overall_after_review(session: Session, call: Call, review: Review) -> None:
+    """With the auto-fail gone, a low overall is a cause of its own: the alert that the
+    auto-fail stood in for at scoring is raised now if the reviewed overall is still low."""
+    for rule in session.exec(
+        select(AlertRule).where(col(AlertRule.enabled), AlertRule.kind == RuleKind.score_below)
+    ).all():
+        p = rule.params
+        if p["dimension"] != "overall" or review.overall is None:
+            continue
+        if review.overall < p["threshold"]:
+            _add(
+                session,
+                Alert(
+                    rule_id=rule.id or 0,
+                    kind=rule.kind,
+                    dedupe_key=f"{rule.id}:call:{call.id}",
+                    call_id=call.id,
+                    agent_id=call.agent_id,
+                    message=(
+                        f"overall {review.overall:.0f} under {p['threshold']:.0f} "
+                        f"(reviewed, review {review.id})"
+                    ),
+                ),
+            )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ AUDIO_SUFFIXES = frozenset(
 )  # fmt: skip
 
 
-class ImportError_(Exception):
+class MetadataUnusable(Exception):
     """The import cannot start at all (a metadata file that cannot be read)."""
 
 
@@ -107,37 +108,39 @@ class Summary:
 
 
 def read_metadata(path: Path, root: Path) -> dict[str, dict[str, str]]:
-    """The metadata CSV as {relative file path: row}; one ImportError_ naming the line when the
+    """The metadata CSV as {relative file path: row}; one MetadataUnusable naming the line when the
     file as a whole is unusable (no `file` column, an unknown column, a file named twice)."""
     try:
         text = path.read_text(encoding="utf-8-sig")  # Excel writes a byte-order mark
     except (OSError, UnicodeDecodeError) as exc:
-        raise ImportError_(f"cannot read {path}: {exc}") from None
+        raise MetadataUnusable(f"cannot read {path}: {exc}") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = [name.strip() for name in (reader.fieldnames or [])]
     except csv.Error as exc:
-        raise ImportError_(f"{path}: {exc}") from None
+        raise MetadataUnusable(f"{path}: {exc}") from None
     if "file" not in header:
-        raise ImportError_(f"{path}: no `file` column (columns: {', '.join(COLUMNS)})")
+        raise MetadataUnusable(f"{path}: no `file` column (columns: {', '.join(COLUMNS)})")
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:
-        raise ImportError_(f"{path}: unknown column {unknown[0]!r} (columns: {', '.join(COLUMNS)})")
+        raise MetadataUnusable(
+            f"{path}: unknown column {unknown[0]!r} (columns: {', '.join(COLUMNS)})"
+        )
     reader.fieldnames = header
     rows: dict[str, dict[str, str]] = {}
     try:
         for row in reader:
             if None in row:
-                raise ImportError_(f"{path} line {reader.line_num}: more cells than columns")
+                raise MetadataUnusable(f"{path} line {reader.line_num}: more cells than columns")
             name = (row.pop("file") or "").strip()
             if not name:
-                raise ImportError_(f"{path} line {reader.line_num}: the `file` cell is empty")
+                raise MetadataUnusable(f"{path} line {reader.line_num}: the `file` cell is empty")
             key = _relative_key(root, name)
             if key in rows:
-                raise ImportError_(f"{path} line {reader.line_num}: {name} is named twice")
+                raise MetadataUnusable(f"{path} line {reader.line_num}: {name} is named twice")
             rows[key] = {**{k: v or "" for k, v in row.items()}, "_line": str(reader.line_num)}
     except csv.Error as exc:
-        raise ImportError_(f"{path} line {reader.line_num}: {exc}") from None
+        raise MetadataUnusable(f"{path} line {reader.line_num}: {exc}") from None
     return rows
 
 
@@ -153,12 +156,13 @@ def _relative_key(root: Path, name: str) -> str:
 
 
 def walk(root: Path) -> Iterator[Path]:
-    """Every file under `root`, in a stable order, hidden ones (and folders) left out."""
-    for path in sorted(root.rglob("*")):
-        if any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue
-        if path.is_file():
-            yield path
+    """Every file under `root`, in a stable order; hidden files left out, and hidden folders
+    not even entered (the watched folder's `.callqa/imported/` grows with every call)."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(folder) / name
 
 
 def plan(

@@ -71,7 +71,12 @@ def sweep(engine: Engine, settings: Settings, enqueue: bulk.Enqueue) -> list[bul
                 source=f"{sidecar.name}" if values is not None else None,
                 named=values is not None,
             )
-        outcome = bulk.import_one(engine, settings, item, enqueue)
+        try:
+            outcome = bulk.import_one(engine, settings, item, enqueue)
+        except Exception:  # the database down, say: put it back for the next look
+            log.exception("watched folder: %s could not be imported now; put back", relative)
+            _put_back(root, taken, relative)
+            continue
         _file_away(root, taken, relative, sidecar if sidecar.is_file() else None, outcome)
         log.info("watched folder: %s %s %s", relative, outcome.status, outcome.reason)
         outcomes.append(outcome)
@@ -107,10 +112,21 @@ def _take(root: Path, path: Path, relative: str) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.rename(path, target)
-    except FileNotFoundError:
+    except FileNotFoundError:  # another worker took it first
+        shutil.rmtree(claim, ignore_errors=True)
+        return None
+    except OSError as exc:  # not ours to move (permissions): say so, go on with the others
+        log.warning("watched folder: cannot take %s: %s", relative, exc.strerror or exc)
         shutil.rmtree(claim, ignore_errors=True)
         return None
     return target
+
+
+def _put_back(root: Path, taken: Path, relative: str) -> None:
+    original = _free(root / relative)
+    original.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(taken, original)
+    shutil.rmtree(_claim_of(root, taken), ignore_errors=True)
 
 
 def _file_away(

@@ -143,6 +143,10 @@ class JobQueue:
 
     def reconcile(self) -> int:
         """Re-send every job no worker holds; safe to run anywhere, any number of times."""
+        if isinstance(self.huey, PriorityRedisHuey):
+            # A process of the previous release may have made the key a list again (a rolling
+            # deploy, the queue empty meanwhile): take its messages over before reading.
+            _adopt_list_queue(self.huey)
         due = ledger.due_for_enqueue(
             engine_for(self.settings.db_url),
             subject=self.subject,

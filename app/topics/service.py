@@ -172,7 +172,9 @@ def trend(
     if calls:
         for topic_id, call_id in session.exec(
             select(CallTopic.topic_id, CallTopic.call_id).where(
-                col(CallTopic.call_id).in_(list(calls))
+                # A subquery: a list would bind one parameter per call (PostgreSQL allows
+                # 65 535 in one statement).
+                col(CallTopic.call_id).in_(query.with_only_columns(col(Call.id)).order_by(None))
             )
         ):
             index = week_of[call_id]

@@ -290,7 +290,12 @@ def test_one_cause_raises_one_alert_and_a_review_that_clears_it_closes_it(client
     )
     session.refresh(auto)
     assert auto.acknowledged_at is None
-    # ...one that clears it closes it, saying which review did.
+    # ...one that clears it closes it, saying which review did; and a reviewed overall still
+    # under the rule's threshold is now a cause of its own (the auto-fail stood in for it).
+    overall_rule = session.get(AlertRule, min(overall_rules))
+    overall_rule.params = {**overall_rule.params, "threshold": 100.0}
+    session.add(overall_rule)
+    session.flush()
     r = client.post(
         f"/api/v1/calls/{call.id}/reviews",
         headers=world.sup_a.headers,
@@ -306,6 +311,8 @@ def test_one_cause_raises_one_alert_and_a_review_that_clears_it_closes_it(client
         auto.acknowledged_at is not None
         and auto.resolution == f"cleared by review {r.json()['id']}"
     )
+    [low] = [a for a in _alerts(session, call_id=call.id) if a.rule_id == overall_rule.id]
+    assert "(reviewed, review" in low.message and low.acknowledged_at is None
     listed = client.get("/api/v1/alerts", headers=world.sup_a.headers).json()["items"]
     assert next(a for a in listed if a["id"] == auto.id)["resolution"].startswith("cleared by")
     # What a review does not change stays open: the customer did call again.

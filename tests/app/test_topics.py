@@ -113,6 +113,7 @@ def test_the_pages_make_show_and_trend_topics(client, world):
     page = client.get(made.headers["location"])
     assert "The new topic tagged 3 calls so far." in page.text
     assert '<a href="/calls?topic=' in page.text
+    assert client.get("/topics?tagged=abc").status_code == 200  # a hand-made address
     bad = client.post("/topics", data={"csrf": csrf, "name": "Refund", "query": "refund"})
     assert bad.status_code == 422 and "exists already" in bad.text
     cold = world.calls["a2_cold"].id

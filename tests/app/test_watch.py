@@ -180,3 +180,22 @@ def test_a_worker_scores_what_a_recorder_drops(live, tmp_path):  # noqa: F811
     finally:
         worker.send_signal(signal.SIGINT)
         worker.wait(30)
+
+
+def test_with_the_database_down_a_taken_file_goes_back_for_the_next_look(tmp_path):
+    from tests.conftest import make_settings
+
+    inbox = tmp_path / "inbox"
+    (inbox / "day").mkdir(parents=True)
+    shutil.copy(DATA / "basic.flac", inbox / "day" / "a.flac")
+    _old(inbox / "day" / "a.flac")
+    down = make_settings(
+        tmp_path / "data",
+        "postgresql+psycopg://nobody@127.0.0.1:9/none",  # nothing listens there
+        watch_dir=inbox,
+        watch_agent="laura",
+    )
+    outcomes = watch.sweep(engine_for(down.db_url), down, lambda *args: None)
+    assert outcomes == []
+    assert (inbox / "day" / "a.flac").is_file()  # where the recorder left it
+    assert not any((inbox / ".callqa" / "taking").iterdir())

@@ -38,8 +38,14 @@ def _page(
         error=error,
         form=form or {},
         speakers=service.SPEAKERS,
-        tagged=request.query_params.get("tagged"),
+        tagged=_tagged(request.query_params.get("tagged", "")),
     )
+
+
+def _tagged(value: str) -> int | None:
+    """How many calls the topic just made tagged (`?tagged=ID:COUNT` after the form)."""
+    _, _, count = value.partition(":")
+    return int(count) if count.isdigit() else None
 
 
 @router.get("/topics", response_class=HTMLResponse)

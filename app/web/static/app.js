@@ -93,9 +93,10 @@
     function addRow(name, answer) {
       const row = document.createElement("tr");
       cell(row, name);
-      if (answer.error) {
+      if (answer.error || !answer.stored || !answer.stored.length) {
         cell(row, "—");
-        cell(row, answer.error, "error");
+        // Our own refusal, or another layer's (413 over the size limit: {"detail": ...}).
+        cell(row, answer.error || answer.detail || "refused", "error");
       } else {
         const id = answer.stored[0].call_id;
         const link = document.createElement("a");
