@@ -28,10 +28,11 @@ def test_link_opens_only_its_form_once(client, world):
     assert body["notes"] == "Ask about moving house" and len(body["questions"]) == 17
     # Nothing about the agent, the team or any call is in the form.
     page = client.get(link)
-    # The page's random CSRF token may contain any letters: leave it out of the check.
+    # The page's random CSRF token and the link's own random token may contain any letters
+    # ("A1" among them, one run in a hundred): leave both out of the check.
     html = page.text.replace(
         page.cookies.get("callqa_csrf") or client.cookies.get("callqa_csrf") or "\0", ""
-    )
+    ).replace(link.removeprefix("/shop/"), "")
     for secret in ("A1", "Ann One", "Team A", "sup.a@cc.test"):
         assert secret not in form.text and secret not in html
     sent = client.post(_api_link(link), json={"answers": GOOD})
