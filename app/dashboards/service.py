@@ -96,7 +96,7 @@ def dashboard(
     fcr_days: int,
     zone: tzinfo,
 ) -> Summary:
-    return _dashboard(
+    return dashboard_rows(
         session,
         principal=principal,
         team_id=team_id,
@@ -108,7 +108,7 @@ def dashboard(
     )[0]
 
 
-def _dashboard(
+def dashboard_rows(
     session: Session,
     *,
     principal: Principal,
@@ -119,6 +119,7 @@ def _dashboard(
     fcr_days: int,
     zone: tzinfo,
 ) -> tuple[Summary, list[Scored]]:
+    """The dashboard and the scored calls behind it (for the most-missed criteria)."""
     agents = _agents_in_scope(session, principal, team_id=team_id, agent_id=agent_id)
     if agent_id is not None and not agents:
         raise NotFound(f"agent {agent_id} not found")
@@ -196,7 +197,7 @@ def agent_card(
     fcr_days: int,
     zone: tzinfo,
 ) -> AgentCard:
-    summary, rows = _dashboard(
+    summary, rows = dashboard_rows(
         session,
         principal=principal,
         team_id=None,
@@ -207,7 +208,7 @@ def agent_card(
         zone=zone,
     )
     agent = session.get(Agent, agent_id)
-    assert agent is not None  # _dashboard() checked scope and existence
+    assert agent is not None  # dashboard_rows() checked scope and existence
     team = session.get(Team, agent.team_id) if agent.team_id else None
     return AgentCard(
         agent=agent, team=team.name if team else None, summary=summary, calls=list(reversed(rows))
@@ -295,27 +296,3 @@ def missed_by_agent(
     ]
     out.sort(key=lambda a: (-sum(m.missed for m in a.missed), a.external_id))
     return [a for a in out if a.missed]
-
-
-def dashboard_rows(
-    session: Session,
-    *,
-    principal: Principal,
-    team_id: int | None,
-    agent_id: int | None,
-    started_from: datetime | None,
-    started_to: datetime | None,
-    fcr_days: int,
-    zone: tzinfo,
-) -> tuple[Summary, list[Scored]]:
-    """The dashboard and the scored calls behind it (for the most-missed criteria)."""
-    return _dashboard(
-        session,
-        principal=principal,
-        team_id=team_id,
-        agent_id=agent_id,
-        started_from=started_from,
-        started_to=started_to,
-        fcr_days=fcr_days,
-        zone=zone,
-    )
