@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # Review queue: every auto-fail, every call under the threshold, and this random share.
     review_sample_share: float = Field(default=0.05, ge=0, le=1)
     review_below: float = Field(default=60.0, ge=0, le=100)
+    # An assigned review is due this many hours after it was assigned, unless a date is given.
+    review_due_hours: int = Field(default=48, ge=1, le=24 * 90)
     # First-contact resolution: a call counts as resolved first time when the same customer
     # does not call again within this many days.
     fcr_days: int = Field(default=7, ge=1)

@@ -25,7 +25,13 @@ from app.db import after_commit
 from app.errors import BadRequest, Conflict, NotFound
 from app.jobs.models import Job
 from app.privacy.models import HoldKind, LegalHold
-from app.reviews.models import Calibration, CalibrationReviewer, Dispute, Review
+from app.reviews.models import (
+    Calibration,
+    CalibrationReviewer,
+    Dispute,
+    Review,
+    ReviewAssignment,
+)
 from app.scorecards.models import CallScore
 from app.shopper.models import ShopperSubmission
 from app.timeutil import utcnow
@@ -127,6 +133,10 @@ def purge_data(session: Session, call: Call, removal: Removal) -> None:
             ),
         ),
         ("dispute", delete(Dispute).where(col(Dispute.call_id) == call_id)),
+        (
+            "review_assignment",
+            delete(ReviewAssignment).where(col(ReviewAssignment.call_id) == call_id),
+        ),
         ("review", delete(Review).where(col(Review.call_id) == call_id)),
         ("calibration", delete(Calibration).where(col(Calibration.call_id) == call_id)),
         ("call_score", delete(CallScore).where(col(CallScore.call_id) == call_id)),

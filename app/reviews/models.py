@@ -86,6 +86,33 @@ class CalibrationReviewer(SQLModel, table=True):
     review_id: int | None = Field(default=None, foreign_key="review.id")
 
 
+class AssignmentStatus(StrEnum):
+    open = "open"  # waiting for the assignee's review
+    done = "done"  # a review of the call was saved after it was assigned
+
+
+class ReviewAssignment(SQLModel, table=True):
+    """Who is to review a call, by when. One per call: assigning again hands it over. It is
+    done when anyone saves a review of the call (the work is done whoever did it)."""
+
+    __tablename__ = "review_assignment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="call.id", unique=True)
+    assignee_id: int = Field(foreign_key="user.id", index=True)
+    assigned_by: int | None = Field(default=None, foreign_key="user.id")  # None: an API key
+    auto: bool = False  # spread by auto-assignment rather than picked by a person
+    # Why the call wants a review, in words, as the queue said it when assigned.
+    reason: str | None = Field(default=None, max_length=200)
+    due_at: datetime = Field(index=True)
+    status: AssignmentStatus = Field(
+        default=AssignmentStatus.open, sa_type=enum_type(AssignmentStatus), index=True
+    )
+    review_id: int | None = Field(default=None, foreign_key="review.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+
+
 # What reviewers and agents type is redacted for card data as it is written (app/freetext.py).
 redact_on_write(Review, coaching_note=text, overrides=reasons)
 redact_on_write(Dispute, reason=text, decision_reason=text)

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlmodel import select
 
 from app.audit.service import audited
-from app.auth import CallReader, DisputeWriter, ReviewWriter, SettingsDep
+from app.auth import CallReader, DisputeWriter, OrgZone, ReviewWriter, SettingsDep
 from app.csvexport import csv_requested, csv_response, wants_csv
 from app.db import SessionDep, writes_audit
 from app.ranges import Dates
-from app.reviews import service
-from app.reviews.models import DisputeStatus
+from app.reviews import assignments, service
+from app.reviews.assignments import AssignmentItem
+from app.reviews.models import AssignmentStatus, DisputeStatus
 from app.reviews.schemas import (
     AgreementReport,
+    AssignIn,
+    AutoAssigned,
+    AutoAssignIn,
     CalibrationIn,
     CalibrationPublic,
     DecisionIn,
@@ -23,6 +28,8 @@ from app.reviews.schemas import (
 )
 from app.reviews.service import QueueItem
 from app.scope import visible_call
+from app.timeutil import from_local
+from app.users.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 
@@ -242,3 +249,109 @@ def submit_verdicts(
         )
         service.submit_verdicts(session, principal=principal, view=view, verdicts=body.verdicts)
     return service.calibration_public(session, principal=principal, view=view)
+
+
+# ---- assignments ----------------------------------------------------------------------------
+
+
+def _item(session: SessionDep, principal: ReviewWriter, assignment_id: int) -> AssignmentItem:
+    return assignments.list_assignments(session, principal=principal, ids=[assignment_id])[0]
+
+
+@router.get("/review-assignments", response_model=list[AssignmentItem])
+def list_assignments(
+    session: SessionDep,
+    principal: ReviewWriter,
+    assignee: str | None = None,
+    status: AssignmentStatus | None = None,
+    overdue: bool | None = None,
+) -> list[AssignmentItem]:
+    """Review assignments on the calls you may see, open ones first by due time.
+    `assignee=me` is your own list ("my reviews"); `overdue=true` the open ones past due."""
+    assignee_id = None
+    if assignee == "me":
+        assignee_id = principal.user_id or -1
+    elif assignee:
+        user = session.exec(select(User).where(User.email == assignee.strip().lower())).first()
+        assignee_id = user.id if user else -1
+    return assignments.list_assignments(
+        session, principal=principal, assignee_id=assignee_id, status=status, overdue=overdue
+    )
+
+
+@router.post("/review-assignments", response_model=AssignmentItem, status_code=201)
+def assign_review(
+    body: AssignIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: ReviewWriter,
+    zone: OrgZone,
+) -> AssignmentItem:
+    """Give a scored call to a reviewer (a supervisor of its team, or an admin) by a due
+    time; a call already assigned is handed over."""
+    with audited(
+        session,
+        principal=principal,
+        action="assign_review",
+        target_type="call",
+        target_id=body.call_id,
+        detail=body.assignee,
+    ):
+        row = assignments.assign(
+            session,
+            principal=principal,
+            call_id=body.call_id,
+            assignee=body.assignee,
+            due_at=from_local(body.due_at, zone) if body.due_at else None,
+            default_hours=settings.review_due_hours,
+            below=settings.review_below,
+        )
+    return _item(session, principal, row.id or 0)
+
+
+@router.post("/review-assignments/auto", response_model=AutoAssigned)
+def auto_assign(
+    body: AutoAssignIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: ReviewWriter,
+    zone: OrgZone,
+) -> AutoAssigned:
+    """Spread the review queue's unassigned calls over the supervisors of each call's team,
+    the least loaded first (open assignments)."""
+    with audited(
+        session,
+        principal=principal,
+        action="assign_review",
+        target_type="queue",
+        target_id=str(body.team_id or "all"),
+        detail="auto",
+    ):
+        spread = assignments.auto_assign(
+            session,
+            principal=principal,
+            share=settings.review_sample_share,
+            below=settings.review_below,
+            due_at=from_local(body.due_at, zone) if body.due_at else None,
+            default_hours=settings.review_due_hours,
+            team_id=body.team_id,
+        )
+    return AutoAssigned(
+        assigned=spread.assigned,
+        per_reviewer=dict(spread.per_reviewer),
+        no_reviewer=spread.no_reviewer,
+    )
+
+
+@router.delete("/review-assignments/{review_assignment_id}", status_code=204)
+def unassign(review_assignment_id: int, session: SessionDep, principal: ReviewWriter) -> Response:
+    """Take a call back from its assignee (it stays in the queue while unreviewed)."""
+    with audited(
+        session,
+        principal=principal,
+        action="unassign_review",
+        target_type="review_assignment",
+        target_id=review_assignment_id,
+    ):
+        assignments.unassign(session, principal=principal, assignment_id=review_assignment_id)
+    return Response(status_code=204)

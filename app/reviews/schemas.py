@@ -125,3 +125,28 @@ class AgreementReport(BaseModel):
     criteria_overridden: int
     share_overridden: float | None
     rows: list[AgreementRow]
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: int
+    assignee: str = Field(min_length=1, max_length=320, description="a reviewer's login name")
+    due_at: datetime | None = Field(
+        default=None,
+        description="when the review is due; without an offset: the organisation's time; "
+        "omitted: CALLQA_REVIEW_DUE_HOURS from now",
+    )
+
+
+class AutoAssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team_id: int | None = Field(default=None, description="only this team's calls")
+    due_at: datetime | None = None
+
+
+class AutoAssigned(BaseModel):
+    assigned: int
+    per_reviewer: dict[str, int]
+    no_reviewer: list[int] = Field(description="picked calls whose team has no supervisor")

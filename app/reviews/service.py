@@ -16,11 +16,13 @@ from app.calls.models import Call
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.reviews.effective import review_queue
 from app.reviews.models import (
+    AssignmentStatus,
     Calibration,
     CalibrationReviewer,
     Dispute,
     DisputeStatus,
     Review,
+    ReviewAssignment,
     ReviewKind,
 )
 from app.reviews.schemas import (
@@ -57,7 +59,7 @@ def _overrides(items: list[OverrideIn]) -> list[qa_review.Override]:
     return [qa_review.Override(o.target, o.key, o.value, o.reason) for o in items]
 
 
-def _machine_score(session: Session, call: Call) -> CallScore:
+def machine_score(session: Session, call: Call) -> CallScore:
     score = scorecards.latest_score(session, call_id=call.id or 0)
     if score is None:
         raise Conflict(
@@ -78,7 +80,7 @@ def add_review(
     """Apply a person's overrides to the call's latest machine score and store the result."""
     if principal.user_id is None:
         raise Forbidden("reviews are made by people, not API keys")
-    score = _machine_score(session, call)
+    score = machine_score(session, call)
     card = scorecards.to_scorecard(
         scorecards.get_version(session, version_id=score.scorecard_version_id)
     )
@@ -97,9 +99,25 @@ def add_review(
     _set_scores(row, result)
     session.add(row)
     session.flush()
+    if kind is not ReviewKind.calibration:
+        _finish_assignment(session, call, row)
     for hook in ON_REVIEW:
         hook(session, call, row)
     return row
+
+
+def _finish_assignment(session: Session, call: Call, review: Review) -> None:
+    """A saved review (or an accepted dispute's correction) is the work of the call's open
+    assignment, whoever did it; a blind calibration score is not."""
+    row = session.exec(
+        select(ReviewAssignment).where(
+            ReviewAssignment.call_id == call.id,
+            ReviewAssignment.status == AssignmentStatus.open,
+        )
+    ).first()
+    if row is not None:
+        row.status, row.review_id, row.done_at = AssignmentStatus.done, review.id, utcnow()
+        session.add(row)
 
 
 def _set_scores(row: Review, result: qa_review.Reviewed) -> None:
@@ -181,7 +199,7 @@ def acknowledge(session: Session, *, principal: Principal, review_id: int) -> Re
 def raise_dispute(session: Session, *, principal: Principal, call: Call, reason: str) -> Dispute:
     if principal.role is not Role.agent or call.agent_id != principal.agent_id:
         raise Forbidden("only the agent who took the call can dispute its score")
-    _machine_score(session, call)
+    machine_score(session, call)
     open_one = session.exec(
         select(Dispute).where(Dispute.call_id == call.id, Dispute.status == DisputeStatus.open)
     ).first()
@@ -305,7 +323,7 @@ def list_disputes(
 def create_calibration(
     session: Session, *, principal: Principal, call: Call, reviewers: list[str]
 ) -> Calibration:
-    _machine_score(session, call)
+    machine_score(session, call)
     emails = sorted({e.strip().lower() for e in reviewers})
     if len(emails) < 2:
         raise BadRequest("a calibration needs at least two different reviewers")
@@ -374,7 +392,7 @@ def submit_verdicts(
         raise Forbidden("you are not a reviewer in this calibration")
     if seat.review_id is not None:
         raise Conflict("you have already scored this call for this calibration")
-    score = _machine_score(session, view.call)
+    score = machine_score(session, view.call)
     applicable = {c.id for c in score.result().applicable}
     missing, unknown = applicable - verdicts.keys(), verdicts.keys() - applicable
     if unknown:
@@ -482,7 +500,7 @@ def calibration_public(
     reviews = {s.user_id: session.get(Review, s.review_id) for s in view.seats if s.review_id}
     # Compare against the machine score the reviewers saw, even if the call was rescored since.
     first = next((r for r in reviews.values() if r is not None), None)
-    score = (session.get(CallScore, first.call_score_id) if first else None) or _machine_score(
+    score = (session.get(CallScore, first.call_score_id) if first else None) or machine_score(
         session, view.call
     )
     verdicts: dict[str, dict[str, bool] | None] = {
@@ -598,12 +616,16 @@ class QueueItem(BaseModel):
     overall: float | None
     auto_fail: bool
     why: str
+    assignee: str | None = None
+    due_at: datetime | None = None
 
 
 def queue_items(
     session: Session, *, principal: Principal, share: float, below: float
 ) -> list[QueueItem]:
     """The review queue (see effective.review_queue) as the API and the CSV show it."""
+    rows = review_queue(session, principal=principal, share=share, below=below)
+    assigned = assignments_of(session, [c.id or 0 for c, _, _ in rows])
     return [
         QueueItem(
             call_id=c.id or 0,
@@ -613,9 +635,23 @@ def queue_items(
             overall=s.overall,
             auto_fail=s.auto_fail,
             why=why,
+            assignee=assigned[c.id][0] if c.id in assigned else None,
+            due_at=assigned[c.id][1].due_at if c.id in assigned else None,
         )
-        for c, s, why in review_queue(session, principal=principal, share=share, below=below)
+        for c, s, why in rows
     ]
+
+
+def assignments_of(
+    session: Session, call_ids: list[int]
+) -> dict[int, tuple[str, ReviewAssignment]]:
+    """The assignment of each of these calls with its assignee's login name."""
+    rows = session.exec(
+        select(ReviewAssignment, User.email)
+        .join(User, col(User.id) == ReviewAssignment.assignee_id)
+        .where(col(ReviewAssignment.call_id).in_(call_ids))
+    )
+    return {a.call_id: (email, a) for a, email in rows}
 
 
 DISPUTE_CSV = [
@@ -638,6 +674,8 @@ QUEUE_CSV = [
     "overall",
     "auto_fail",
     "why",
+    "assignee",
+    "due_at",
 ]
 
 

@@ -14,6 +14,7 @@ from app import errors
 from app.web.pages import (
     account,
     alerts,
+    assignments,
     audit,
     auth,
     calls,
@@ -34,6 +35,7 @@ ROUTERS = (
     upload.router,
     search.router,
     topics.router,
+    assignments.router,
     reviews.router,
     dashboards.router,
     alerts.router,

@@ -53,6 +53,7 @@ BODIES: dict[tuple[str, str], dict] = {
     ("PATCH", "/api/v1/topics/{topic_id}"): {"name": "Matrix", "query": "refund"},
     ("DELETE", "/api/v1/topics/{topic_id}"): {},
     ("POST", "/topics/{topic_id}/delete"): {},
+    ("DELETE", "/api/v1/review-assignments/{review_assignment_id}"): {},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -84,6 +85,8 @@ ROLE_ONLY = {
     "policy_id",
     "choice_id",  # whose choice it is: tests/app/test_scorecard_owners.py
     "topic_id",  # the organisation's; who may change one: tests/app/test_topics.py
+    # Deleted by the first one inside, so a 404 after is right: tests/app/test_assignments.py
+    "review_assignment_id",
 }
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
@@ -141,6 +144,7 @@ def objects(client, world):
     ).json()["id"]
     return {
         "topic_id": topic,
+        "review_assignment_id": 1,
         "choice_id": choice,
         "policy_id": policy,
         "user_id": spare,

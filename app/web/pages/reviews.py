@@ -15,11 +15,13 @@ from app.calls import service as calls
 from app.csvexport import csv_response
 from app.db import SessionDep, writes_audit
 from app.errors import BadRequest
+from app.reviews import assignments
 from app.reviews import service as reviews
 from app.reviews.effective import review_queue
 from app.reviews.models import DisputeStatus
 from app.reviews.schemas import OverrideIn
-from app.scope import visible_agents, visible_call
+from app.scope import visible_agents, visible_call, visible_teams
+from app.timeutil import utcnow
 from app.web.deps import PageDates, PageDisputer, PageReader, PageReviewer
 from app.web.render import back, render
 from app.web.session import Csrf
@@ -268,7 +270,13 @@ def calibration_verdicts(
 
 @router.get("/review-queue", response_class=HTMLResponse)
 def queue_page(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: PageReviewer
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageReviewer,
+    show: Literal["all", "unassigned", "mine"] = "all",
+    spread: int | None = None,
+    unstaffed: int | None = None,
 ) -> HTMLResponse:
     items = review_queue(
         session,
@@ -276,6 +284,11 @@ def queue_page(
         share=settings.review_sample_share,
         below=settings.review_below,
     )
+    assigned = reviews.assignments_of(session, [c.id or 0 for c, _, _ in items])
+    if show == "unassigned":
+        items = [i for i in items if i[0].id not in assigned]
+    elif show == "mine":
+        items = [i for i in items if i[0].id in assigned and assigned[i[0].id][0] == principal.name]
     agents = {a.id: a.external_id for a in session.exec(visible_agents(principal))}
     invites = [
         c for c in reviews.my_calibrations(session, principal=principal) if c.mine == "to score"
@@ -289,6 +302,14 @@ def queue_page(
         invites=invites,
         share=settings.review_sample_share,
         below=settings.review_below,
+        assigned=assigned,
+        reviewers=assignments.reviewers(session, principal=principal),
+        teams=list(session.exec(visible_teams(principal))),
+        show=show,
+        spread=spread,
+        unstaffed=unstaffed,
+        now=utcnow(),
+        due_hours=settings.review_due_hours,
     )
 
 
