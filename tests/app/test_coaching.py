@@ -329,4 +329,21 @@ def test_the_pages_coach_acknowledge_and_show_labels(client, world, session):
     _browser(client, world.a2)
     assert client.get(path).status_code == 404
     assert path not in client.get("/coaching").text
+
+    # The coach changes it on the page, then closes it.
+    csrf = _browser(client, world.sup_a)
+    bad = client.post(path, data={"csrf": csrf, "focus": ["nope"], "note": "x"})
+    assert bad.status_code == 422 and "nope" in bad.text
+    changed = client.post(
+        path,
+        data={"csrf": csrf, "focus": ["recap"], "note": "Recap at the end.", "follow_up": ""},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    closed = client.post(f"{path}/done", data={"csrf": csrf, "done": "1"}, follow_redirects=False)
+    assert closed.status_code == 303
     client.cookies.clear()
+    api = client.get(f"/api/v1{path}", headers=world.sup_a.headers).json()
+    assert [f["id"] for f in api["focus"]] == ["recap"] and api["calls"] == []
+    assert api["note"] == "Recap at the end." and api["follow_up"] is None
+    assert api["status"] == "done" and api["agent_comment"] == "will do"
