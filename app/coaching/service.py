@@ -307,12 +307,14 @@ def public(
         links.setdefault(coaching_id, []).append(
             LinkedCall(id=call_id or 0, started_at=started_at, link=f"/calls/{call_id}")
         )
-    labels: dict[int, dict[str, str]] = {}
+    # The criteria depend only on the agent's team: one parse of its scorecards per team.
+    labels: dict[int | None, dict[str, str]] = {}
     out = []
     for r in rows:
         agent = agents[r.agent_id]
-        if r.agent_id not in labels:
-            labels[r.agent_id] = criteria_for(session, agent) if r.focus else {}
+        if r.focus and agent.team_id not in labels:
+            labels[agent.team_id] = criteria_for(session, agent)
+        known = labels.get(agent.team_id, {})
         out.append(
             CoachingPublic(
                 id=r.id or 0,
@@ -322,7 +324,7 @@ def public(
                 coach=coaches.get(r.coach_id, "?"),
                 note=r.note,
                 # A criterion since dropped from the scorecard keeps its id as its label.
-                focus=[FocusCriterion(id=f, label=labels[r.agent_id].get(f, f)) for f in r.focus],
+                focus=[FocusCriterion(id=f, label=known.get(f, f)) for f in r.focus],
                 calls=links.get(r.id or 0, []),
                 follow_up=r.follow_up,
                 status=r.status,
