@@ -3,6 +3,7 @@
 from app.alerts.models import Alert, AlertRule
 from app.audit.models import AuditEvent
 from app.calls.models import Call, Transcript, TranscriptEmbedding, TranscriptSegment
+from app.coaching.models import CoachingCall, CoachingSession
 from app.incentives.models import BonusRuleVersion, IncentiveLine, IncentivePeriod
 from app.jobs.models import Job
 from app.privacy.models import LegalHold, RetentionPolicy
@@ -27,6 +28,8 @@ __all__ = [
     "Call",
     "CallScore",
     "CallTopic",
+    "CoachingCall",
+    "CoachingSession",
     "Dispute",
     "Job",
     "LegalHold",

@@ -35,6 +35,9 @@ ACTIONS = (
     "scorecard_version",
     "scorecard_choice",
     "shopper_form",
+    "coaching_create",
+    "coaching_update",
+    "coaching_acknowledge",
 )
 
 

@@ -1,10 +1,11 @@
 """Legal holds, deleting a call, and erasing everything about one customer.
 
 A call's traces are its recording file, its transcript (segments, sentence vectors), scores,
-reviews, disputes, calibrations, alerts and job rows; a shopper submission matched to it loses
-the match. Incentive lines are stored numbers per agent and month: a locked period keeps its
-figures, and the words behind them go. The audit log is append-only and names no words: it
-keeps its rows (who played or downloaded call 42), and records the deletion itself.
+reviews, disputes, calibrations, alerts, job rows and coaching sessions' links to it; a shopper
+submission matched to it loses the match. Incentive lines are stored numbers per agent and
+month: a locked period keeps its figures, and the words behind them go. The audit log is
+append-only and names no words: it keeps its rows (who played or downloaded call 42), and
+records the deletion itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.alerts.models import Alert
 from app.audit.service import record
 from app.auth import Principal
 from app.calls.models import Call, Transcript, TranscriptEmbedding, TranscriptSegment
+from app.coaching.models import CoachingCall
 from app.config import Settings
 from app.db import after_commit
 from app.errors import BadRequest, Conflict, NotFound
@@ -155,6 +157,8 @@ def purge_data(session: Session, call: Call, removal: Removal) -> None:
         ("alert", delete(Alert).where(col(Alert.call_id) == call_id)),
         # A topic tag says what was said ("cancellation"): it goes with the transcript.
         ("call_topic", delete(CallTopic).where(col(CallTopic.call_id) == call_id)),
+        # The coaching session is about the agent and stays; its link to this call goes.
+        ("coaching_call", delete(CoachingCall).where(col(CoachingCall.call_id) == call_id)),
     ]
     for table, statement in steps:
         removal.rows[table] += session.execute(statement).rowcount or 0  # type: ignore[attr-defined]

@@ -47,6 +47,7 @@ LAYERS = [
     "shopper",
     "privacy",
     "dashboards",
+    "coaching",
     "web",
     "worker",
     "main",

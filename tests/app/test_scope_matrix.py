@@ -54,6 +54,9 @@ BODIES: dict[tuple[str, str], dict] = {
     ("DELETE", "/api/v1/topics/{topic_id}"): {},
     ("POST", "/topics/{topic_id}/delete"): {},
     ("DELETE", "/api/v1/review-assignments/{review_assignment_id}"): {},
+    ("PATCH", "/api/v1/coaching/{coaching_id}"): {"note": "matrix"},
+    ("POST", "/coaching/{coaching_id}"): {"note": "matrix"},
+    ("POST", "/coaching/{coaching_id}/done"): {"done": "0"},
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -66,11 +69,14 @@ INSIDE = {
     "alert_id": {"admin", "sup_a", "a1"},
     "score_id": {"admin", "sup_a", "a1"},
     "assignment_id": {"admin", "sup_a"},
+    "coaching_id": {"admin", "sup_a", "a1"},
 }
 # The review acknowledgement belongs to the agent alone: to anyone else it does not exist.
 INSIDE_BY_ROUTE = {
     "/api/v1/reviews/{review_id}/acknowledge": {"a1"},
     "/reviews/{review_id}/acknowledge": {"a1"},
+    "/api/v1/coaching/{coaching_id}/acknowledge": {"a1"},
+    "/coaching/{coaching_id}/acknowledge": {"a1"},
 }
 # The shopper's link is public: it is checked by tests/app/test_shopper.py.
 ROLE_ONLY = {
@@ -142,7 +148,13 @@ def objects(client, world):
     topic = client.post(
         "/api/v1/topics", headers=world.admin.headers, json={"name": "Refund", "query": "refund"}
     ).json()["id"]
+    coaching = client.post(
+        "/api/v1/coaching",
+        headers=world.sup_a.headers,
+        json={"agent_id": world.calls["a1_promise"].agent_id, "focus": ["greeting"]},
+    ).json()["id"]
     return {
+        "coaching_id": coaching,
         "topic_id": topic,
         "review_assignment_id": 1,
         "choice_id": choice,

@@ -51,12 +51,40 @@ def _check(page, live, path: str) -> list[str]:  # type: ignore[no-untyped-def]
     return problems
 
 
+def _coaching(page, live) -> int:  # type: ignore[no-untyped-def]
+    """A coaching session of A1's with a follow-up long past (so it shows as overdue)."""
+    w = live.world
+    call = w.calls["a1_promise"]
+    r = page.request.post(
+        f"{live.url}/api/v1/coaching",
+        headers=w.sup_a.headers,
+        data={
+            "agent_id": call.agent_id,
+            "focus": ["greeting", "recap"],
+            "calls": [call.id],
+            "note": "Greet first, then say your name.",
+            "follow_up": "2020-01-01",
+        },
+    )
+    assert r.status == 201, r.text()
+    return int(r.json()["id"])
+
+
 def test_a_supervisor_s_pages_fit_a_phone_and_pass_axe(phone, live):
     w = live.world
     _login(phone, live, w.sup_a)
+    coaching = _coaching(phone, live)
+    # A review assigned to the supervisor, so that "My reviews" has a row to fit.
+    r = phone.request.post(
+        f"{live.url}/api/v1/review-assignments",
+        headers=w.sup_a.headers,
+        data={"call_id": w.calls["a1_promise"].id, "assignee": w.sup_a.email},
+    )
+    assert r.status == 201, r.text()
     problems = []
     for path in (
         "/review-queue",
+        "/my-reviews",
         f"/calls/{w.calls['a1_promise'].id}",
         "/calls",
         "/dashboard",
@@ -64,6 +92,9 @@ def test_a_supervisor_s_pages_fit_a_phone_and_pass_axe(phone, live):
         "/topics",
         "/upload",
         "/alerts",
+        "/coaching",
+        f"/coaching/new?call={w.calls['a1_promise'].id}",
+        f"/coaching/{coaching}",
     ):
         problems += _check(phone, live, path)
     assert not problems, "\n".join(problems)
@@ -72,8 +103,16 @@ def test_a_supervisor_s_pages_fit_a_phone_and_pass_axe(phone, live):
 def test_an_agent_s_pages_fit_a_phone_and_pass_axe(phone, live):
     w = live.world
     _login(phone, live, w.a1)
+    coaching = _coaching(phone, live)
     problems = []
-    for path in ("/me", "/me/incentives", f"/calls/{w.calls['a1_good'].id}", "/disputes"):
+    for path in (
+        "/me",
+        "/me/incentives",
+        f"/calls/{w.calls['a1_good'].id}",
+        "/disputes",
+        "/coaching",
+        f"/coaching/{coaching}",
+    ):
         problems += _check(phone, live, path)
     assert not problems, "\n".join(problems)
 
