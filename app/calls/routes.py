@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.audit.service import audited, record
 from app.auth import CallManager, CallReader, CallWriter, OutcomeWriter, Principal, SettingsDep
-from app.calls import search, service
+from app.calls import meaning, search, service
 from app.calls.access import audio_response, call_filters, calls_csv
 from app.calls.languages import check_language
 from app.calls.models import Call, CallType, Direction
@@ -24,6 +24,8 @@ from app.calls.schemas import (
     CallStatusReport,
     CallUpdate,
     ConversationIn,
+    MeaningHitPublic,
+    MeaningPage,
     ScorePublic,
     SearchHitPublic,
     SearchPage,
@@ -253,9 +255,10 @@ def get_audio(
 
 
 Speaker = Literal["agent", "customer", "unknown"]
+SearchMode = Literal["words", "meaning"]
 
 
-@search_router.get("", response_model=SearchPage)
+@search_router.get("", response_model=SearchPage | MeaningPage)
 @writes_audit
 def search_transcripts(
     session: SessionDep,
@@ -263,16 +266,49 @@ def search_transcripts(
     principal: CallReader,
     filters: Annotated[service.CallFilters, Depends(call_filters)],
     q: Annotated[
-        str, Query(min_length=1, max_length=500, description='words, "a phrase", refund*')
+        str,
+        Query(
+            min_length=1,
+            max_length=500,
+            description='words, "a phrase", refund*; with mode=meaning, what was meant',
+        ),
     ],
+    mode: Annotated[
+        SearchMode,
+        Query(description="words (the default): every word; meaning: similar sentences"),
+    ] = "words",
     speaker: Speaker | None = None,
     limit: Annotated[int, Query(ge=1)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> SearchPage:
+) -> SearchPage | MeaningPage:
     """Transcript segments with every word of `q` (any case, accents ignored), in the calls
-    you may see that pass the call list's filters; newest call first. Each search is audited
-    (what was looked for is a transcript view of every call it finds)."""
+    you may see that pass the call list's filters; newest call first. `mode=meaning`: the
+    segments whose sentences mean what `q` says, most similar first, over the newest
+    CALLQA_SEARCH_MEANING_CALLS calls of the filter. Each search is audited (what was looked
+    for is a transcript view of every call it finds)."""
     limit = min(limit, settings.page_size_max)
+    if mode == "meaning":
+        found = meaning.search_meaning(
+            session,
+            principal=principal,
+            filters=filters,
+            q=q,
+            speaker=speaker,
+            limit=limit,
+            offset=offset,
+            embedder=meaning.app_embedder(settings),
+            floor=settings.search_meaning_floor,
+            max_calls=settings.search_meaning_calls,
+        )
+        _audit_search(session, principal, q, f"{found.total} segments by meaning")
+        return MeaningPage(
+            items=[MeaningHitPublic(**h.__dict__, link=search.link(h)) for h in found.hits],
+            total=found.total,
+            limit=limit,
+            offset=offset,
+            searched=found.searched,
+            not_embedded=found.not_embedded,
+        )
     hits, total = search.search(
         session,
         principal=principal,
@@ -282,17 +318,21 @@ def search_transcripts(
         limit=limit,
         offset=offset,
     )
-    record(
-        session,
-        principal=principal,
-        action="transcript_search",
-        target_type="transcripts",
-        target_id=f"{total} segments",
-        detail=q,
-    )
+    _audit_search(session, principal, q, f"{total} segments")
     return SearchPage(
         items=[SearchHitPublic(**h.__dict__, link=search.link(h)) for h in hits],
         total=total,
         limit=limit,
         offset=offset,
+    )
+
+
+def _audit_search(session: Session, principal: Principal, q: str, found: str) -> None:
+    record(
+        session,
+        principal=principal,
+        action="transcript_search",
+        target_type="transcripts",
+        target_id=found,
+        detail=q,
     )

@@ -288,3 +288,24 @@ class SearchPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class MeaningHitPublic(SearchHitPublic):
+    similarity: float = Field(description="cosine similarity of the marked sentence to `q`")
+
+
+class MeaningPage(BaseModel):
+    """`mode=meaning`: the segments whose sentences mean what `q` says, most similar first."""
+
+    items: list[MeaningHitPublic]
+    total: int
+    limit: int
+    offset: int
+    searched: int = Field(
+        description="calls compared: the newest CALLQA_SEARCH_MEANING_CALLS transcribed calls "
+        "of the filter that have sentence vectors of the current embedder"
+    )
+    not_embedded: int = Field(
+        description="calls among those newest without vectors of the current embedder (made "
+        "by another CALLQA_EMBEDDER, or not scored yet): not searched; a rescore embeds them"
+    )

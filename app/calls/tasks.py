@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 import qa
 from app import storage
+from app.calls.meaning import app_embedder
 from app.calls.models import Call, CallStatus, Transcript, TranscriptEmbedding, TranscriptSegment
 from app.calls.stages import CallStages, running_status
 from app.config import Settings
@@ -31,7 +32,7 @@ from app.scorecards import service as scorecards
 from app.scorecards.models import CallScore
 from app.timeutil import utcnow
 from app.users.models import Agent
-from qa.embedder import Embedder, EmbedderUnavailable, shared_embedder
+from qa.embedder import Embedder, EmbedderUnavailable
 from qa.roles import MeaningRoleJudge
 from qa.score import vectors_for
 from qa.turns import texts_to_embed
@@ -227,12 +228,10 @@ class StageRunner:
             return self._engine
 
     def embedder(self) -> Embedder:
-        # One per worker process (shared_embedder caches it), like the Whisper engine.
+        # One per process (app_embedder caches it), like the Whisper engine.
         with self._engine_lock:
             if self._embedder is None:
-                self._embedder = shared_embedder(
-                    self.settings.embedder, self.settings.models_dir / "embeddings"
-                )
+                self._embedder = app_embedder(self.settings)
             return self._embedder
 
     def diarizer(self) -> Diarizer | None:

@@ -1,7 +1,8 @@
 """A small contact center for the tests: two teams, their supervisors and agents, and calls
 whose transcripts are the spoken words of the synthetic recordings (tests/data/*.json), scored
-by the real scorer and stored by the real services. Whisper is left out here only to keep
-these tests fast; tests/app/test_jobs.py covers the whole pipeline."""
+by the real scorer and stored by the real services, their sentence vectors with them (as the
+worker stores them). Whisper is left out here only to keep these tests fast;
+tests/app/test_jobs.py covers the whole pipeline."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from sqlmodel import Session
 import qa
 from app.alerts import service as alerts
 from app.auth import Principal, create_token
+from app.calls.meaning import app_embedder
 from app.calls.models import Call, CallStatus, CallType, Direction, Transcript, TranscriptSegment
 from app.calls.service import CallMeta, ingest_call
-from app.calls.tasks import score_row
+from app.calls.tasks import score_row, store_vectors
 from app.config import Settings
 from app.scorecards import service as scorecards
 from app.teams import service as teams
 from app.users.models import Role, User
 from app.users.service import create_user
+from qa.score import vectors_for
+from qa.turns import texts_to_embed
 from transcription.types import Layout
 
 # Who changes definitions in tests that call the services directly: everyone's reach, like the
@@ -88,6 +92,9 @@ def add_scored_call(
     utterances = [
         qa.Utterance(i, t["speaker"], t["start"], t["end"], t["text"]) for i, t in enumerate(turns)
     ]
+    embedder = app_embedder(settings)
+    texts = texts_to_embed(utterances)
+    vectors = vectors_for(texts, embedder=embedder)
     result = qa.score(
         utterances,
         qa.CallFacts(
@@ -96,6 +103,11 @@ def add_scored_call(
             duration=call.duration_seconds,
         ),
         scorecards.to_scorecard(version),
+        vectors=vectors,
+        embedder=embedder,
+    )
+    store_vectors(
+        session, transcript_id=transcript.id or 0, embedder=embedder, texts=texts, vectors=vectors
     )
     row = score_row(call_id=call.id or 0, version_id=version.id or 0, result=result)
     session.add(row)

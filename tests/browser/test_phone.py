@@ -89,6 +89,7 @@ def test_a_supervisor_s_pages_fit_a_phone_and_pass_axe(phone, live):
         "/calls",
         "/dashboard",
         "/search?q=refund",
+        "/search?q=reimbursed+in+72+hours&mode=meaning",
         "/topics",
         "/upload",
         "/alerts",
