@@ -10,6 +10,7 @@ import re
 
 from sqlmodel import select
 
+import qa
 from app.alerts.models import AlertRule, RuleKind
 from app.audit.models import AuditEvent
 from app.calls import preview
@@ -17,7 +18,6 @@ from app.scorecards import service as scorecards
 from app.scorecards.models import CallScore, ScorecardVersion
 from app.web import scorecard_form
 from app.web.session import CSRF_COOKIE
-import qa
 from qa import yamlload
 from tests.app.test_web import _login
 from tests.app.world import ADMIN
