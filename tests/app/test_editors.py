@@ -16,6 +16,7 @@ from app.audit.models import AuditEvent
 from app.calls import preview
 from app.scorecards import service as scorecards
 from app.scorecards.models import CallScore, ScorecardVersion
+from app.teams.models import Team
 from app.web import scorecard_form
 from app.web.session import CSRF_COOKIE
 from qa import yamlload
@@ -353,3 +354,33 @@ def test_supervisors_read_the_rules_and_agents_do_not(client, world):
     assert r.status_code == 403
     _login(client, world.a1.email)
     assert client.get("/alert-rules").status_code == 403
+
+
+def test_a_team_s_scorecard_is_edited_by_its_supervisor_and_hidden_from_others(
+    client, world, session
+):
+    definition = _default(session).replace("name: default", "name: team_a_card", 1)
+    r = client.post(
+        "/api/v1/scorecards",
+        headers=world.sup_a.headers,
+        json={"name": "team_a_card", "definition": definition, "team_id": _team_a(session)},
+    )
+    assert r.status_code == 201, r.text
+    _login(client, world.sup_a.email)
+    assert 'data-scorecard="team_a_card"' in client.get("/scorecards").text
+    fields = _editor_fields(client, "/scorecards/team_a_card/edit")
+    csrf = client.cookies.get(CSRF_COOKIE)
+    r = client.post(
+        "/scorecards/team_a_card/edit",
+        data={**fields, "csrf": csrf, "action": "save"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("saved=2")
+    _login(client, world.sup_b.email)
+    assert 'data-scorecard="team_a_card"' not in client.get("/scorecards").text
+    assert client.get("/scorecards/team_a_card/edit").status_code == 404
+    assert client.get("/scorecards/team_a_card/yaml").status_code == 404
+
+
+def _team_a(session) -> int:  # type: ignore[no-untyped-def]
+    return session.exec(select(Team.id).where(Team.name == "Team A")).one()

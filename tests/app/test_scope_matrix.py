@@ -53,6 +53,10 @@ BODIES: dict[tuple[str, str], dict] = {
     ("PATCH", "/api/v1/topics/{topic_id}"): {"name": "Matrix", "query": "refund"},
     ("DELETE", "/api/v1/topics/{topic_id}"): {},
     ("POST", "/topics/{topic_id}/delete"): {},
+    ("POST", "/scorecards/{name}/edit"): {},
+    ("POST", "/scorecards/{name}/yaml"): {},
+    ("POST", "/alert-rules/{rule_id}"): {},
+    ("POST", "/alert-rules/{rule_id}/enabled"): {"enabled": "1"},  # as it was
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -84,6 +88,7 @@ ROLE_ONLY = {
     "policy_id",
     "choice_id",  # whose choice it is: tests/app/test_scorecard_owners.py
     "topic_id",  # the organisation's; who may change one: tests/app/test_topics.py
+    "name",  # a scorecard's; whose it is: tests/app/test_editors.py
 }
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
@@ -158,6 +163,7 @@ def objects(client, world):
         "external_id": "A1",
         "rule_id": 1,
         "version_id": 1,
+        "name": "default",
         "period": "2030-01",
     }
 
