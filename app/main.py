@@ -19,6 +19,7 @@ from app.audit.routes import router as audit_router
 from app.auth.routes import router as auth_router
 from app.calls.routes import conversations_router, search_router
 from app.calls.routes import router as calls_router
+from app.calls.routes import scorecard_preview_router as preview_router
 from app.coaching.routes import router as coaching_router
 from app.config import Settings, get_settings
 from app.dashboards.routes import router as dashboards_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_router)
     app.include_router(topics_router)
     app.include_router(scorecards_router)
+    app.include_router(preview_router)
     app.include_router(teams_router)
     app.include_router(reviews_router)
     app.include_router(coaching_router)

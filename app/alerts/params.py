@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -127,3 +129,48 @@ def validate_params(kind: RuleKind, params: dict[str, Any]) -> dict[str, Any]:
     """Parsed and stored as JSON (the rule's `params` column): numbers as floats, counts as
     integers."""
     return parse_params(kind, params).model_dump(exclude={"kind"})
+
+
+_MODELS: dict[RuleKind, type[_Params]] = {
+    m.model_fields["kind"].default: m
+    for m in (
+        ScoreBelow,
+        AutoFail,
+        NegativeEnding,
+        DeadAir,
+        WeeklyBelow,
+        ReviewSla,
+        RepeatCall,
+        ChannelSwapped,
+    )
+}
+DIMENSIONS: tuple[str, ...] = get_args(Dimension)
+
+
+def param_names(kind: RuleKind) -> list[str]:
+    """The parameters a rule of `kind` takes, in the order its form shows them."""
+    return [name for name in _MODELS[kind].model_fields if name != "kind"]
+
+
+def params_from_form(kind: RuleKind, form: Mapping[str, str]) -> dict[str, Any]:
+    """A form's `param_<name>` fields as the parameters of `kind`: numbers as numbers, a blank
+    left out (so the check says what is missing), other fields ignored. Text that is no number
+    is passed on as it is, for parse_params to name."""
+    params: dict[str, Any] = {}
+    for name in param_names(kind):
+        text = (form.get(f"param_{name}") or "").strip()
+        if not text:
+            continue
+        if name == "dimension":
+            params[name] = text
+            continue
+        try:
+            params[name] = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                params[name] = text
+            else:
+                params[name] = number if math.isfinite(number) else text
+    return params

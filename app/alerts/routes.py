@@ -6,16 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import col, select
 
 from app.alerts import service
-from app.alerts.models import Alert, AlertRule, RuleKind
-from app.alerts.params import validate_params
+from app.alerts.models import Alert, RuleKind
 from app.audit.service import audited
 from app.auth import AlertManager, AlertReader, SettingsDep
 from app.csvexport import csv_requested, csv_response, wants_csv
 from app.db import SessionDep, after_commit, writes_audit
-from app.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -135,8 +132,7 @@ def acknowledge(alert_id: int, session: SessionDep, principal: AlertReader) -> A
 
 @router.get("/alert-rules", response_model=list[RulePublic])
 def list_rules(session: SessionDep, principal: AlertReader) -> list[RulePublic]:
-    rules = session.exec(select(AlertRule).order_by(col(AlertRule.id))).all()
-    return [RulePublic.model_validate(r) for r in rules]
+    return [RulePublic.model_validate(r) for r in service.list_rules(session)]
 
 
 @router.post("/alert-rules", response_model=RulePublic, status_code=201)
@@ -145,14 +141,9 @@ def create_rule(body: RuleIn, session: SessionDep, principal: AlertManager) -> R
     negative_ending (threshold), dead_air (seconds), weekly_below (dimension, target,
     min_calls), review_sla (hours), repeat_call (days), channel_swapped (the words contradict
     the agent channel named at upload)."""
-    rule = AlertRule(
-        name=body.name,
-        kind=body.kind,
-        params=validate_params(body.kind, body.params),
-        enabled=body.enabled,
+    rule = service.create_rule(
+        session, name=body.name, kind=body.kind, params=body.params, enabled=body.enabled
     )
-    session.add(rule)
-    session.flush()
     return RulePublic.model_validate(rule)
 
 
@@ -160,17 +151,9 @@ def create_rule(body: RuleIn, session: SessionDep, principal: AlertManager) -> R
 def update_rule(
     rule_id: int, body: RuleUpdate, session: SessionDep, principal: AlertManager
 ) -> RulePublic:
-    rule = session.get(AlertRule, rule_id)
-    if rule is None:
-        raise NotFound(f"alert rule {rule_id} not found")
-    if body.params is not None:
-        rule.params = validate_params(rule.kind, body.params)
-    if body.name is not None:
-        rule.name = body.name
-    if body.enabled is not None:
-        rule.enabled = body.enabled
-    session.add(rule)
-    session.flush()
+    rule = service.update_rule(
+        session, rule_id=rule_id, name=body.name, params=body.params, enabled=body.enabled
+    )
     return RulePublic.model_validate(rule)
 
 

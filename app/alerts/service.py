@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.alerts import webhook
 from app.alerts.models import Alert, AlertRule, RuleKind
+from app.alerts.params import validate_params
 from app.auth import Principal
 from app.calls.models import Call, Transcript
 from app.config import Settings
@@ -33,6 +34,49 @@ from app.timeutil import as_utc, local, utcnow, week_start
 from app.users.models import Agent
 
 log = logging.getLogger(__name__)
+
+
+def list_rules(session: Session) -> list[AlertRule]:
+    """Every rule, oldest first: rules are the organisation's, not a team's."""
+    return list(session.exec(select(AlertRule).order_by(col(AlertRule.id))))
+
+
+def create_rule(
+    session: Session, *, name: str, kind: RuleKind, params: dict[str, Any], enabled: bool = True
+) -> AlertRule:
+    """A new rule; its parameters are checked for its kind (a 400 names what is wrong)."""
+    rule = AlertRule(name=name, kind=kind, params=validate_params(kind, params), enabled=enabled)
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def get_rule(session: Session, *, rule_id: int) -> AlertRule:
+    rule = session.get(AlertRule, rule_id)
+    if rule is None:
+        raise NotFound(f"alert rule {rule_id} not found")
+    return rule
+
+
+def update_rule(
+    session: Session,
+    *,
+    rule_id: int,
+    name: str | None = None,
+    params: dict[str, Any] | None = None,
+    enabled: bool | None = None,
+) -> AlertRule:
+    """Change what is given of a rule (its kind stays); an unknown id is 404."""
+    rule = get_rule(session, rule_id=rule_id)
+    if params is not None:
+        rule.params = validate_params(rule.kind, params)
+    if name is not None:
+        rule.name = name
+    if enabled is not None:
+        rule.enabled = enabled
+    session.add(rule)
+    session.flush()
+    return rule
 
 
 def _add(session: Session, alert: Alert) -> Alert | None:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.audit.service import audited, record
 from app.auth import CallManager, CallReader, CallWriter, OutcomeWriter, Principal, SettingsDep
-from app.calls import meaning, search, service
+from app.calls import meaning, preview, search, service
 from app.calls.access import audio_response, call_filters, calls_csv
 from app.calls.languages import check_language
 from app.calls.models import Call, CallType, Direction
@@ -26,6 +26,8 @@ from app.calls.schemas import (
     ConversationIn,
     MeaningHitPublic,
     MeaningPage,
+    PreviewRequest,
+    ScorePreview,
     ScorePublic,
     SearchHitPublic,
     SearchPage,
@@ -40,6 +42,8 @@ from transcription.types import Layout
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 conversations_router = APIRouter(prefix="/api/v1/conversations", tags=["calls"])
 search_router = APIRouter(prefix="/api/v1/search", tags=["calls"])
+# Scoring a stored call is this domain's work (the worker's stage), not the scorecards'.
+scorecard_preview_router = APIRouter(prefix="/api/v1/scorecards", tags=["scorecards"])
 
 
 def _already_uploaded(
@@ -335,4 +339,21 @@ def _audit_search(session: Session, principal: Principal, q: str, found: str) ->
         target_type="transcripts",
         target_id=found,
         detail=q,
+    )
+
+
+@scorecard_preview_router.post("/preview", response_model=ScorePreview)
+def preview_scorecard(
+    body: PreviewRequest, session: SessionDep, settings: SettingsDep, principal: CallManager
+) -> ScorePreview:
+    """What a draft scorecard (YAML, checked as when it is saved: 422) would score a call you
+    may see (else 404), beside its current score: overall and dimensions with their deltas,
+    each criterion's verdict before and after, and which changed. Nothing is stored; the
+    transcript view is audited."""
+    return preview.preview_score(
+        session,
+        principal=principal,
+        call_id=body.call_id,
+        definition=body.definition,
+        embedder=preview.embedder_for(settings),
     )

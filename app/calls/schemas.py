@@ -309,3 +309,46 @@ class MeaningPage(BaseModel):
         description="calls among those newest without vectors of the current embedder (made "
         "by another CALLQA_EMBEDDER, or not scored yet): not searched; a rescore embeds them"
     )
+
+
+# ---- what a draft scorecard would score a stored call -----------------------------------------
+
+Verdict = Literal["pass", "fail", "not judged"]
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    definition: str = Field(min_length=1, max_length=200_000, description="scorecard YAML")
+    call_id: int = Field(description="a call you may see, with a transcript")
+
+
+class FigureChange(BaseModel):
+    name: str = Field(description="overall, a dimension, or script_compliance")
+    before: float | None = Field(description="in the call's current score; null: not judged")
+    after: float | None = Field(description="with the draft scorecard; null: not judged")
+    delta: float | None = Field(description="after - before, where both are judged")
+
+
+class CriterionChange(BaseModel):
+    id: str
+    label: str
+    dimension: str
+    before: Verdict | None = Field(description="null: the current score has no such criterion")
+    after: Verdict | None = Field(description="null: the draft has no such criterion")
+    changed: bool
+    reason: str = Field(description="why the draft's verdict is what it is")
+
+
+class ScorePreview(BaseModel):
+    call_id: int
+    current: str | None = Field(description="the scorecard version of the current score")
+    draft: str = Field(description="the draft's scorecard name")
+    overall: FigureChange
+    dimensions: list[FigureChange] = Field(description="each dimension, then script compliance")
+    auto_fail_before: bool | None
+    auto_fail_after: bool
+    auto_fail_reasons: list[str]
+    criteria: list[CriterionChange] = Field(
+        description="the draft's criteria in order, then those only the current score has"
+    )
+    changed: list[str] = Field(description="ids of the criteria whose verdict changed")

@@ -12,6 +12,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,47 @@ def store_vectors(
             session.add(row)
     except IntegrityError:
         pass
+
+
+@dataclass(frozen=True)
+class ScoreInputs:
+    """What scoring reads of a stored call: its transcript's utterances and the call's facts."""
+
+    utterances: list[qa.Utterance]
+    facts: qa.CallFacts
+    transcript_id: int
+
+
+def score_inputs(session: Session, call: Call) -> ScoreInputs | None:
+    """The scorer's inputs for a stored call (None: no transcript yet). The worker and the
+    scorecard preview both read a call through this, so a preview scores what the worker would."""
+    transcript = session.exec(select(Transcript).where(Transcript.call_id == call.id)).first()
+    if transcript is None:
+        return None
+    segments = session.exec(
+        select(TranscriptSegment)
+        .where(TranscriptSegment.transcript_id == transcript.id)
+        .order_by(col(TranscriptSegment.position))
+    ).all()
+    utterances = [
+        qa.Utterance(
+            seg.position,
+            seg.speaker,  # type: ignore[arg-type]  # stored as text
+            seg.start,
+            seg.end,
+            seg.text,
+        )
+        for seg in segments
+    ]
+    facts = qa.CallFacts(
+        call_type=call.call_type.value,
+        direction=call.direction.value,
+        duration=call.duration_seconds,
+        customer_name=call.customer_name,
+        channel=call.channel.value,
+        language=transcript.language or call.language,
+    )
+    return ScoreInputs(utterances=utterances, facts=facts, transcript_id=transcript.id or 0)
 
 
 # Runs inside the transaction that stores a score (alerts are born with it).
@@ -399,10 +441,8 @@ class StageRunner:
         try:
             with unit_of_work(self.db, writes=False) as session:
                 call = session.get(Call, call_id)
-                transcript = session.exec(
-                    select(Transcript).where(Transcript.call_id == call_id)
-                ).first()
-                if call is None or transcript is None:
+                inputs = score_inputs(session, call) if call is not None else None
+                if call is None or inputs is None:
                     raise LookupError(f"call {call_id} has no transcript to score")
                 _, _, version_id = stage.partition(":")
                 version = (
@@ -410,30 +450,8 @@ class StageRunner:
                     if version_id
                     else scorecards.version_for_call(session, call)
                 )
-                segments = session.exec(
-                    select(TranscriptSegment)
-                    .where(TranscriptSegment.transcript_id == transcript.id)
-                    .order_by(col(TranscriptSegment.position))
-                ).all()
-                utterances = [
-                    qa.Utterance(
-                        seg.position,
-                        seg.speaker,  # type: ignore[arg-type]  # stored as text
-                        seg.start,
-                        seg.end,
-                        seg.text,
-                    )
-                    for seg in segments
-                ]
-                facts = qa.CallFacts(
-                    call_type=call.call_type.value,
-                    direction=call.direction.value,
-                    duration=call.duration_seconds,
-                    customer_name=call.customer_name,
-                    channel=call.channel.value,
-                    language=transcript.language or call.language,
-                )
-                version_pk, transcript_id = version.id, transcript.id or 0
+                utterances, facts = inputs.utterances, inputs.facts
+                version_pk, transcript_id = version.id, inputs.transcript_id
                 card = scorecards.to_scorecard(version)
                 embedder = self.embedder()
                 known = stored_vectors(session, transcript_id=transcript_id, embedder=embedder)

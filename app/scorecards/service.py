@@ -12,7 +12,7 @@ import qa
 from app.audit import service as audit
 from app.auth import Principal
 from app.calls.models import Call, CallStatus, CallType
-from app.errors import BadRequest, NotFound
+from app.errors import BadRequest, CallqaError, NotFound
 from app.jobs import ledger
 from app.jobs.models import Job, JobState
 from app.scope import check_owner_for_write, owned, owner_of_next_version, visible_team
@@ -94,6 +94,24 @@ def list_versions(session: Session, principal: Principal | None = None) -> list[
     """Every version one may read (global ones and one's teams'), by name and version."""
     query = _readable(principal).order_by(col(ScorecardVersion.name), col(ScorecardVersion.version))
     return list(session.exec(query))
+
+
+def versions_of(session: Session, *, principal: Principal, name: str) -> list[ScorecardVersion]:
+    """The versions of `name`, oldest first, if `principal` may read it (another team's: 404)."""
+    query = _readable(principal).where(ScorecardVersion.name == name)
+    rows = list(session.exec(query.order_by(col(ScorecardVersion.version))))
+    if not rows:
+        raise NotFound(f"scorecard {name!r} not found")
+    return rows
+
+
+def may_change(principal: Principal, row: ScorecardVersion) -> bool:
+    """Whether `principal` may add a version to `row`'s scorecard (a global one: admins only)."""
+    try:
+        check_owner_for_write(principal, row.team_id, f"scorecard {row.name!r}")
+    except CallqaError:
+        return False
+    return True
 
 
 # ---- which scorecard scores which calls -------------------------------------------------------

@@ -57,6 +57,10 @@ BODIES: dict[tuple[str, str], dict] = {
     ("PATCH", "/api/v1/coaching/{coaching_id}"): {"note": "matrix"},
     ("POST", "/coaching/{coaching_id}"): {"note": "matrix"},
     ("POST", "/coaching/{coaching_id}/done"): {"done": "0"},
+    ("POST", "/scorecards/{name}/edit"): {},
+    ("POST", "/scorecards/{name}/yaml"): {},
+    ("POST", "/alert-rules/{rule_id}"): {},
+    ("POST", "/alert-rules/{rule_id}/enabled"): {"enabled": "1"},  # as it was
 }
 
 # Who is inside the scope of each object; everyone else must not reach it. Routes for admins
@@ -93,6 +97,7 @@ ROLE_ONLY = {
     "topic_id",  # the organisation's; who may change one: tests/app/test_topics.py
     # Deleted by the first one inside, so a 404 after is right: tests/app/test_assignments.py
     "review_assignment_id",
+    "name",  # a scorecard's; whose it is: tests/app/test_editors.py
 }
 PEOPLE = ("admin", "sup_a", "sup_b", "a1", "a2")
 
@@ -174,6 +179,7 @@ def objects(client, world):
         "external_id": "A1",
         "rule_id": 1,
         "version_id": 1,
+        "name": "default",
         "period": "2030-01",
     }
 

@@ -35,6 +35,11 @@ def _login(page, live, person) -> None:  # type: ignore[no-untyped-def]
 def _check(page, live, path: str) -> list[str]:  # type: ignore[no-untyped-def]
     page.goto(f"{live.url}{path}")
     page.wait_for_load_state("networkidle")
+    return _findings(page, path)
+
+
+def _findings(page, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """What is wrong with the page as it is now (`path` names it in the findings)."""
     problems = []
     width = page.evaluate("() => document.documentElement.scrollWidth")
     if width > WIDTH:
@@ -96,8 +101,18 @@ def test_a_supervisor_s_pages_fit_a_phone_and_pass_axe(phone, live):
         "/coaching",
         f"/coaching/new?call={w.calls['a1_promise'].id}",
         f"/coaching/{coaching}",
+        "/scorecards",
+        "/scorecards/default/edit",
+        "/scorecards/default/yaml",
+        "/alert-rules",
     ):
         problems += _check(phone, live, path)
+    # A draft tried on a call: the before/after tables fit too.
+    _check(phone, live, "/scorecards/default/edit")
+    phone.get_by_role("button", name="Try on this call").click()
+    phone.wait_for_load_state("networkidle")
+    assert phone.locator("#preview").count() == 1
+    problems += _findings(phone, "/scorecards/default/edit (tried on a call)")
     assert not problems, "\n".join(problems)
 
 
@@ -121,7 +136,7 @@ def test_an_agent_s_pages_fit_a_phone_and_pass_axe(phone, live):
 def test_the_login_and_an_admin_s_pages_fit_a_phone_and_pass_axe(phone, live):
     problems = _check(phone, live, "/login")
     _login(phone, live, live.world.admin)
-    for path in ("/users", "/audit", "/incentives", "/shopper"):
+    for path in ("/users", "/audit", "/incentives", "/shopper", "/alert-rules?kind=weekly_below"):
         problems += _check(phone, live, path)
     assert not problems, "\n".join(problems)
     phone.goto(f"{live.url}/calls/{live.world.calls['a1_promise'].id}")
