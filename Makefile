@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-openai sysdeps lint lock synth bench bench-engines screenshots clean
+.PHONY: run test install install-openai sysdeps lint lock synth bench bench-engines screenshots scale-demo clean
 
 install: $(STAMP)
 
@@ -63,6 +63,11 @@ synth: $(STAMP) sysdeps
 # The README's pictures, taken by the browser tests.
 screenshots: $(STAMP) sysdeps
 	CALLQA_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
+
+# Two APIs and two workers with data directories of their own, on this machine's PostgreSQL and
+# Redis and a SeaweedFS started for it (see scripts/scale_demo.py).
+scale-demo: $(STAMP) sysdeps
+	$(BIN)/python scripts/scale_demo.py
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/transcribe.py

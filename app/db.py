@@ -139,6 +139,13 @@ def keep_on_error(session: Session) -> None:
     session.info[_KEEP_ON_ERROR] = True
 
 
+def rollback_work(session: Session) -> None:
+    """Undo a failed step that a page answers itself (with the form and the error) rather than
+    raising; a refusal's audit row, already written after its own rollback, stays."""
+    if not session.info.get(_KEEP_ON_ERROR, False):
+        rollback(session)
+
+
 def rollback(session: Session) -> None:
     """Undo what the unit of work did so far (its on-rollback actions run, its after-commit ones
     are dropped) and go on in a fresh transaction."""

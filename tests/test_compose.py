@@ -16,7 +16,7 @@ from app.cli import cli as cli_app
 from app.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-CALLQA = ("api", "worker", "worker-gpu")
+CALLQA = ("migrate", "api", "worker", "worker-gpu")
 # A `${NAME:?message}` or `${NAME:-default}` reference, as compose substitutes it.
 _REF = re.compile(r"\$\{(\w+)(?::[?-]([^}]*))?\}")
 SAMPLE = {"POSTGRES_PASSWORD": "pw", "CALLQA_SECRET_KEY": "k" * 40, "S3_SECRET_KEY": "s3secret"}
@@ -49,6 +49,10 @@ def test_every_callqa_service_runs_a_real_command(compose):
             if word.startswith("--"):
                 assert word in known, f"{name}: `callqa {argv[1]}` has no option {word}"
     assert compose["services"]["api"]["command"][:3] == ["callqa", "serve", "--no-worker"]
+    # Every API and worker waits for the one migration run.
+    for name in CALLQA[1:]:
+        wait = compose["services"][name]["depends_on"]["migrate"]
+        assert wait == {"condition": "service_completed_successfully"}, name
 
 
 def test_every_callqa_variable_is_a_setting_and_validates(compose, monkeypatch):
@@ -85,6 +89,8 @@ def test_the_parts_exist_are_health_checked_and_keep_their_data(compose):
             assert dep in services, f"{name} depends on a missing {dep}"
             if how.get("condition") == "service_healthy":
                 assert "healthcheck" in services[dep], f"{dep} has no health check"
+            if how.get("condition") == "service_completed_successfully":
+                assert "restart" not in services[dep], f"{dep} runs once: no restart"
         for mount in service.get("volumes", []):
             source = mount.split(":")[0]
             assert source in volumes, f"{name}: volume {source} is not declared"

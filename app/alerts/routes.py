@@ -142,7 +142,12 @@ def create_rule(body: RuleIn, session: SessionDep, principal: AlertManager) -> R
     min_calls), review_sla (hours), repeat_call (days), channel_swapped (the words contradict
     the agent channel named at upload)."""
     rule = service.create_rule(
-        session, name=body.name, kind=body.kind, params=body.params, enabled=body.enabled
+        session,
+        by=principal,
+        name=body.name,
+        kind=body.kind,
+        params=body.params,
+        enabled=body.enabled,
     )
     return RulePublic.model_validate(rule)
 
@@ -152,7 +157,12 @@ def update_rule(
     rule_id: int, body: RuleUpdate, session: SessionDep, principal: AlertManager
 ) -> RulePublic:
     rule = service.update_rule(
-        session, rule_id=rule_id, name=body.name, params=body.params, enabled=body.enabled
+        session,
+        by=principal,
+        rule_id=rule_id,
+        name=body.name,
+        params=body.params,
+        enabled=body.enabled,
     )
     return RulePublic.model_validate(rule)
 

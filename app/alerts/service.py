@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from app.alerts import webhook
 from app.alerts.models import Alert, AlertRule, RuleKind
 from app.alerts.params import validate_params
+from app.audit.service import record
 from app.auth import Principal
 from app.calls.models import Call, Transcript
 from app.config import Settings
@@ -42,13 +43,33 @@ def list_rules(session: Session) -> list[AlertRule]:
 
 
 def create_rule(
-    session: Session, *, name: str, kind: RuleKind, params: dict[str, Any], enabled: bool = True
+    session: Session,
+    *,
+    by: Principal,
+    name: str,
+    kind: RuleKind,
+    params: dict[str, Any],
+    enabled: bool = True,
 ) -> AlertRule:
     """A new rule; its parameters are checked for its kind (a 400 names what is wrong)."""
     rule = AlertRule(name=name, kind=kind, params=validate_params(kind, params), enabled=enabled)
     session.add(rule)
     session.flush()
+    _audit(session, by, rule, "created")
     return rule
+
+
+def _audit(session: Session, by: Principal, rule: AlertRule, what: str) -> None:
+    # Switching a rule off silences a whole kind of alert for everyone: who did it is kept.
+    state = "on" if rule.enabled else "off"
+    record(
+        session,
+        principal=by,
+        action="alert_rule",
+        target_type="alert_rule",
+        target_id=rule.id,
+        detail=f"{what}: {rule.name} ({rule.kind.value}, {state}) {rule.params}",
+    )
 
 
 def get_rule(session: Session, *, rule_id: int) -> AlertRule:
@@ -61,6 +82,7 @@ def get_rule(session: Session, *, rule_id: int) -> AlertRule:
 def update_rule(
     session: Session,
     *,
+    by: Principal,
     rule_id: int,
     name: str | None = None,
     params: dict[str, Any] | None = None,
@@ -76,6 +98,7 @@ def update_rule(
         rule.enabled = enabled
     session.add(rule)
     session.flush()
+    _audit(session, by, rule, "changed")
     return rule
 
 

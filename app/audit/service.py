@@ -38,6 +38,10 @@ ACTIONS = (
     "coaching_create",
     "coaching_update",
     "coaching_acknowledge",
+    "assign_review",
+    "unassign_review",
+    "transcript_search",
+    "alert_rule",
 )
 
 

@@ -4,11 +4,12 @@ see, acknowledged by the agent, listed by agent, status and follow-up."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from app.audit.service import audited
-from app.auth import CallReader, OrgZone, ReviewWriter
+from app.auth import CallReader, OrgZone, ReviewWriter, SettingsDep
 from app.coaching import service
 from app.coaching.models import CoachingStatus
 from app.coaching.schemas import (
@@ -54,15 +55,19 @@ def create_session(
 @router.get("", response_model=list[CoachingPublic])
 def list_sessions(
     session: SessionDep,
+    settings: SettingsDep,
     principal: CallReader,
     zone: OrgZone,
     agent: int | None = None,
     status: CoachingStatus | None = None,
     overdue: bool | None = None,
     due_by: date | None = None,
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[CoachingPublic]:
     """The sessions you may see (an agent: their own), newest first. `overdue=true`: the
-    follow-up day has passed and it is not done; `due_by`: not done, follow-up by that day."""
+    follow-up day has passed and it is not done; `due_by`: not done, follow-up by that day.
+    `limit` (at most CALLQA_PAGE_SIZE_MAX) and `offset` page through them."""
     today = datetime.now(zone).date()
     rows = service.list_sessions(
         session,
@@ -72,6 +77,8 @@ def list_sessions(
         status=status,
         overdue=overdue,
         due_by=due_by,
+        limit=min(limit, settings.page_size_max),
+        offset=offset,
     )
     return service.public(session, rows, today=today)
 

@@ -17,6 +17,8 @@ from app.auth import Principal
 from app.calls.models import Call
 from app.coaching.models import CoachingCall, CoachingSession, CoachingStatus
 from app.coaching.schemas import (
+    MAX_CALLS,
+    MAX_FOCUS,
     CoachingDetail,
     CoachingPublic,
     CoachingUpdate,
@@ -86,6 +88,8 @@ def criteria_for(session: Session, agent: Agent) -> dict[str, str]:
 
 def _checked_focus(focus: Sequence[str], known: dict[str, str]) -> list[str]:
     chosen = list(dict.fromkeys(f.strip() for f in focus if f.strip()))
+    if len(chosen) > MAX_FOCUS:
+        raise Unprocessable(f"`focus`: at most {MAX_FOCUS} criteria, not {len(chosen)}")
     unknown = [f for f in chosen if f not in known]
     if unknown:
         raise Unprocessable(
@@ -98,6 +102,8 @@ def _checked_calls(
     session: Session, principal: Principal, agent: Agent, call_ids: Sequence[int]
 ) -> list[int]:
     wanted = list(dict.fromkeys(call_ids))
+    if len(wanted) > MAX_CALLS:
+        raise Unprocessable(f"`calls`: at most {MAX_CALLS} calls, not {len(wanted)}")
     if not wanted:
         return []
     found = {
@@ -205,6 +211,8 @@ def list_sessions(
     status: CoachingStatus | None = None,
     overdue: bool | None = None,
     due_by: date | None = None,
+    limit: int = 200,
+    offset: int = 0,
 ) -> list[CoachingSession]:
     """The sessions one may see, newest first. `overdue`: the follow-up day has passed and it
     is not done (false: the others); `due_by`: not done, with a follow-up on or before it."""
@@ -226,7 +234,7 @@ def list_sessions(
             CoachingSession.status != CoachingStatus.done,
         )
     order = (col(CoachingSession.created_at).desc(), col(CoachingSession.id).desc())
-    return list(session.exec(query.order_by(*order)))
+    return list(session.exec(query.order_by(*order).limit(limit).offset(offset)))
 
 
 # ---- how the agent has done since -----------------------------------------------------------

@@ -9,16 +9,17 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import and_, func, not_, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
 from app.calls.models import Call
-from app.errors import BadRequest, NotFound
-from app.reviews.effective import review_queue
+from app.errors import BadRequest, Conflict, NotFound
+from app.reviews.effective import latest_scores, review_queue
 from app.reviews.models import AssignmentStatus, ReviewAssignment
 from app.reviews.service import can_see_call, machine_score
 from app.scope import agent_filter, visible_call
-from app.scorecards import service as scorecards
+from app.scorecards.models import CallScore
 from app.teams.models import TeamLead
 from app.timeutil import as_utc, utcnow
 from app.users.models import Agent, Role, User
@@ -104,9 +105,21 @@ def assign(
         else f"picked by {principal.name}"
     )
     row.status, row.review_id, row.done_at = AssignmentStatus.open, None, None
-    session.add(row)
-    session.flush()
+    if not _saved(session, row):
+        raise Conflict(f"call {call.id} was assigned by someone else meanwhile: reload and retry")
     return row
+
+
+def _saved(session: Session, row: ReviewAssignment) -> bool:
+    """Write the row; False when another request created the call's assignment meanwhile (the
+    unique call_id), leaving the rest of the unit of work as it was."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def visible_assignment(
@@ -199,13 +212,14 @@ def auto_assign(
             candidates,
             key=lambda u: (load[u.id or 0], spread.per_reviewer[u.email], u.email),
         )
-        load[user.id or 0] += 1
         row = existing[call.id][0] if call.id in existing else None
         row = row or ReviewAssignment(call_id=call.id or 0, assignee_id=0, due_at=due)
         row.assignee_id, row.assigned_by, row.auto = user.id or 0, principal.user_id, True
         row.reason, row.due_at = why, due
         row.status, row.review_id, row.done_at = AssignmentStatus.open, None, None
-        session.add(row)
+        if not _saved(session, row):
+            continue  # another auto-assignment took it at the same moment: it has a reviewer
+        load[user.id or 0] += 1
         spread.assigned += 1
         spread.per_reviewer[user.email] += 1
     session.flush()
@@ -216,21 +230,32 @@ def list_assignments(
     session: Session,
     *,
     principal: Principal,
-    assignee_id: int | None = None,
+    assignee: str | None = None,
     status: AssignmentStatus | None = None,
     overdue: bool | None = None,
     ids: list[int] | None = None,
+    newest_done_first: bool = False,
     limit: int = 500,
 ) -> list[AssignmentItem]:
-    """Assignments on the calls one may see: open ones first by due time, then done ones."""
+    """Assignments on the calls one may see: open ones first by due time, then done ones (or,
+    with `newest_done_first`, by when they were done). `assignee`: `me` or a login name."""
     now = utcnow()
-    query = select(ReviewAssignment, Call).join(Call, col(Call.id) == ReviewAssignment.call_id)
+    ls = latest_scores()
+    query = (
+        select(ReviewAssignment, Call, CallScore.overall, CallScore.auto_fail)
+        .join(Call, col(Call.id) == ReviewAssignment.call_id)
+        .outerjoin(ls, ls.c.call_id == Call.id)
+        .outerjoin(CallScore, col(CallScore.id) == ls.c.score_id)
+    )
     if (clause := agent_filter(principal, Call.agent_id)) is not None:
         query = query.where(clause)
     if ids is not None:
         query = query.where(col(ReviewAssignment.id).in_(ids))
-    if assignee_id is not None:
-        query = query.where(ReviewAssignment.assignee_id == assignee_id)
+    if assignee == "me":
+        query = query.where(ReviewAssignment.assignee_id == (principal.user_id or -1))
+    elif assignee:
+        named = select(User.id).where(User.email == assignee.strip().lower())
+        query = query.where(col(ReviewAssignment.assignee_id).in_(named))
     if status is not None:
         query = query.where(ReviewAssignment.status == status)
     if overdue is not None:
@@ -239,57 +264,52 @@ def list_assignments(
             col(ReviewAssignment.due_at) < now,
         )
         query = query.where(late if overdue else not_(late))
-    rows = list(
-        session.exec(
-            query.order_by(
-                col(ReviewAssignment.status).desc(),  # "open" sorts after "done": open first
-                col(ReviewAssignment.due_at),
-                col(ReviewAssignment.id),
-            ).limit(limit)
+    order = (
+        (col(ReviewAssignment.done_at).desc(), col(ReviewAssignment.id).desc())
+        if newest_done_first
+        else (
+            col(ReviewAssignment.status).desc(),  # "open" sorts after "done": open first
+            col(ReviewAssignment.due_at),
+            col(ReviewAssignment.id),
         )
     )
+    rows = list(session.exec(query.order_by(*order).limit(limit)))
+    people = {a.assignee_id for a, *_ in rows} | {a.assigned_by for a, *_ in rows}
     users = {
-        u.id: u.email
-        for u in session.exec(
-            select(User).where(
-                col(User.id).in_(
-                    {a.assignee_id for a, _ in rows} | {a.assigned_by for a, _ in rows}
-                )
-            )
+        user_id: email
+        for user_id, email in session.exec(
+            select(User.id, User.email).where(col(User.id).in_(people))
         )
     }
     agents = {
         agent_id: name
         for agent_id, name in session.exec(
             select(Agent.id, Agent.external_id).where(
-                col(Agent.id).in_({c.agent_id for _, c in rows})
+                col(Agent.id).in_({c.agent_id for _, c, *_ in rows})
             )
         )
     }
-    out = []
-    for a, c in rows:
-        score = scorecards.latest_score(session, call_id=c.id or 0)
-        out.append(
-            AssignmentItem(
-                id=a.id or 0,
-                call_id=c.id or 0,
-                agent=agents.get(c.agent_id),
-                started_at=c.started_at,
-                duration_seconds=c.duration_seconds,
-                overall=score.overall if score else None,
-                auto_fail=bool(score and score.auto_fail),
-                reason=a.reason,
-                assignee=users.get(a.assignee_id, ""),
-                assigned_by=users.get(a.assigned_by) if a.assigned_by else None,
-                auto=a.auto,
-                due_at=a.due_at,
-                status=a.status,
-                overdue=a.status is AssignmentStatus.open and as_utc(a.due_at) < now,
-                review_id=a.review_id,
-                done_at=a.done_at,
-            )
+    return [
+        AssignmentItem(
+            id=a.id or 0,
+            call_id=c.id or 0,
+            agent=agents.get(c.agent_id),
+            started_at=c.started_at,
+            duration_seconds=c.duration_seconds,
+            overall=overall,
+            auto_fail=bool(auto_fail),
+            reason=a.reason,
+            assignee=users.get(a.assignee_id, ""),
+            assigned_by=users.get(a.assigned_by) if a.assigned_by else None,
+            auto=a.auto,
+            due_at=a.due_at,
+            status=a.status,
+            overdue=a.status is AssignmentStatus.open and as_utc(a.due_at) < now,
+            review_id=a.review_id,
+            done_at=a.done_at,
         )
-    return out
+        for a, c, overall, auto_fail in rows
+    ]
 
 
 def open_count(session: Session, *, user_id: int) -> int:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlmodel import select
 
 from app.audit.service import audited
 from app.auth import CallReader, DisputeWriter, OrgZone, ReviewWriter, SettingsDep
@@ -29,7 +28,6 @@ from app.reviews.schemas import (
 from app.reviews.service import QueueItem
 from app.scope import visible_call
 from app.timeutil import from_local
-from app.users.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 
@@ -268,14 +266,8 @@ def list_assignments(
 ) -> list[AssignmentItem]:
     """Review assignments on the calls you may see, open ones first by due time.
     `assignee=me` is your own list ("my reviews"); `overdue=true` the open ones past due."""
-    assignee_id = None
-    if assignee == "me":
-        assignee_id = principal.user_id or -1
-    elif assignee:
-        user = session.exec(select(User).where(User.email == assignee.strip().lower())).first()
-        assignee_id = user.id if user else -1
     return assignments.list_assignments(
-        session, principal=principal, assignee_id=assignee_id, status=status, overdue=overdue
+        session, principal=principal, assignee=assignee, status=status, overdue=overdue
     )
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from app.alerts import service as alerts
 from app.alerts.models import Alert, RuleKind
 from app.alerts.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.audit.models import AuditEvent
 from app.db import engine_for
 from tests.app import world as world_module
 from tests.conftest import make_settings, new_database
@@ -119,6 +120,25 @@ def test_rules_validate_their_parameters(client, world):
         },
     )
     assert ok.status_code == 201 and ok.json()["params"]["threshold"] == 50.0
+
+
+def test_rule_changes_are_audited(client, session, world):
+    rule = client.post(
+        "/api/v1/alert-rules",
+        headers=world.admin.headers,
+        json={"name": "Dead air", "kind": "dead_air", "params": {"seconds": 30}},
+    ).json()
+    client.patch(
+        f"/api/v1/alert-rules/{rule['id']}", headers=world.admin.headers, json={"enabled": False}
+    )
+    trail = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.action == "alert_rule", AuditEvent.target_id == str(rule["id"]))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [e.actor_name for e in trail] == [world.admin.email] * 2
+    assert trail[0].detail.startswith("created: Dead air (dead_air, on)")
+    assert trail[1].detail.startswith("changed: Dead air (dead_air, off)")
 
 
 def test_acknowledge_and_list(client, world):

@@ -247,7 +247,7 @@ def test_adding_a_criterion_shows_its_kind_s_fields(client, world):
     assert "c24.examples" not in new
 
 
-def test_a_supervisor_tries_the_global_scorecard_but_only_an_admin_saves_it(client, world):
+def test_a_supervisor_tries_the_global_scorecard_but_only_an_admin_saves_it(client, session, world):
     _login(client, world.sup_a.email)
     assert "/scorecards" in client.get("/scorecards").text
     fields = _editor_fields(client, "/scorecards/default/edit")
@@ -261,6 +261,14 @@ def test_a_supervisor_tries_the_global_scorecard_but_only_an_admin_saves_it(clie
     other = {**fields, "csrf": csrf, "action": "preview", "call_id": str(world.calls["b1_good"].id)}
     r = client.post("/scorecards/default/edit", data=other)
     assert r.status_code == 404 and "not found" in r.text
+    # The refused look at another team's call is kept in the audit trail, not rolled back.
+    denied = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.target_id == str(world.calls["b1_good"].id),
+            AuditEvent.outcome == "denied",
+        )
+    ).all()
+    assert len(denied) == 1 and denied[0].actor_name == world.sup_a.email
     _login(client, world.a1.email)
     assert client.get("/scorecards").status_code == 403
     assert client.get("/scorecards/default/edit").status_code == 403

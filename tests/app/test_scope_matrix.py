@@ -158,10 +158,15 @@ def objects(client, world):
         headers=world.sup_a.headers,
         json={"agent_id": world.calls["a1_promise"].agent_id, "focus": ["greeting"]},
     ).json()["id"]
+    assignment = client.post(
+        "/api/v1/review-assignments",
+        headers=world.sup_a.headers,
+        json={"call_id": call, "assignee": world.sup_a.email},
+    ).json()["id"]
     return {
         "coaching_id": coaching,
         "topic_id": topic,
-        "review_assignment_id": 1,
+        "review_assignment_id": assignment,
         "choice_id": choice,
         "policy_id": policy,
         "user_id": spare,

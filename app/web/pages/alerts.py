@@ -139,6 +139,7 @@ def rules_add(
             raise BadRequest("name the rule")
         alerts.create_rule(
             session,
+            by=principal,
             name=form.name.strip(),
             kind=kind,
             params=form.params(kind),
@@ -174,6 +175,7 @@ def rules_change(
             raise BadRequest("name the rule")
         alerts.update_rule(
             session,
+            by=principal,
             rule_id=rule_id,
             name=form.name.strip(),
             params=form.params(rule.kind),
@@ -197,5 +199,5 @@ def rules_enable(
     enabled: Annotated[str, Form()] = "",
 ) -> Response:
     """Switch a rule on (`enabled` set) or off, its parameters as they are."""
-    alerts.update_rule(session, rule_id=rule_id, enabled=bool(enabled))
+    alerts.update_rule(session, by=principal, rule_id=rule_id, enabled=bool(enabled))
     return back(f"/alert-rules#rule-{rule_id}")

@@ -81,7 +81,9 @@ def auto_assign(
     team_id: Annotated[str, Form(max_length=20)] = "",
     due: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    team = int(team_id) if team_id.strip().isdigit() else None
+    if team_id.strip() and not team_id.strip().isdigit():
+        raise BadRequest(f"team_id: {team_id!r} is not a team's number")
+    team = int(team_id) if team_id.strip() else None
     with audited(
         session,
         principal=principal,
@@ -104,17 +106,15 @@ def auto_assign(
 
 @router.get("/my-reviews", response_class=HTMLResponse)
 def my_reviews(request: Request, session: SessionDep, principal: PageReviewer) -> HTMLResponse:
-    mine = assignments.list_assignments(
-        session, principal=principal, assignee_id=principal.user_id or -1
+    open_ = assignments.list_assignments(
+        session, principal=principal, assignee="me", status=AssignmentStatus.open
     )
-    return render(
-        request,
-        "my_reviews.html",
-        principal,
-        open=[a for a in mine if a.status is AssignmentStatus.open],
-        done=sorted(
-            (a for a in mine if a.status is AssignmentStatus.done),
-            key=lambda a: a.done_at or a.due_at,
-            reverse=True,
-        )[:20],
+    done = assignments.list_assignments(
+        session,
+        principal=principal,
+        assignee="me",
+        status=AssignmentStatus.done,
+        newest_done_first=True,
+        limit=20,
     )
+    return render(request, "my_reviews.html", principal, open=open_, done=done)

@@ -267,7 +267,9 @@ def coaching_update(
                 session,
                 principal=principal,
                 row=row,
-                changes=CoachingUpdate(
+                # Built unvalidated: the service checks the limits and answers 422 in words,
+                # where the model's own check would be an unhandled validation error here.
+                changes=CoachingUpdate.model_construct(
                     note=note, focus=focus, calls=_calls(calls), follow_up=_day(follow_up)
                 ),
             )

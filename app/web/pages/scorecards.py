@@ -18,7 +18,7 @@ from app.auth import Principal, SettingsDep
 from app.calls import preview
 from app.calls.schemas import ScorePreview
 from app.config import Settings
-from app.db import SessionDep, rollback
+from app.db import SessionDep, rollback, rollback_work
 from app.errors import BadRequest, CallqaError
 from app.scope import visible_teams
 from app.scorecards import service as scorecards
@@ -195,7 +195,7 @@ def editor_post(
         error = scorecard_form.explain(draft, str(exc))
         return show(error=error, code=422)
     except CallqaError as exc:
-        rollback(session)
+        rollback_work(session)  # a refused preview's audit row (keep_on_error) stays
         code = exc.status_code
         return show(error=exc.message, code=code)
     return back(f"/scorecards/{name}/edit?saved={row.version}")
@@ -258,7 +258,7 @@ def yaml_post(
         rollback(session)
         return show(error=str(exc), code=422)
     except CallqaError as exc:
-        rollback(session)
+        rollback_work(session)  # a refused preview's audit row (keep_on_error) stays
         code = exc.status_code
         return show(error=exc.message, code=code)
     return back(f"/scorecards/{name}/edit?saved={row.version}")
