@@ -17,12 +17,14 @@ from moto.server import ThreadedMotoServer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from app import storage
 from app.calls.models import Call, CallStatus, Transcript
 from app.cli import cli
 from app.config import Settings
 from app.db import engine_for, finish
 from app.jobs.models import Job, JobState
 from app.privacy import retention
+from app.storage.s3 import PART_BYTES
 from app.users.models import Role
 from app.worker import CallqaQueue
 from tests.app.calls.test_routes import stored_files, upload
@@ -245,3 +247,34 @@ def test_storage_migrate_copies_local_recordings_once_and_verifies_them(
     bad = runner.invoke(cli, ["storage", "migrate", "--to", "gs://elsewhere"])
     assert bad.exit_code == 1 and "is not an s3://BUCKET[/prefix] address" in bad.output
     drop()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_each_store_keeps_reads_replaces_and_deletes_a_large_recording(kind, tmp_path, s3, bucket):
+    audio_dir = tmp_path / "audio"
+    url = f"s3://{bucket}/big" if kind == "s3" else None
+    store = storage.store_at(url, audio_dir=audio_dir, endpoint_url=s3.endpoint)
+    content = os.urandom(PART_BYTES + 1_000_000)  # over the multipart threshold
+    source = tmp_path / "staged.bin"
+    source.write_bytes(content)
+    store.put(source, "0001/1-a.flac", keep_source=True)
+    assert source.is_file() and store.size("0001/1-a.flac") == len(content)
+    store.put(source, "0001/2-b.flac")
+    assert not source.exists()  # consumed
+    across = PART_BYTES - 10, PART_BYTES + 10  # a range across the parts' seam
+    assert b"".join(store.read("0001/2-b.flac", *across)) == content[slice(*across)]
+    with store.local_copy("0001/2-b.flac") as copy:
+        assert copy.read_bytes() == content
+    assert [p for p in (audio_dir / ".staging").glob("*")] == []  # the copy went with the block
+    if kind == "s3":
+        head = s3.client.head_object(Bucket=bucket, Key="big/0001/2-b.flac")
+        assert head["ETag"].strip('"').endswith("-2")  # sent in two parts
+    shorter = tmp_path / "redacted.flac"
+    shorter.write_bytes(content[:1000])
+    assert store.replace(shorter, "0001/2-b.flac") == 1000
+    assert b"".join(store.read("0001/2-b.flac", 0, 1000)) == content[:1000]
+    store.delete("0001/2-b.flac")
+    store.delete("0001/2-b.flac")  # gone already: no error
+    assert store.size("0001/2-b.flac") is None
+    with pytest.raises(FileNotFoundError), store.local_copy("0001/2-b.flac"):
+        pass
