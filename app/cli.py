@@ -33,7 +33,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import (
     models,  # noqa: F401  (every table known before the first query)
@@ -47,12 +47,13 @@ from app.calls.models import Call, CallType, Direction
 from app.calls.schemas import ConversationIn
 from app.calls.service import conversation_segments
 from app.calls.tasks import engine_options, pipeline_options
-from app.config import Settings, get_settings
+from app.config import Settings, get_settings, split_s3_url
 from app.db import engine_for, unit_of_work
 from app.errors import CallqaError, NotFound
 from app.incentives.service import import_outcomes, lock, read_lines, refresh
 from app.migrate import revisions, upgrade
 from app.scorecards import service as scorecards
+from app.storage.migrate import copy_recordings
 from app.teams import service as teams
 from app.timeutil import from_local
 from app.users.models import Role
@@ -97,6 +98,8 @@ scorecards_cli = typer.Typer(
 cli.add_typer(scorecards_cli, name="scorecards")
 models_cli = typer.Typer(help="Whisper weights for the engines.", no_args_is_help=True)
 cli.add_typer(models_cli, name="models")
+storage_cli = typer.Typer(help="Where the recordings are kept.", no_args_is_help=True)
+cli.add_typer(storage_cli, name="storage")
 
 
 def _fail(message: str) -> None:
@@ -381,6 +384,40 @@ def _clear_staging(settings: Settings) -> None:
     removed = storage.clear_stale_staging(settings.audio_dir)
     if removed:
         logging.getLogger(__name__).info("removed %d stale staging file(s)", removed)
+
+
+@storage_cli.command("migrate")
+def storage_migrate(
+    to: Annotated[str, typer.Option("--to", help="the bucket: s3://BUCKET[/prefix]")],
+) -> None:
+    """Copy every call's recording from the data directory to an S3-compatible bucket
+    (CALLQA_S3_ENDPOINT_URL and the AWS_* credentials apply); run again, it copies only what
+    is missing. Then set CALLQA_STORAGE_URL to the same address."""
+    settings = get_settings()
+    try:
+        split_s3_url(to)
+    except ValueError as exc:
+        _fail(str(exc))
+    with _unit(settings, writes=False) as session:
+        keys = session.exec(select(Call.audio_path).where(col(Call.audio_path).is_not(None))).all()
+    source = storage.LocalStore(settings.audio_dir)
+    target = storage.store_at(
+        to, audio_dir=settings.audio_dir, endpoint_url=settings.s3_endpoint_url
+    )
+    try:
+        done = copy_recordings([k for k in keys if k], source=source, target=target)
+    except CallqaError as exc:
+        _fail(exc.message)
+    for key in done.missing:
+        typer.echo(f"missing from {source.where}: {key}", err=True)
+    for key in done.mismatched:
+        typer.echo(f"copied with the wrong size, removed again: {key}", err=True)
+    typer.echo(
+        f"{done.copied} copied, {done.present} already there, {len(done.missing)} missing, "
+        f"{len(done.mismatched)} failed to verify ({target.where})"
+    )
+    if done.mismatched:
+        raise typer.Exit(1)
 
 
 @users_cli.command("add")

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     # Who may download a recording (comma-separated roles); everyone who may see a call may play
     # it. API keys with calls:read may download. Each download is audited with its reason.
     download_roles: str = "admin,supervisor"
+    # Where recordings are kept: s3://BUCKET[/prefix] in an S3-compatible store (every API
+    # process and worker reads the same objects), else files under data_dir/audio.
+    storage_url: str | None = None
+    # The S3 server when it is not AWS (http://127.0.0.1:8333 for SeaweedFS, MinIO...).
+    s3_endpoint_url: str | None = None
 
     job_max_attempts: int = Field(default=3, ge=1)
     job_lease_seconds: int = Field(default=600, ge=2)
@@ -140,6 +145,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown role(s) {sorted(unknown)}: use {sorted(_ROLES)}")
         return value
 
+    @field_validator("storage_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value:
+            split_s3_url(value)
+        return value or None
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -198,6 +210,15 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_text(key)
         return key
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """The bucket and key prefix of s3://BUCKET[/prefix]."""
+    scheme, _, rest = url.partition("://")
+    bucket, _, prefix = rest.partition("/")
+    if scheme != "s3" or not bucket:
+        raise ValueError(f"{url!r} is not an s3://BUCKET[/prefix] address")
+    return bucket, prefix.strip("/")
 
 
 def get_settings() -> Settings:

@@ -46,6 +46,7 @@ DEV_ONLY = {
     "playwright",
     "setuptools",
     "types-pyyaml",
+    "moto",
 }
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from app import storage
@@ -16,6 +15,7 @@ from app.auth import OrgZone, Principal
 from app.calls import service
 from app.calls.models import Call, CallStatus, CallType, Direction
 from app.calls.schemas import CallPublic
+from app.calls.streaming import recording_response
 from app.config import Settings
 from app.csvexport import csv_response
 from app.errors import BadRequest, Forbidden, NotFound
@@ -168,16 +168,16 @@ def calls_csv(items: list[CallPublic]) -> Response:
 
 def _recorded_call(
     session: Session, settings: Settings, *, principal: Principal, call_id: int
-) -> tuple[Call, Path]:
-    """The call one may see, and its recording's file; a conversation has none, and a file
-    gone from storage is missing (404 both)."""
+) -> tuple[Call, str, int]:
+    """The call one may see, its recording's key and size; a conversation has none, and a
+    recording gone from storage is missing (404 both)."""
     call = visible_call(session, principal, call_id)
     if call.audio_path is None:
         raise NotFound("this conversation has no recording")
-    path = settings.audio_dir / call.audio_path
-    if not path.is_file():
+    size = storage.audio_store(settings).size(call.audio_path)
+    if size is None:
         raise NotFound(f"the recording of call {call_id} is missing from storage")
-    return call, path
+    return call, call.audio_path, size
 
 
 def may_download(principal: Principal, settings: Settings) -> bool:
@@ -196,7 +196,7 @@ def audio_response(
     *,
     download: bool,
     reason: str | None = None,
-) -> FileResponse:
+) -> Response:
     """The recording, audited as a play or a download. The player's Range requests after
     the first are not logged again: one play, one entry."""
     ranged = request.headers.get("range", "bytes=0-").replace(" ", "")
@@ -216,16 +216,21 @@ def audio_response(
             target_id=call_id,
             detail=why if download else None,
         ):
-            call, path = _recorded_call(session, settings, principal=principal, call_id=call_id)
+            call, key, size = _recorded_call(
+                session, settings, principal=principal, call_id=call_id
+            )
             if download and not may_download(principal, settings):
                 raise Forbidden(
                     f"your role ({principal.role}) may play recordings but not download them"
                 )
     else:
-        call, path = _recorded_call(session, settings, principal=principal, call_id=call_id)
-    return FileResponse(
-        path,
+        call, key, size = _recorded_call(session, settings, principal=principal, call_id=call_id)
+    return recording_response(
+        storage.audio_store(settings),
+        key,
+        size=size,
+        range_header=request.headers.get("range"),
         media_type=storage.MEDIA_TYPES.get(call.audio_format or ""),
         filename=f"call-{call_id}.{call.audio_format}",
-        content_disposition_type="attachment" if download else "inline",
+        disposition="attachment" if download else "inline",
     )

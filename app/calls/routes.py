@@ -251,7 +251,7 @@ def get_audio(
         str | None,
         Query(max_length=500, description="why the recording is downloaded (required, audited)"),
     ] = None,
-) -> FileResponse:
+) -> Response:
     """The recording, with HTTP Range support so a player can seek; `download=true` to save."""
     return audio_response(
         request, session, settings, principal, call_id, download=download, reason=reason

@@ -117,11 +117,12 @@ def ingest_call(session: Session, *, settings: Settings, audio: BinaryIO, meta: 
         session.flush()
         assert call.id is not None
         ledger.add_job(session, call_id=call.id, stage=ledger.TRANSCRIBE)
-        call.audio_path = path = storage.place(
-            staged, settings.audio_dir, call_id=call.id, extension=extension
-        )
-        # Nothing half-stored: the file goes if the row is not committed after all.
-        on_rollback(session, lambda: storage.remove(settings.audio_dir, path))
+        store = storage.audio_store(settings)
+        call.audio_path = key = storage.new_key(call.id, extension)
+        # Nothing half-stored: the object goes if the row is not committed after all, and a
+        # store that refuses it (StorageUnavailable, 503) rolls the row back.
+        on_rollback(session, lambda: store.delete(key))
+        store.put(staged.path, key)
         session.add(call)
         session.flush()
         return call

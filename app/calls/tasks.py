@@ -332,6 +332,7 @@ class StageRunner:
 
     def transcribe(self, call_id: int) -> None:
         s = self.settings
+        recordings = storage.audio_store(s)
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         claim = ledger.claim(
             self.db,
@@ -352,14 +353,18 @@ class StageRunner:
                     raise LookupError(f"call {call_id} no longer exists")
                 if call.audio_path is None:
                     raise LookupError(f"call {call_id} has no recording to transcribe")
-                path = s.audio_dir / call.audio_path
+                key = call.audio_path
                 layout = Layout(call.layout)
                 hotwords, company = self._hints(session, call)
                 options = pipeline_options(s, language=call.language, hotwords=hotwords)
             diarizer, judge = self.diarizer(), self.judge(company)
-            with _Heartbeat(
-                lambda: ledger.renew(self.db, claim, lease_seconds=s.job_lease_seconds),
-                every=max(1.0, s.job_lease_seconds / 3),
+            with (
+                _Heartbeat(
+                    lambda: ledger.renew(self.db, claim, lease_seconds=s.job_lease_seconds),
+                    every=max(1.0, s.job_lease_seconds / 3),
+                ),
+                # From a bucket: a temporary copy on this worker's disk, gone after the job.
+                recordings.local_copy(key) as path,
             ):
                 result = transcribe_file(
                     path,
@@ -381,11 +386,11 @@ class StageRunner:
         def store(session: Session, call: Call) -> None:
             transcript = save_transcript(session, call=call, result=result)
             if redacted is not None and call.audio_path is not None:
-                # The redacted copy takes the original's place in one rename, just before this
-                # transaction commits: a crash on either side leaves one file, and if it is
-                # still the original, the retried job redacts it. The upload's hash is kept
-                # (it recognises the same file sent again).
-                call.audio_size = storage.replace(redacted, s.audio_dir, call.audio_path)
+                # The redacted copy takes the original's place at once (one rename, one PUT),
+                # just before this transaction commits: a crash on either side leaves one
+                # recording, and if it is still the original, the retried job redacts it. The
+                # upload's hash is kept (it recognises the same file sent again).
+                call.audio_size = recordings.replace(redacted, call.audio_path)
                 call.audio_format = call.audio_codec = "flac"
                 transcript.audio_redactions = [[a, b] for a, b in spans]
                 session.add(transcript)

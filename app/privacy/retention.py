@@ -197,7 +197,7 @@ def _apply(session: Session, settings: Settings, call: Call, *, audio: bool, dat
         recording = call.audio_path
         call.audio_path, call.audio_deleted_at = None, utcnow()
         # The file goes once the row says so for good; a rolled-back sweep keeps both.
-        after_commit(session, lambda: storage.remove(settings.audio_dir, recording))
+        after_commit(session, lambda: storage.audio_store(settings).delete(recording))
     if data:
         purge_data(session, call, Removal())
         call.customer_ref = call.customer_name = None

@@ -181,7 +181,7 @@ def _purge(session: Session, settings: Settings, call: Call, removal: Removal) -
     if recording:
         removal.recordings += 1
         # The file goes once the rows are gone for good; a rolled-back deletion keeps both.
-        after_commit(session, lambda: storage.remove(settings.audio_dir, recording))
+        after_commit(session, lambda: storage.audio_store(settings).delete(recording))
 
 
 def delete_call(session: Session, settings: Settings, *, call: Call) -> Removal:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col
 
 from app.audit.service import audited
@@ -167,7 +167,7 @@ def call_audio(
         str | None,
         Query(max_length=500, description="why the recording is downloaded (required, audited)"),
     ] = None,
-) -> FileResponse:
+) -> Response:
     return audio_response(
         request, session, settings, principal, call_id, download=download, reason=reason
     )

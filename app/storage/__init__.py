@@ -1,14 +1,22 @@
-"""Audio files under the data directory: staged while validated, moved into place on success."""
+"""Recordings: staged on the data disk while validated, then kept in the audio store of this
+deployment (the data directory, or an S3-compatible bucket), chosen once from the settings."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import os
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from app.config import Settings, split_s3_url
+from app.storage.local import LocalStore
+from app.storage.s3 import S3Store
+from app.storage.store import AudioStore, StorageUnavailable
+
+__all__ = ["AudioStore", "LocalStore", "S3Store", "StorageUnavailable"]
 
 _EXTENSIONS = {
     "wav": "wav",
@@ -72,31 +80,33 @@ def staging_path(audio_dir: Path, suffix: str = "") -> Path:
     return staging_dir(audio_dir) / f"{uuid.uuid4().hex}{suffix}"
 
 
-def replace(staged: Path, audio_dir: Path, relative: str) -> int:
-    """Put `staged` in place of a stored file in one rename (never both, never neither);
-    returns the new size."""
-    target = audio_dir / relative
-    size = staged.stat().st_size
-    os.replace(staged, target)
-    return size
-
-
 def extension_for(container_format: str) -> str:
     return _EXTENSIONS.get(container_format, "bin")
 
 
-def place(staged: StagedFile, audio_dir: Path, *, call_id: int, extension: str) -> str:
-    """Move a validated file into its final place; returns the path relative to audio_dir."""
-    relative = Path(f"{call_id // 1000:04d}") / f"{call_id}-{uuid.uuid4().hex[:8]}.{extension}"
-    target = audio_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged.path, target)
-    return relative.as_posix()
+def new_key(call_id: int, extension: str) -> str:
+    """Where a new recording is kept: the same relative path in every store."""
+    return f"{call_id // 1000:04d}/{call_id}-{uuid.uuid4().hex[:8]}.{extension}"
 
 
-def remove(audio_dir: Path, relative: str | None) -> None:
-    if relative:
-        (audio_dir / relative).unlink(missing_ok=True)
+def audio_store(settings: Settings) -> AudioStore:
+    """The store of this deployment's recordings (CALLQA_STORAGE_URL)."""
+    return store_at(
+        settings.storage_url, audio_dir=settings.audio_dir, endpoint_url=settings.s3_endpoint_url
+    )
+
+
+@functools.cache
+def store_at(url: str | None, *, audio_dir: Path, endpoint_url: str | None) -> AudioStore:
+    """The store at `url` (s3://bucket[/prefix]; None: the audio folder), built once per
+    process: a boto3 client keeps its connections for the next request."""
+    if not url:
+        return LocalStore(audio_dir)
+    bucket, prefix = split_s3_url(url)
+    # Downloads for the worker wait in the staging folder, which stale-staging cleanup sweeps.
+    return S3Store(
+        bucket=bucket, prefix=prefix, endpoint_url=endpoint_url, spool_dir=audio_dir / ".staging"
+    )
 
 
 STALE_STAGING_SECONDS = 3600.0
