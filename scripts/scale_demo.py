@@ -189,7 +189,12 @@ class Demo:
                 f"{first}/api/v1/calls",
                 headers=headers,
                 files={"audio": (SAMPLE.name, f, "audio/flac")},
-                data={"agent": "demo-agent"},
+                data={
+                    "agent": "demo-agent",
+                    "started_at": "2026-11-20T10:00:00Z",
+                    "direction": "inbound",
+                    "call_type": "service",
+                },
                 timeout=60,
             )
         if r.status_code not in (201, 202):
