@@ -6,6 +6,7 @@ an admin saves."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated
 
@@ -142,6 +143,36 @@ def _try(
     )
 
 
+def _try_or_save(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    form: EditorForm,
+    *,
+    name: str,
+    definition: str,
+    show: Callable[..., HTMLResponse],
+    explain: Callable[[str], str] = str,
+) -> Response:
+    """The form's action on a definition: try it on the chosen call, or save it as the next
+    version; a refusal is shown on the page (`explain` words a scorecard error for it)."""
+    try:
+        if form.action == "preview":
+            picked = form.call()
+            result = _try(session, principal, settings, call_id=picked, definition=definition)
+            return show(result=result, picked=picked)
+        row = scorecards.create_version(
+            session, principal=principal, name=name, definition=definition
+        )
+    except ScorecardInvalid as exc:
+        rollback(session)
+        return show(error=explain(str(exc)), code=422)
+    except CallqaError as exc:
+        rollback_work(session)  # a refused preview's audit row (keep_on_error) stays
+        return show(error=exc.message, code=exc.status_code)
+    return back(f"/scorecards/{name}/edit?saved={row.version}")
+
+
 @router.get("/scorecards/{name}/edit", response_class=HTMLResponse)
 def editor_page(
     request: Request,
@@ -182,23 +213,16 @@ def editor_post(
         return show(error=error, code=422)
     if form.action not in ("preview", "save"):
         return show()
-    try:
-        if form.action == "preview":
-            picked = form.call()
-            result = _try(session, principal, settings, call_id=picked, definition=draft.yaml())
-            return show(result=result, picked=picked)
-        row = scorecards.create_version(
-            session, principal=principal, name=name, definition=draft.yaml()
-        )
-    except ScorecardInvalid as exc:
-        rollback(session)
-        error = scorecard_form.explain(draft, str(exc))
-        return show(error=error, code=422)
-    except CallqaError as exc:
-        rollback_work(session)  # a refused preview's audit row (keep_on_error) stays
-        code = exc.status_code
-        return show(error=exc.message, code=code)
-    return back(f"/scorecards/{name}/edit?saved={row.version}")
+    return _try_or_save(
+        session,
+        principal,
+        settings,
+        form,
+        name=name,
+        definition=draft.yaml(),
+        show=show,
+        explain=partial(scorecard_form.explain, draft),
+    )
 
 
 @router.get("/scorecards/{name}/yaml", response_class=HTMLResponse)
@@ -246,19 +270,6 @@ def yaml_post(
         template="scorecard_yaml.html",
         definition=form.definition,
     )
-    try:
-        if form.action == "preview":
-            picked = form.call()
-            result = _try(session, principal, settings, call_id=picked, definition=form.definition)
-            return show(result=result, picked=picked)
-        row = scorecards.create_version(
-            session, principal=principal, name=name, definition=form.definition
-        )
-    except ScorecardInvalid as exc:
-        rollback(session)
-        return show(error=str(exc), code=422)
-    except CallqaError as exc:
-        rollback_work(session)  # a refused preview's audit row (keep_on_error) stays
-        code = exc.status_code
-        return show(error=exc.message, code=code)
-    return back(f"/scorecards/{name}/edit?saved={row.version}")
+    return _try_or_save(
+        session, principal, settings, form, name=name, definition=form.definition, show=show
+    )
